@@ -1,0 +1,292 @@
+//! The sans-IO [`Connection`]: one per transport connection, either role.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::{ErrorCode, UserError};
+use crate::event::{Event, StreamId, Version};
+use crate::h1::H1Conn;
+use crate::head::{Fields, RequestHead, ResponseHead};
+use crate::time::Instant;
+use core::time::Duration;
+
+/// Which end of the connection this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// Sends requests.
+    Client,
+    /// Receives requests.
+    Server,
+}
+
+/// How to end a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Stop taking new requests, finish the exchanges in progress (their
+    /// responses carry `Connection: close`), close idle connections at once,
+    /// and abort whatever is left after `drain`.
+    Graceful {
+        /// The longest time to wait for exchanges in progress.
+        drain: Duration,
+    },
+    /// Abort everything now.
+    Immediate,
+}
+
+/// One step of reading a body with [`StreamMut::read`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadChunk {
+    /// Body bytes (zero-copy slices of the receive buffer).
+    Data(Bytes),
+    /// Nothing now; a `Readable` event says when there is more.
+    Blocked,
+    /// The body is complete (trailers, if any, came as an event).
+    End,
+    /// The body will not complete: the exchange was reset.
+    Reset(ErrorCode),
+}
+
+/// A sans-IO HTTP connection.
+///
+/// # Driving loop
+///
+/// The owner (an adapter, or your own event loop) repeats, in this order:
+///
+/// 1. **Time and input**: `handle_timeout(now)` whenever it wakes up (a
+///    spurious call only tells the core the time), then [`recv`] (or
+///    [`recv_buf`]) with bytes from the transport, or [`recv_eof`] when the
+///    peer closed its write side. `recv` may accept fewer bytes than offered:
+///    the core is full (backpressure); offer the rest after the application
+///    has made progress.
+/// 2. **Events**: [`poll_event`] until `None`, acting on each (start handlers,
+///    read bodies, ...). Commands may be issued at any point between calls.
+/// 3. **Output**: [`poll_transmit`] gives the bytes to write as a gather list;
+///    write what the transport takes and report it with
+///    [`transmit_complete`]. Short writes are normal.
+/// 4. **Timer**: sleep until [`poll_timeout`] (or until input or a command).
+///
+/// Once [`Event::Closed`] has been returned and `poll_transmit` is empty,
+/// close the transport.
+///
+/// Commands take no `now`: timers they start are measured from the latest
+/// `now` passed to an input call.
+///
+/// [`recv`]: Connection::recv
+/// [`recv_buf`]: Connection::recv_buf
+/// [`recv_eof`]: Connection::recv_eof
+/// [`poll_event`]: Connection::poll_event
+/// [`poll_transmit`]: Connection::poll_transmit
+/// [`transmit_complete`]: Connection::transmit_complete
+/// [`poll_timeout`]: Connection::poll_timeout
+#[derive(Debug)]
+pub struct Connection {
+    proto: Proto,
+}
+
+#[derive(Debug)]
+enum Proto {
+    H1(H1Conn),
+}
+
+impl Connection {
+    /// A new HTTP/1.1 connection, accepted or connected at `now`.
+    pub fn new(side: Side, config: Config, now: Instant) -> Self {
+        Self { proto: Proto::H1(H1Conn::new(side, config, now)) }
+    }
+
+    /// This end's role.
+    pub fn side(&self) -> Side {
+        match &self.proto {
+            Proto::H1(c) => c.side(),
+        }
+    }
+
+    /// The protocol version in use.
+    pub fn version(&self) -> Version {
+        match &self.proto {
+            Proto::H1(_) => Version::Http11,
+        }
+    }
+
+    /// Feeds bytes received from the transport; returns how many were taken.
+    pub fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
+        match &mut self.proto {
+            Proto::H1(c) => c.recv(now, data),
+        }
+    }
+
+    /// Zero-copy variant of [`Connection::recv`]: takes what it accepts from
+    /// the front of `buf` without copying when the core's buffer is empty.
+    pub fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        match &mut self.proto {
+            Proto::H1(c) => c.recv_buf(now, buf),
+        }
+    }
+
+    /// The peer closed its sending side.
+    pub fn recv_eof(&mut self, now: Instant) {
+        match &mut self.proto {
+            Proto::H1(c) => c.recv_eof(now),
+        }
+    }
+
+    /// Tells the core the time, firing any timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &mut self.proto {
+            Proto::H1(c) => c.handle_timeout(now),
+        }
+    }
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        match &mut self.proto {
+            Proto::H1(c) => c.poll_event(),
+        }
+    }
+
+    /// The bytes owed to the transport, as a gather list (empty: nothing to
+    /// send). Report what was written with [`Connection::transmit_complete`].
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> &[Bytes] {
+        match &mut self.proto {
+            Proto::H1(c) => c.poll_transmit(),
+        }
+    }
+
+    /// The transport accepted the first `n` bytes of `poll_transmit`.
+    pub fn transmit_complete(&mut self, n: usize) {
+        match &mut self.proto {
+            Proto::H1(c) => c.transmit_complete(n),
+        }
+    }
+
+    /// When to call `handle_timeout` next, if any timer is armed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.proto {
+            Proto::H1(c) => c.poll_timeout(),
+        }
+    }
+
+    /// False while the core will not take more input (backpressure, upgrade,
+    /// or closed): stop reading the transport until it turns true again.
+    pub fn wants_read(&self) -> bool {
+        match &self.proto {
+            Proto::H1(c) => c.wants_read(),
+        }
+    }
+
+    /// True once `Closed` has been emitted.
+    pub fn is_closed(&self) -> bool {
+        match &self.proto {
+            Proto::H1(c) => c.is_closed(),
+        }
+    }
+
+    /// Client: sends a request head; write the body through `stream(id)`
+    /// unless `end_stream`.
+    pub fn send_request(
+        &mut self,
+        head: RequestHead,
+        end_stream: bool,
+    ) -> Result<StreamId, UserError> {
+        match &mut self.proto {
+            Proto::H1(c) => c.send_request(head, end_stream),
+        }
+    }
+
+    /// Server: sends the final response head for `id`; write the body through
+    /// `stream(id)` unless `end_stream`.
+    pub fn send_response(
+        &mut self,
+        id: StreamId,
+        head: ResponseHead,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
+        match &mut self.proto {
+            Proto::H1(c) => c.send_response(id, head, end_stream),
+        }
+    }
+
+    /// Server: sends an interim response (1xx other than 101, e.g. 103 Early
+    /// Hints) before the final one. Skipped for HTTP/1.0 peers (RFC 9110 §15.2).
+    pub fn send_informational(&mut self, id: StreamId, head: ResponseHead) -> Result<(), UserError> {
+        match &mut self.proto {
+            Proto::H1(c) => c.send_informational(id, head),
+        }
+    }
+
+    /// Server: sends `100 Continue` now for a request that expects it.
+    pub fn accept_continue(&mut self, id: StreamId) -> Result<(), UserError> {
+        match &mut self.proto {
+            Proto::H1(c) => c.accept_continue(id),
+        }
+    }
+
+    /// A handle on a live stream, or `None` if it does not exist (any more).
+    pub fn stream(&mut self, id: StreamId) -> Option<StreamMut<'_>> {
+        match &mut self.proto {
+            Proto::H1(c) => c.has_stream(id).then_some(StreamMut { conn: c, id }),
+        }
+    }
+
+    /// Starts closing the connection.
+    pub fn shutdown(&mut self, how: Shutdown) {
+        match &mut self.proto {
+            Proto::H1(c) => c.shutdown(how),
+        }
+    }
+
+    /// After [`Event::Upgrade`]: the bytes received past the upgrading
+    /// message, which belong to the new protocol. Returns them once.
+    pub fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
+        match &mut self.proto {
+            Proto::H1(c) => c.take_upgrade(id),
+        }
+    }
+}
+
+/// A borrowed handle on one stream of a [`Connection`].
+#[derive(Debug)]
+pub struct StreamMut<'a> {
+    conn: &'a mut H1Conn,
+    id: StreamId,
+}
+
+impl StreamMut<'_> {
+    /// The stream's id.
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// Takes the next piece of received body. On a server, the first read of
+    /// a request that expects `100-continue` sends it.
+    pub fn read(&mut self) -> ReadChunk {
+        self.conn.read(self.id)
+    }
+
+    /// How many body bytes `write` would accept now.
+    pub fn write_capacity(&self) -> usize {
+        self.conn.write_capacity(self.id)
+    }
+
+    /// Queues the front of `data` (at most `write_capacity` bytes, zero-copy)
+    /// and removes it from `data`; returns how many bytes were taken. When
+    /// fewer than offered were taken, a `Writable` event says when to retry.
+    pub fn write(&mut self, data: &mut Bytes) -> Result<usize, UserError> {
+        self.conn.write(self.id, data)
+    }
+
+    /// Ends the body, with trailer fields if given (chunked bodies only;
+    /// otherwise they are dropped, as HTTP/1.1 has nowhere to put them).
+    pub fn finish(&mut self, trailers: Option<Fields>) -> Result<(), UserError> {
+        self.conn.finish(self.id, trailers)
+    }
+
+    /// Abandons the exchange. HTTP/1.1 cannot cancel one exchange alone, so
+    /// unless nothing of it was sent yet, the connection closes.
+    pub fn reset(&mut self, code: ErrorCode) {
+        self.conn.reset(self.id, code);
+    }
+}

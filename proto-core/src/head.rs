@@ -1,0 +1,278 @@
+//! Message heads: the start line and ordered header fields.
+//!
+//! Received heads are zero-copy: every name, value, method and target is a
+//! [`Bytes`] slice of the receive buffer. Field names keep their original case
+//! (HTTP/1); comparisons are case-insensitive.
+
+use bytes::Bytes;
+
+use crate::event::Version;
+
+/// One header (or trailer) field line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderField {
+    /// The name, in the case it was received or given.
+    pub name: Bytes,
+    /// The value, without surrounding whitespace.
+    pub value: Bytes,
+}
+
+/// An ordered list of fields; duplicates are kept in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    list: Vec<HeaderField>,
+}
+
+impl Fields {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self { list: Vec::new() }
+    }
+
+    /// An empty list with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        Self { list: Vec::with_capacity(n) }
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
+        self.list.push(HeaderField { name: name.into(), value: value.into() });
+    }
+
+    /// Appends a field built from static strings (no allocation).
+    pub fn push_static(&mut self, name: &'static str, value: &'static str) {
+        self.push(Bytes::from_static(name.as_bytes()), Bytes::from_static(value.as_bytes()));
+    }
+
+    /// Builder form of [`Fields::push`].
+    #[must_use]
+    pub fn with(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// The first value of `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&Bytes> {
+        self.list.iter().find(|f| f.name.eq_ignore_ascii_case(name.as_bytes())).map(|f| &f.value)
+    }
+
+    /// Every value of `name` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Bytes> + 'a {
+        self.list
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| &f.value)
+    }
+
+    /// True if `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// True if any comma-separated element of any `name` field equals `token`
+    /// (case-insensitive), e.g. `has_token("connection", "close")`.
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.get_all(name).any(|v| {
+            v.split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+        })
+    }
+
+    /// Removes every field called `name`; returns how many were removed.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.list.len();
+        self.list.retain(|f| !f.name.eq_ignore_ascii_case(name.as_bytes()));
+        before - self.list.len()
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> core::slice::Iter<'_, HeaderField> {
+        self.list.iter()
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True if there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = &'a HeaderField;
+    type IntoIter = core::slice::Iter<'a, HeaderField>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = HeaderField;
+    type IntoIter = std::vec::IntoIter<HeaderField>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter()
+    }
+}
+
+impl FromIterator<HeaderField> for Fields {
+    fn from_iter<T: IntoIterator<Item = HeaderField>>(iter: T) -> Self {
+        Self { list: iter.into_iter().collect() }
+    }
+}
+
+/// A request method. The common ones are variants so that matching on them
+/// costs nothing; anything else is kept as received.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// CONNECT
+    Connect,
+    /// OPTIONS
+    Options,
+    /// TRACE
+    Trace,
+    /// PATCH
+    Patch,
+    /// Any other token.
+    Other(Bytes),
+}
+
+impl Method {
+    /// Parses a method token. `bytes` must already be a valid token.
+    pub fn from_bytes(bytes: Bytes) -> Self {
+        match &bytes[..] {
+            b"GET" => Self::Get,
+            b"HEAD" => Self::Head,
+            b"POST" => Self::Post,
+            b"PUT" => Self::Put,
+            b"DELETE" => Self::Delete,
+            b"CONNECT" => Self::Connect,
+            b"OPTIONS" => Self::Options,
+            b"TRACE" => Self::Trace,
+            b"PATCH" => Self::Patch,
+            _ => Self::Other(bytes),
+        }
+    }
+
+    /// The method as sent on the wire.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Get => b"GET",
+            Self::Head => b"HEAD",
+            Self::Post => b"POST",
+            Self::Put => b"PUT",
+            Self::Delete => b"DELETE",
+            Self::Connect => b"CONNECT",
+            Self::Options => b"OPTIONS",
+            Self::Trace => b"TRACE",
+            Self::Patch => b"PATCH",
+            Self::Other(b) => b,
+        }
+    }
+}
+
+/// A request's start line and fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The method.
+    pub method: Method,
+    /// The request target as received (origin, absolute, authority or `*` form).
+    pub target: Bytes,
+    /// HTTP/1.0 or HTTP/1.1 (HTTP/2 once it lands).
+    pub version: Version,
+    /// The header fields in order.
+    pub fields: Fields,
+}
+
+impl RequestHead {
+    /// A request head with no fields.
+    pub fn new(method: Method, target: impl Into<Bytes>) -> Self {
+        Self { method, target: target.into(), version: Version::Http11, fields: Fields::new() }
+    }
+}
+
+/// A response's status line and fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The status code (100..=999).
+    pub status: u16,
+    /// The reason phrase; empty means "use the standard one" when sending.
+    pub reason: Bytes,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The header fields in order.
+    pub fields: Fields,
+}
+
+impl ResponseHead {
+    /// A response head with no fields and the standard reason phrase.
+    pub fn new(status: u16) -> Self {
+        Self { status, reason: Bytes::new(), version: Version::Http11, fields: Fields::new() }
+    }
+}
+
+/// The standard reason phrase for `status`, or "" if unknown.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        417 => "Expectation Failed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_case_insensitive_and_comma_split() {
+        let f = Fields::new().with("Connection", "keep-alive, Upgrade").with("X", "y");
+        assert!(f.has_token("connection", "upgrade"));
+        assert!(!f.has_token("connection", "close"));
+        assert_eq!(f.get("x").map(|v| &v[..]), Some(&b"y"[..]));
+    }
+}

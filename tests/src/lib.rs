@@ -1,0 +1,1 @@
+//! Shared test support: the deterministic in-memory pair harness.
