@@ -1,0 +1,118 @@
+//! Comparison server for the benchmarks in `bench/`: hyper 1.x, HTTP/1 only,
+//! with the same handler as `adapter-tokio/examples/hello.rs`.
+//!
+//! - every request: `200 OK`, `content-type: text/plain`, body `Hello, World!`
+//! - `GET /big`: 1 MiB from a static buffer (no per-request allocation)
+//!
+//! Usage: `hyper_hello [ADDR] [--pipeline-flush] [--threads N]`
+//! (default `127.0.0.1:8081`, current-thread runtime).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+const HELLO: &[u8] = b"Hello, World!";
+const BIG_LEN: usize = 1 << 20;
+static BIG: [u8; BIG_LEN] = [b'x'; BIG_LEN];
+
+async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = if req.method() == Method::GET && req.uri().path() == "/big" {
+        Bytes::from_static(&BIG)
+    } else {
+        Bytes::from_static(HELLO)
+    };
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(resp)
+}
+
+struct Args {
+    addr: SocketAddr,
+    pipeline_flush: bool,
+    threads: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        addr: "127.0.0.1:8081".parse().unwrap(),
+        pipeline_flush: false,
+        threads: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--pipeline-flush" => args.pipeline_flush = true,
+            "--threads" => {
+                args.threads = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--threads needs a number");
+            }
+            "-h" | "--help" => {
+                eprintln!("usage: hyper_hello [ADDR] [--pipeline-flush] [--threads N]");
+                std::process::exit(0);
+            }
+            other => args.addr = other.parse().expect("invalid listen address"),
+        }
+    }
+    args
+}
+
+fn main() {
+    let args = parse_args();
+    let rt = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    }
+    .expect("build tokio runtime");
+    rt.block_on(serve(args));
+}
+
+async fn serve(args: Args) {
+    let listener = TcpListener::bind(args.addr).await.expect("bind");
+    println!(
+        "listening on http://{}",
+        listener.local_addr().expect("local_addr")
+    );
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("accept error: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let pipeline_flush = args.pipeline_flush;
+        tokio::spawn(async move {
+            let mut builder = http1::Builder::new();
+            builder.pipeline_flush(pipeline_flush);
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), service_fn(handle))
+                .await
+            {
+                // Benchmarks close connections abruptly; that is not news.
+                if !e.is_incomplete_message() {
+                    eprintln!("connection error: {e}");
+                }
+            }
+        });
+    }
+}
