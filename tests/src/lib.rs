@@ -1108,7 +1108,10 @@ fn find_crlf(b: &[u8]) -> Option<usize> {
     b.windows(2).position(|w| w == b"\r\n")
 }
 
-fn parse_fields(mut b: &[u8]) -> Option<(Vec<(String, String)>, &[u8])> {
+/// Header fields as (lowercased name, value) pairs.
+pub type FieldList = Vec<(String, String)>;
+
+fn parse_fields(mut b: &[u8]) -> Option<(FieldList, &[u8])> {
     let mut fields = Vec::new();
     loop {
         let i = find_crlf(b)?;
