@@ -46,6 +46,13 @@ impl TxQueue {
         }
     }
 
+    /// Queues bytes that belong with the small pieces (a pre-rendered head):
+    /// always copied into the coalescing buffer.
+    pub(crate) fn push_copy(&mut self, data: Bytes) {
+        self.len += data.len();
+        self.buf.extend_from_slice(&data);
+    }
+
     fn freeze_buf(&mut self) {
         if !self.buf.is_empty() {
             self.list.push(self.buf.split().freeze());

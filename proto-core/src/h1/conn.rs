@@ -1,43 +1,769 @@
-//! Placeholder: the HTTP/1.1 connection state machine (being written).
-#![allow(dead_code, unused_variables, clippy::todo)]
+//! The HTTP/1.1 connection state machine (RFC 9112 §9), both roles.
+//!
+//! Reading is sequential: a head, then its body, then the next head. The
+//! exchanges live in `streams`, oldest first; responses leave strictly in
+//! that order (pipelining, RFC 9112 §9.3.2). The send side is in `send.rs`.
+
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+use super::chunked::{ChunkedDecoder, Decoded};
+use super::encode::{self, Extra};
+use super::framing::{self, BodyKind};
+use super::parse;
+use super::stream::{Continue, RecvState, SendState, Stream};
 use crate::config::Config;
 use crate::connection::{ReadChunk, Shutdown, Side};
-use crate::error::{ErrorCode, UserError};
-use crate::event::{Event, StreamId};
-use crate::head::{Fields, RequestHead, ResponseHead};
+use crate::error::{CloseReason, ErrorCode, PeerError};
+use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
+use crate::head::{Method, RequestHead, ResponseHead};
 use crate::time::Instant;
+use crate::timer::Timers;
+use crate::transmit::TxQueue;
 
+/// The smallest receive buffer, whatever the head limit.
+const MIN_READ_BUFFER: usize = 16 * 1024;
+
+/// What the reader is doing.
+#[derive(Debug)]
+pub(super) enum Reading {
+    /// Waiting for a message head (server: a request; client: the response
+    /// to the front exchange).
+    Head,
+    /// Receiving the body of `id`.
+    Body { id: StreamId, decoder: Decoder },
+    /// Not reading any more: closing, closed, or upgraded.
+    Done,
+}
+
+/// How the body being received is delimited.
+#[derive(Debug)]
+pub(super) enum Decoder {
+    /// Invariant: `remaining > 0`.
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    /// Close-delimited response body (client).
+    UntilEof,
+}
+
+/// See the module docs and `crate::Connection` for the contract.
 #[derive(Debug)]
 pub(crate) struct H1Conn {
-    side: Side,
+    pub(super) side: Side,
+    pub(super) cfg: Config,
+    /// The latest time passed in; commands stamp timers with it.
+    pub(super) now: Instant,
+    /// Received bytes not yet parsed; invariant: `len() <= read_cap`.
+    pub(super) rbuf: BytesMut,
+    pub(super) read_cap: usize,
+    pub(super) reading: Reading,
+    /// Open exchanges, oldest first. Server: at most `max_pipelined`;
+    /// client: at most one.
+    pub(super) streams: VecDeque<Stream>,
+    pub(super) next_id: u32,
+    pub(super) events: VecDeque<Event>,
+    pub(super) tx: TxQueue,
+    pub(super) timers: Timers,
+    /// False once the connection must close after the exchanges in progress.
+    pub(super) keep_alive: bool,
+    pub(super) shutting_down: bool,
+    /// Server: a peer error found while earlier responses are still going
+    /// out; answered once they are done.
+    pub(super) pending_error: Option<PeerError>,
+    pub(super) eof: bool,
+    pub(super) closed: bool,
+    pub(super) upgrade: Option<(StreamId, Bytes)>,
 }
 
 impl H1Conn {
-    pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self { todo!() }
-    pub(crate) fn side(&self) -> Side { self.side }
-    pub(crate) fn recv(&mut self, now: Instant, data: &[u8]) -> usize { todo!() }
-    pub(crate) fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) { todo!() }
-    pub(crate) fn recv_eof(&mut self, now: Instant) { todo!() }
-    pub(crate) fn handle_timeout(&mut self, now: Instant) { todo!() }
-    pub(crate) fn poll_event(&mut self) -> Option<Event> { todo!() }
-    pub(crate) fn poll_transmit(&mut self) -> &[Bytes] { todo!() }
-    pub(crate) fn transmit_complete(&mut self, n: usize) { todo!() }
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> { todo!() }
-    pub(crate) fn wants_read(&self) -> bool { todo!() }
-    pub(crate) fn is_closed(&self) -> bool { todo!() }
-    pub(crate) fn send_request(&mut self, head: RequestHead, end_stream: bool) -> Result<StreamId, UserError> { todo!() }
-    pub(crate) fn send_response(&mut self, id: StreamId, head: ResponseHead, end_stream: bool) -> Result<(), UserError> { todo!() }
-    pub(crate) fn send_informational(&mut self, id: StreamId, head: ResponseHead) -> Result<(), UserError> { todo!() }
-    pub(crate) fn accept_continue(&mut self, id: StreamId) -> Result<(), UserError> { todo!() }
-    pub(crate) fn has_stream(&self, id: StreamId) -> bool { todo!() }
-    pub(crate) fn shutdown(&mut self, how: Shutdown) { todo!() }
-    pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> { todo!() }
-    pub(crate) fn read(&mut self, id: StreamId) -> ReadChunk { todo!() }
-    pub(crate) fn write_capacity(&self, id: StreamId) -> usize { todo!() }
-    pub(crate) fn write(&mut self, id: StreamId, data: &mut Bytes) -> Result<usize, UserError> { todo!() }
-    pub(crate) fn finish(&mut self, id: StreamId, trailers: Option<Fields>) -> Result<(), UserError> { todo!() }
-    pub(crate) fn reset(&mut self, id: StreamId, code: ErrorCode) { todo!() }
+    pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
+        let read_cap = cfg.max_head_bytes.saturating_add(1).max(MIN_READ_BUFFER);
+        let mut conn = Self {
+            side,
+            keep_alive: cfg.keep_alive,
+            cfg,
+            now,
+            rbuf: BytesMut::new(),
+            read_cap,
+            reading: Reading::Head,
+            streams: VecDeque::new(),
+            next_id: 1,
+            events: VecDeque::new(),
+            tx: TxQueue::default(),
+            timers: Timers::default(),
+            shutting_down: false,
+            pending_error: None,
+            eof: false,
+            closed: false,
+            upgrade: None,
+        };
+        conn.events.push_back(Event::Negotiated { version: Version::Http11 });
+        match side {
+            // Slowloris: the first head must arrive in time, counted from accept.
+            Side::Server => conn.arm(TimerKind::HeaderRead, conn.cfg.header_read_timeout),
+            Side::Client => conn.arm(TimerKind::Idle, conn.cfg.idle_timeout),
+        }
+        conn
+    }
+
+    pub(crate) fn side(&self) -> Side {
+        self.side
+    }
+
+    pub(super) fn arm(&mut self, kind: TimerKind, after: Option<core::time::Duration>) {
+        match after {
+            Some(d) => self.timers.set(kind, self.now + d),
+            None => self.timers.stop(kind),
+        }
+    }
+
+    // ---- input -------------------------------------------------------------
+
+    pub(crate) fn wants_read(&self) -> bool {
+        !self.closed && !matches!(self.reading, Reading::Done) && self.rbuf.len() < self.read_cap
+    }
+
+    pub(crate) fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
+        self.now = now;
+        if !self.wants_read() {
+            return 0;
+        }
+        let n = data.len().min(self.read_cap - self.rbuf.len());
+        self.rbuf.extend_from_slice(data.get(..n).unwrap_or_default());
+        self.process();
+        n
+    }
+
+    pub(crate) fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.now = now;
+        if !self.wants_read() || buf.is_empty() {
+            return;
+        }
+        let n = buf.len().min(self.read_cap - self.rbuf.len());
+        if self.rbuf.is_empty() {
+            // Zero-copy: adopt the caller's bytes.
+            self.rbuf = buf.split_to(n);
+        } else {
+            self.rbuf.extend_from_slice(&buf.split_to(n));
+        }
+        self.process();
+    }
+
+    pub(crate) fn recv_eof(&mut self, now: Instant) {
+        self.now = now;
+        if self.closed || self.eof {
+            return;
+        }
+        self.eof = true;
+        match &self.reading {
+            Reading::Head => {
+                let awaiting_response = self.side == Side::Client && !self.streams.is_empty();
+                if awaiting_response || !self.rbuf.is_empty() {
+                    // Cut off in the middle of a head (or before an awaited one).
+                    return self.close(CloseReason::Peer(PeerError::UnexpectedEof));
+                }
+                // Half-close: answer what was received, then close.
+                self.keep_alive = false;
+                self.reading = Reading::Done;
+                self.close_if_idle();
+            }
+            Reading::Body { id, decoder: Decoder::UntilEof } => {
+                let id = *id;
+                self.reading = Reading::Done;
+                self.keep_alive = false;
+                self.body_complete(id);
+                self.retire_ready();
+            }
+            Reading::Body { .. } => self.close(CloseReason::Peer(PeerError::UnexpectedEof)),
+            Reading::Done => self.close_if_idle(),
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        while !self.closed {
+            let Some(kind) = self.timers.pop_expired(now) else { break };
+            self.on_timeout(kind);
+        }
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed { None } else { self.timers.next() }
+    }
+
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub(crate) fn has_stream(&self, id: StreamId) -> bool {
+        self.find(id).is_some()
+    }
+
+    pub(super) fn find(&self, id: StreamId) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    /// Parses and delivers as much buffered input as the state allows.
+    pub(super) fn process(&mut self) {
+        while !self.closed {
+            let progressed = match self.reading {
+                Reading::Head => self.process_head(),
+                Reading::Body { .. } => self.process_body(),
+                Reading::Done => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+        self.update_read_timers();
+    }
+
+    /// True if the server must not parse another request head yet.
+    fn head_paused(&self) -> bool {
+        match self.side {
+            Side::Server => {
+                self.streams.len() >= self.cfg.max_pipelined.max(1)
+                    // Bytes after an upgrade request may belong to the new protocol.
+                    || self.streams.iter().any(|s| s.upgrade_requested && s.response_unsent())
+            }
+            Side::Client => !matches!(self.streams.front(), Some(s) if s.recv == RecvState::AwaitHead),
+        }
+    }
+
+    fn process_head(&mut self) -> bool {
+        if self.rbuf.is_empty() {
+            return false;
+        }
+        if self.side == Side::Client && self.streams.is_empty() {
+            // RFC 9112 §9.2: bytes from the server with no request outstanding.
+            self.peer_error(PeerError::UnexpectedResponse);
+            return false;
+        }
+        if self.head_paused() {
+            return false;
+        }
+        match self.side {
+            Side::Server => match parse::parse_request(&mut self.rbuf, &self.cfg) {
+                Ok(Some(head)) => {
+                    self.on_request_head(head);
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    self.peer_error(e);
+                    false
+                }
+            },
+            Side::Client => match parse::parse_response(&mut self.rbuf, &self.cfg) {
+                Ok(Some(head)) => {
+                    self.on_response_head(head);
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    self.peer_error(e);
+                    false
+                }
+            },
+        }
+    }
+
+    fn on_request_head(&mut self, head: RequestHead) {
+        let body = match framing::request_body(&head) {
+            Ok(b) => b,
+            Err(e) => return self.peer_error(e),
+        };
+        let id = StreamId(self.next_id);
+        self.next_id = self.next_id.saturating_add(2);
+        self.timers.stop(TimerKind::HeaderRead);
+
+        let http10 = head.version == Version::Http10;
+        let fields = &head.fields;
+        // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
+        let close_after = !self.cfg.keep_alive
+            || fields.has_token("connection", "close")
+            || (http10 && !fields.has_token("connection", "keep-alive"));
+        let mut stream = Stream::new(id, head.method.clone(), head.version, RecvState::Body);
+        stream.close_after = close_after;
+        // RFC 9110 §7.8 / §9.3.6: a protocol switch may follow this request.
+        stream.upgrade_requested = head.method == Method::Connect
+            || (fields.has_token("connection", "upgrade") && fields.contains("upgrade"));
+        // RFC 9110 §10.1.1: only HTTP/1.1 clients wait for 100, and only with a body.
+        let expect = !http10 && body != BodyKind::Empty && fields.has_token("expect", "100-continue");
+        if expect {
+            stream.expect = Continue::Expected;
+        }
+        if close_after {
+            // RFC 9112 §9.6: nothing after a "close" request is processed.
+            self.keep_alive = false;
+        }
+        let end_stream = body == BodyKind::Empty;
+        self.events.push_back(Event::Request { id, head, end_stream });
+        if expect {
+            self.events.push_back(Event::ContinueRequested { id });
+        }
+        self.streams.push_back(stream);
+        self.start_body(id, body);
+    }
+
+    fn on_response_head(&mut self, head: ResponseHead) {
+        let Some(stream) = self.streams.front_mut() else {
+            return self.peer_error(PeerError::UnexpectedResponse);
+        };
+        let id = stream.id;
+        if head.status == 101 {
+            // RFC 9110 §15.2.2: only in answer to an Upgrade request.
+            if !stream.upgrade_requested || stream.method == Method::Connect {
+                return self.peer_error(PeerError::UnexpectedResponse);
+            }
+            return self.upgrade_now(id, UpgradeKind::Protocol);
+        }
+        if head.status < 200 {
+            if head.status == 100 && stream.expect == Continue::Waiting {
+                stream.expect = Continue::None;
+                self.timers.stop(TimerKind::ExpectContinue);
+                self.events.push_back(Event::Writable { id });
+            }
+            self.events.push_back(Event::Informational { id, head });
+            return;
+        }
+        if stream.method == Method::Connect && (200..300).contains(&head.status) {
+            return self.upgrade_now(id, UpgradeKind::Connect);
+        }
+        let body = match framing::response_body(&stream.method, &head) {
+            Ok(b) => b,
+            Err(e) => return self.peer_error(e),
+        };
+        let fields = &head.fields;
+        stream.close_after |= fields.has_token("connection", "close")
+            || (head.version == Version::Http10 && !fields.has_token("connection", "keep-alive"))
+            || body == BodyKind::CloseDelimited;
+        if stream.expect == Continue::Waiting {
+            // RFC 9110 §10.1.1: a final status before 100 means the server does
+            // not want the body; we do not send it, so the connection cannot be
+            // reused (the server may be waiting for those bytes).
+            stream.expect = Continue::Refused;
+            stream.close_after = true;
+            stream.send = SendState::Done;
+            self.timers.stop(TimerKind::ExpectContinue);
+        }
+        if stream.close_after {
+            self.keep_alive = false;
+        }
+        let end_stream = body == BodyKind::Empty;
+        self.events.push_back(Event::Response { id, head, end_stream });
+        if end_stream {
+            if let Some(s) = self.streams.front_mut() {
+                s.end_read = true;
+            }
+        }
+        self.start_body(id, body);
+    }
+
+    /// Sets up reading of `id`'s body (or completes it at once).
+    fn start_body(&mut self, id: StreamId, body: BodyKind) {
+        let decoder = match body {
+            BodyKind::Empty => {
+                self.reading = if self.keep_alive { Reading::Head } else { Reading::Done };
+                if let Some(i) = self.find(id) {
+                    self.streams[i].recv = RecvState::Complete;
+                }
+                self.retire_ready();
+                return;
+            }
+            BodyKind::Length(n) => Decoder::Length(n),
+            BodyKind::Chunked => Decoder::Chunked(ChunkedDecoder::new()),
+            BodyKind::CloseDelimited => Decoder::UntilEof,
+        };
+        if let Some(i) = self.find(id) {
+            self.streams[i].recv = RecvState::Body;
+        }
+        self.reading = Reading::Body { id, decoder };
+        self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+    }
+
+    fn process_body(&mut self) -> bool {
+        let Reading::Body { id, decoder } = &mut self.reading else { return false };
+        let id = *id;
+        let Some(i) = self.streams.iter().position(|s| s.id == id) else {
+            self.reading = Reading::Done;
+            return false;
+        };
+        let stream = &self.streams[i];
+        let room = if stream.discard {
+            usize::MAX
+        } else {
+            self.cfg.max_recv_buffer.saturating_sub(stream.buffered)
+        };
+        if room == 0 || self.rbuf.is_empty() && !matches!(decoder, Decoder::Chunked(_)) {
+            return false;
+        }
+        let step = match decoder {
+            Decoder::Length(remaining) => {
+                let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(room).min(self.rbuf.len());
+                *remaining -= take as u64;
+                let done = *remaining == 0;
+                Ok((Some(self.rbuf.split_to(take).freeze()), done.then(crate::head::Fields::new)))
+            }
+            Decoder::UntilEof => {
+                let take = room.min(self.rbuf.len());
+                Ok((Some(self.rbuf.split_to(take).freeze()), None))
+            }
+            Decoder::Chunked(dec) => match dec.decode(&mut self.rbuf, room, &self.cfg) {
+                Ok(Decoded::Data(b)) => Ok((Some(b), None)),
+                Ok(Decoded::End(trailers)) => Ok((None, Some(trailers))),
+                Ok(Decoded::NeedMore) => return false,
+                Err(e) => Err(e),
+            },
+        };
+        match step {
+            Err(e) => {
+                self.peer_error(e);
+                false
+            }
+            Ok((data, end)) => {
+                if let Some(data) = data {
+                    self.deliver(i, data);
+                }
+                if let Some(trailers) = end {
+                    if !trailers.is_empty() {
+                        self.events.push_back(Event::Trailers { id, fields: trailers });
+                    }
+                    self.reading = if self.keep_alive { Reading::Head } else { Reading::Done };
+                    self.body_complete(id);
+                    self.retire_ready();
+                }
+                true
+            }
+        }
+    }
+
+    /// Hands received body bytes to stream `i` (or throws them away when the
+    /// response is already done).
+    fn deliver(&mut self, i: usize, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+        let max_drain = self.cfg.max_drain;
+        let stream = &mut self.streams[i];
+        if stream.discard {
+            stream.drained = stream.drained.saturating_add(data.len() as u64);
+            if stream.drained > max_drain {
+                // Too much to throw away: stop reading and close instead.
+                stream.recv = RecvState::Aborted(ErrorCode::NO_ERROR);
+                self.keep_alive = false;
+                self.reading = Reading::Done;
+                self.retire_ready();
+            }
+            return;
+        }
+        stream.buffered += data.len();
+        stream.queue.push_back(data);
+        let id = stream.id;
+        self.signal_readable(i, id);
+    }
+
+    fn signal_readable(&mut self, i: usize, id: StreamId) {
+        let stream = &mut self.streams[i];
+        if !stream.readable_signaled && !stream.discard {
+            stream.readable_signaled = true;
+            self.events.push_back(Event::Readable { id });
+        }
+    }
+
+    fn body_complete(&mut self, id: StreamId) {
+        self.timers.stop(TimerKind::BodyRead);
+        if let Some(i) = self.find(id) {
+            self.streams[i].recv = RecvState::Complete;
+            self.signal_readable(i, id);
+        }
+    }
+
+    /// Keeps the header-read, idle and body-read timers in step with the state.
+    fn update_read_timers(&mut self) {
+        if self.closed {
+            return;
+        }
+        match &self.reading {
+            Reading::Head if self.side == Side::Server => {
+                self.timers.stop(TimerKind::BodyRead);
+                if !self.rbuf.is_empty() && !self.head_paused() {
+                    // A head has started: it must complete in time (slowloris).
+                    self.timers.stop(TimerKind::Idle);
+                    if self.timers.get(TimerKind::HeaderRead).is_none() {
+                        self.arm(TimerKind::HeaderRead, self.cfg.header_read_timeout);
+                    }
+                } else if self.streams.is_empty() && self.next_id > 1 && self.rbuf.is_empty() {
+                    // Kept alive between requests.
+                    self.timers.stop(TimerKind::HeaderRead);
+                    if self.timers.get(TimerKind::Idle).is_none() {
+                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
+                    }
+                } else if !self.streams.is_empty() {
+                    // Answering: the peer is waiting for us, not the reverse.
+                    self.timers.stop(TimerKind::HeaderRead);
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+            Reading::Head => {
+                self.timers.stop(TimerKind::BodyRead);
+                if self.streams.is_empty() {
+                    if self.timers.get(TimerKind::Idle).is_none() {
+                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
+                    }
+                } else {
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+            Reading::Body { id, .. } => {
+                self.timers.stop(TimerKind::HeaderRead);
+                self.timers.stop(TimerKind::Idle);
+                let app_is_slow = self
+                    .find(*id)
+                    .is_some_and(|i| self.streams[i].buffered >= self.cfg.max_recv_buffer);
+                if app_is_slow {
+                    // Not the peer's fault: it is our reader that lags.
+                    self.timers.stop(TimerKind::BodyRead);
+                } else if self.timers.get(TimerKind::BodyRead).is_none() {
+                    self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+                }
+            }
+            Reading::Done => {
+                self.timers.stop(TimerKind::HeaderRead);
+                self.timers.stop(TimerKind::BodyRead);
+                if self.side == Side::Client || !self.streams.is_empty() {
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, kind: TimerKind) {
+        self.events.push_back(Event::TimedOut { kind });
+        match kind {
+            TimerKind::HeaderRead => {
+                if self.streams.is_empty() {
+                    // RFC 9110 §15.5.9: tell the client why before closing.
+                    self.write_error_response(408);
+                    self.close(CloseReason::TimedOut(kind));
+                } else {
+                    // A pipelined head stalled: finish what is in progress, then close.
+                    self.keep_alive = false;
+                    self.reading = Reading::Done;
+                }
+            }
+            TimerKind::Idle | TimerKind::ShutdownDrain => self.close(CloseReason::TimedOut(kind)),
+            TimerKind::BodyRead => {
+                if self.side == Side::Server {
+                    if let Reading::Body { id, .. } = self.reading {
+                        let front_unanswered = self.streams.front().is_some_and(|s| s.id == id && s.response_unsent());
+                        if front_unanswered {
+                            self.write_error_response(408);
+                        }
+                    }
+                }
+                self.close(CloseReason::TimedOut(kind));
+            }
+            TimerKind::ExpectContinue => {
+                // RFC 9110 §10.1.1: a client need not wait for 100 indefinitely.
+                if let Some(s) = self.streams.front_mut() {
+                    if s.expect == Continue::Waiting {
+                        s.expect = Continue::None;
+                        let id = s.id;
+                        self.events.push_back(Event::Writable { id });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The peer broke the protocol.
+    pub(super) fn peer_error(&mut self, err: PeerError) {
+        self.reading = Reading::Done;
+        self.keep_alive = false;
+        if self.side == Side::Client {
+            return self.close(CloseReason::Peer(err));
+        }
+        // A body that broke mid-way: its exchange cannot complete.
+        if let Some(last) = self.streams.back() {
+            if !last.recv_finished() {
+                let id = last.id;
+                if last.response_unsent() {
+                    self.streams.pop_back();
+                    self.events.push_back(Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: true });
+                } else {
+                    // Its response is already on the wire: nothing sensible can follow.
+                    return self.close(CloseReason::Peer(err));
+                }
+            }
+        }
+        if self.streams.is_empty() {
+            self.write_error_response(err.status());
+            self.close(CloseReason::Peer(err));
+        } else {
+            // Earlier pipelined responses go out first (RFC 9112 §9.3.2).
+            self.pending_error = Some(err);
+        }
+    }
+
+    /// Server: a bodyless error response that closes the connection.
+    pub(super) fn write_error_response(&mut self, status: u16) {
+        if self.side != Side::Server {
+            return;
+        }
+        let head = ResponseHead::new(status);
+        let extra = Extra { content_length: Some(0), close: true, ..Extra::default() };
+        let before = self.tx.buf().len();
+        if encode::write_response(self.tx.buf(), &head, extra).is_ok() {
+            let n = self.tx.buf().len() - before;
+            self.tx.appended(n);
+        }
+    }
+
+    /// Retires finished exchanges from the front, then decides what follows.
+    pub(super) fn retire_ready(&mut self) {
+        loop {
+            let Some(front) = self.streams.front() else { break };
+            let recv_done = match self.side {
+                Side::Server => front.recv_finished(),
+                Side::Client => front.recv_finished() && (front.end_read || front.recv != RecvState::Complete),
+            };
+            if !(front.send_done() && recv_done) {
+                break;
+            }
+            let id = front.id;
+            let aborted = match front.recv {
+                RecvState::Aborted(code) if code != ErrorCode::NO_ERROR => Some(code),
+                _ => None,
+            };
+            if front.close_after {
+                self.keep_alive = false;
+            }
+            self.streams.pop_front();
+            match aborted {
+                Some(code) => self.events.push_back(Event::Reset { id, code, remote: true }),
+                None => self.events.push_back(Event::Finished { id }),
+            }
+            self.front_changed();
+        }
+        if self.streams.is_empty() && !self.closed {
+            if let Some(err) = self.pending_error.take() {
+                self.write_error_response(err.status());
+                return self.close(CloseReason::Peer(err));
+            }
+            if !self.keep_alive || self.eof {
+                let reason = if self.shutting_down { CloseReason::Shutdown } else { CloseReason::Done };
+                return self.close(reason);
+            }
+            if self.side == Side::Client {
+                self.events.push_back(Event::StreamsAvailable);
+            }
+            if matches!(self.reading, Reading::Done) {
+                self.reading = Reading::Head;
+            }
+        }
+    }
+
+    fn close_if_idle(&mut self) {
+        if self.streams.is_empty() {
+            let reason = if self.shutting_down { CloseReason::Shutdown } else { CloseReason::Done };
+            self.close(reason);
+        }
+    }
+
+    /// Ends the connection: every open exchange is reset, then `Closed`.
+    pub(super) fn close(&mut self, reason: CloseReason) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.reading = Reading::Done;
+        self.timers.stop_all();
+        let (code, remote) = match &reason {
+            CloseReason::Peer(PeerError::UnexpectedEof) => (ErrorCode::CANCEL, true),
+            CloseReason::Peer(_) => (ErrorCode::PROTOCOL_ERROR, true),
+            _ => (ErrorCode::CANCEL, false),
+        };
+        for s in self.streams.drain(..) {
+            self.events.push_back(Event::Reset { id: s.id, code, remote });
+        }
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    /// Switches protocols after `id`'s head: the rest of the input belongs to
+    /// the new protocol.
+    pub(super) fn upgrade_now(&mut self, id: StreamId, kind: UpgradeKind) {
+        let leftover = self.rbuf.split().freeze();
+        self.upgrade = Some((id, leftover));
+        if let Some(i) = self.find(id) {
+            self.streams.remove(i);
+        }
+        self.events.push_back(Event::Upgrade { id, kind });
+        self.close(CloseReason::Upgraded);
+    }
+
+    pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
+        match &self.upgrade {
+            Some((uid, _)) if *uid == id => self.upgrade.take().map(|(_, b)| b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn read(&mut self, id: StreamId) -> ReadChunk {
+        let Some(i) = self.find(id) else { return ReadChunk::End };
+        if self.streams[i].expect == Continue::Expected {
+            // RFC 9110 §10.1.1: reading the body is the signal to send 100.
+            self.send_continue(i);
+        }
+        let stream = &mut self.streams[i];
+        if let Some(data) = stream.queue.pop_front() {
+            let was_full = stream.buffered >= self.cfg.max_recv_buffer;
+            stream.buffered -= data.len();
+            if was_full {
+                self.process();
+            }
+            return ReadChunk::Data(data);
+        }
+        match stream.recv {
+            RecvState::Complete => {
+                stream.end_read = true;
+                if self.side == Side::Client {
+                    self.retire_ready();
+                }
+                ReadChunk::End
+            }
+            RecvState::Aborted(code) => ReadChunk::Reset(code),
+            RecvState::AwaitHead | RecvState::Body => {
+                stream.readable_signaled = false;
+                ReadChunk::Blocked
+            }
+        }
+    }
+
+    pub(crate) fn shutdown(&mut self, how: Shutdown) {
+        if self.closed {
+            return;
+        }
+        match how {
+            Shutdown::Immediate => self.close(CloseReason::Shutdown),
+            Shutdown::Graceful { drain } => {
+                self.shutting_down = true;
+                self.keep_alive = false;
+                if self.streams.is_empty() {
+                    return self.close(CloseReason::Shutdown);
+                }
+                if matches!(self.reading, Reading::Head) {
+                    self.reading = Reading::Done;
+                }
+                self.arm(TimerKind::ShutdownDrain, Some(drain));
+                self.update_read_timers();
+            }
+        }
+    }
 }

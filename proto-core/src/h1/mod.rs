@@ -3,6 +3,8 @@
 
 pub(crate) mod chunked;
 mod conn;
+mod send;
+mod stream;
 pub(crate) mod encode;
 pub(crate) mod framing;
 pub(crate) mod parse;
