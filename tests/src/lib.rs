@@ -1211,3 +1211,7 @@ pub fn no_timers() -> Config {
     c.body_read_timeout = None;
     c
 }
+
+/// The README examples, compiled and run as doctests.
+#[cfg(doctest)]
+mod readme;
