@@ -158,7 +158,8 @@ impl H1Conn {
         self.eof = true;
         match &self.reading {
             Reading::Head => {
-                let awaiting_response = self.side == Side::Client && !self.streams.is_empty();
+                let awaiting_response = self.side == Side::Client
+                    && self.streams.front().is_some_and(|s| s.recv == RecvState::AwaitHead);
                 if awaiting_response || !self.rbuf.is_empty() {
                     // Cut off in the middle of a head (or before an awaited one).
                     return self.close(CloseReason::Peer(PeerError::UnexpectedEof));
@@ -400,7 +401,7 @@ impl H1Conn {
         } else {
             self.cfg.max_recv_buffer.saturating_sub(stream.buffered)
         };
-        if room == 0 || self.rbuf.is_empty() && !matches!(decoder, Decoder::Chunked(_)) {
+        if room == 0 || self.rbuf.is_empty() {
             return false;
         }
         let step = match decoder {
@@ -735,6 +736,7 @@ impl H1Conn {
                 stream.end_read = true;
                 if self.side == Side::Client {
                     self.retire_ready();
+                    self.process();
                 }
                 ReadChunk::End
             }

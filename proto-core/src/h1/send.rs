@@ -147,7 +147,7 @@ impl H1Conn {
         let user_close = fields.has_token("connection", "close");
         // RFC 9110 §10.1.1: without 100 the client may or may not send the
         // body, so the connection cannot be reused after this response.
-        let refused_body = stream.expect != Continue::None;
+        let refused_body = stream.expect != Continue::None && stream.recv == RecvState::Body;
         let mut close = !self.keep_alive || stream.close_after || user_close || refused_body;
         let no_body = upgrade || stream.method == Method::Head || status == 204 || status == 304;
         let mut extra = Extra::default();
