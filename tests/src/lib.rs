@@ -677,6 +677,27 @@ impl Endpoint {
             .collect()
     }
 
+    /// The events grouped per stream (key `conn` for connection-level
+    /// events), without `Readable`/`Writable` (their number depends on how
+    /// the bytes were split), plus the application notes under `app`.
+    ///
+    /// Within a stream, and for the connection, the order is kept; across
+    /// streams it is not compared, because how far a core parses ahead of the
+    /// application legitimately depends on how the input was split.
+    pub fn split_log(&self) -> BTreeMap<String, Vec<String>> {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ev in &self.events {
+            if matches!(ev, Event::Readable { .. } | Event::Writable { .. }) {
+                continue;
+            }
+            let key =
+                event_stream(ev).map_or_else(|| "conn".to_owned(), |id| format!("stream {id}"));
+            m.entry(key).or_default().push(format!("{ev:?}"));
+        }
+        m.insert("app".to_owned(), self.app_log());
+        m
+    }
+
     /// The wire output as (lossy) text.
     pub fn wire_str(&self) -> String {
         String::from_utf8_lossy(&self.wire).into_owned()
