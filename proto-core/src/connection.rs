@@ -91,7 +91,9 @@ enum Proto {
 impl Connection {
     /// A new HTTP/1.1 connection, accepted or connected at `now`.
     pub fn new(side: Side, config: Config, now: Instant) -> Self {
-        Self { proto: Proto::H1(H1Conn::new(side, config, now)) }
+        Self {
+            proto: Proto::H1(H1Conn::new(side, config, now)),
+        }
     }
 
     /// This end's role.
@@ -211,7 +213,11 @@ impl Connection {
 
     /// Server: sends an interim response (1xx other than 101, e.g. 103 Early
     /// Hints) before the final one. Skipped for HTTP/1.0 peers (RFC 9110 §15.2).
-    pub fn send_informational(&mut self, id: StreamId, head: ResponseHead) -> Result<(), UserError> {
+    pub fn send_informational(
+        &mut self,
+        id: StreamId,
+        head: ResponseHead,
+    ) -> Result<(), UserError> {
         match &mut self.proto {
             Proto::H1(c) => c.send_informational(id, head),
         }

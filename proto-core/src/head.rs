@@ -31,17 +31,25 @@ impl Fields {
 
     /// An empty list with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
-        Self { list: Vec::with_capacity(n) }
+        Self {
+            list: Vec::with_capacity(n),
+        }
     }
 
     /// Appends a field.
     pub fn push(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.list.push(HeaderField { name: name.into(), value: value.into() });
+        self.list.push(HeaderField {
+            name: name.into(),
+            value: value.into(),
+        });
     }
 
     /// Appends a field built from static strings (no allocation).
     pub fn push_static(&mut self, name: &'static str, value: &'static str) {
-        self.push(Bytes::from_static(name.as_bytes()), Bytes::from_static(value.as_bytes()));
+        self.push(
+            Bytes::from_static(name.as_bytes()),
+            Bytes::from_static(value.as_bytes()),
+        );
     }
 
     /// Builder form of [`Fields::push`].
@@ -53,7 +61,10 @@ impl Fields {
 
     /// The first value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&Bytes> {
-        self.list.iter().find(|f| f.name.eq_ignore_ascii_case(name.as_bytes())).map(|f| &f.value)
+        self.list
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| &f.value)
     }
 
     /// Every value of `name` (case-insensitive), in order.
@@ -81,7 +92,8 @@ impl Fields {
     /// Removes every field called `name`; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.list.len();
-        self.list.retain(|f| !f.name.eq_ignore_ascii_case(name.as_bytes()));
+        self.list
+            .retain(|f| !f.name.eq_ignore_ascii_case(name.as_bytes()));
         before - self.list.len()
     }
 
@@ -119,7 +131,9 @@ impl IntoIterator for Fields {
 
 impl FromIterator<HeaderField> for Fields {
     fn from_iter<T: IntoIterator<Item = HeaderField>>(iter: T) -> Self {
-        Self { list: iter.into_iter().collect() }
+        Self {
+            list: iter.into_iter().collect(),
+        }
     }
 }
 
@@ -200,7 +214,12 @@ pub struct RequestHead {
 impl RequestHead {
     /// A request head with no fields.
     pub fn new(method: Method, target: impl Into<Bytes>) -> Self {
-        Self { method, target: target.into(), version: Version::Http11, fields: Fields::new() }
+        Self {
+            method,
+            target: target.into(),
+            version: Version::Http11,
+            fields: Fields::new(),
+        }
     }
 }
 
@@ -220,7 +239,12 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// A response head with no fields and the standard reason phrase.
     pub fn new(status: u16) -> Self {
-        Self { status, reason: Bytes::new(), version: Version::Http11, fields: Fields::new() }
+        Self {
+            status,
+            reason: Bytes::new(),
+            version: Version::Http11,
+            fields: Fields::new(),
+        }
     }
 }
 
@@ -270,7 +294,9 @@ mod tests {
 
     #[test]
     fn tokens_are_case_insensitive_and_comma_split() {
-        let f = Fields::new().with("Connection", "keep-alive, Upgrade").with("X", "y");
+        let f = Fields::new()
+            .with("Connection", "keep-alive, Upgrade")
+            .with("X", "y");
         assert!(f.has_token("connection", "upgrade"));
         assert!(!f.has_token("connection", "close"));
         assert_eq!(f.get("x").map(|v| &v[..]), Some(&b"y"[..]));

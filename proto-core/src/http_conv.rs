@@ -52,9 +52,18 @@ impl RequestHead {
     pub fn from_http(parts: &http::request::Parts) -> Self {
         let method = Method::from_bytes(Bytes::copy_from_slice(parts.method.as_str().as_bytes()));
         let target = if method == Method::Connect {
-            parts.uri.authority().map(|a| a.as_str()).unwrap_or("").to_owned()
+            parts
+                .uri
+                .authority()
+                .map(|a| a.as_str())
+                .unwrap_or("")
+                .to_owned()
         } else {
-            parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned()
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_owned()
         };
         let mut fields = fields_from_map(&parts.headers);
         if !parts.headers.contains_key(http::header::HOST) {
@@ -65,7 +74,12 @@ impl RequestHead {
                 );
             }
         }
-        Self { method, target: Bytes::from(target), version: version_from_http(parts.version), fields }
+        Self {
+            method,
+            target: Bytes::from(target),
+            version: version_from_http(parts.version),
+            fields,
+        }
     }
 
     /// Converts to `http` request parts (names are lowercased by `http`).
@@ -122,7 +136,10 @@ mod tests {
         let head = RequestHead::from_http(&parts);
         assert_eq!(head.method, Method::Post);
         assert_eq!(&head.target[..], b"/a?b=c");
-        assert_eq!(head.fields.get("host").map(|v| &v[..]), Some(&b"example.com:8080"[..]));
+        assert_eq!(
+            head.fields.get("host").map(|v| &v[..]),
+            Some(&b"example.com:8080"[..])
+        );
         let back = head.to_http().unwrap();
         assert_eq!(back.method, http::Method::POST);
         assert_eq!(back.headers["x-one"], "1");

@@ -52,7 +52,9 @@ impl Timers {
 
     /// Disarms and returns the earliest timer expired at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<TimerKind> {
-        let kind = KINDS.into_iter().find(|&k| self.get(k).is_some_and(|at| at <= now))?;
+        let kind = KINDS
+            .into_iter()
+            .find(|&k| self.get(k).is_some_and(|at| at <= now))?;
         self.stop(kind);
         Some(kind)
     }
@@ -69,8 +71,14 @@ mod tests {
         t.set(TimerKind::BodyRead, Instant::from_nanos(20));
         assert_eq!(t.next(), Some(Instant::from_nanos(20)));
         assert_eq!(t.pop_expired(Instant::from_nanos(10)), None);
-        assert_eq!(t.pop_expired(Instant::from_nanos(60)), Some(TimerKind::Idle));
-        assert_eq!(t.pop_expired(Instant::from_nanos(60)), Some(TimerKind::BodyRead));
+        assert_eq!(
+            t.pop_expired(Instant::from_nanos(60)),
+            Some(TimerKind::Idle)
+        );
+        assert_eq!(
+            t.pop_expired(Instant::from_nanos(60)),
+            Some(TimerKind::BodyRead)
+        );
         assert_eq!(t.next(), None);
     }
 }

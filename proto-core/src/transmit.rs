@@ -80,7 +80,9 @@ impl TxQueue {
         self.len -= n;
         self.freeze_buf();
         while n > 0 {
-            let Some(front) = self.list.get_mut(self.pos) else { break };
+            let Some(front) = self.list.get_mut(self.pos) else {
+                break;
+            };
             if n >= front.len() {
                 n -= front.len();
                 self.pos += 1;
@@ -113,7 +115,11 @@ mod tests {
         let big = Bytes::from(vec![7u8; 4096]);
         q.push(big.clone());
         assert_eq!(q.chunks().len(), 2);
-        assert_eq!(q.chunks()[1].as_ptr(), big.as_ptr(), "large body is not copied");
+        assert_eq!(
+            q.chunks()[1].as_ptr(),
+            big.as_ptr(),
+            "large body is not copied"
+        );
         q.advance(6);
         assert_eq!(&flat(&mut q)[..2], b"ny");
         q.advance(2 + 4096);

@@ -78,7 +78,12 @@ pub(crate) struct H1Conn {
 
 impl H1Conn {
     pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
-        let read_cap = cfg.max_head_bytes.saturating_add(1).max(MIN_READ_BUFFER);
+        // A head or a trailer section must fit whole before it can be parsed.
+        let read_cap = cfg
+            .max_head_bytes
+            .max(cfg.max_trailer_bytes)
+            .saturating_add(1)
+            .max(MIN_READ_BUFFER);
         let mut conn = Self {
             side,
             keep_alive: cfg.keep_alive,
@@ -98,7 +103,9 @@ impl H1Conn {
             closed: false,
             upgrade: None,
         };
-        conn.events.push_back(Event::Negotiated { version: Version::Http11 });
+        conn.events.push_back(Event::Negotiated {
+            version: Version::Http11,
+        });
         match side {
             // Slowloris: the first head must arrive in time, counted from accept.
             Side::Server => conn.arm(TimerKind::HeaderRead, conn.cfg.header_read_timeout),
@@ -130,7 +137,8 @@ impl H1Conn {
             return 0;
         }
         let n = data.len().min(self.read_cap - self.rbuf.len());
-        self.rbuf.extend_from_slice(data.get(..n).unwrap_or_default());
+        self.rbuf
+            .extend_from_slice(data.get(..n).unwrap_or_default());
         self.process();
         n
     }
@@ -159,7 +167,10 @@ impl H1Conn {
         match &self.reading {
             Reading::Head => {
                 let awaiting_response = self.side == Side::Client
-                    && self.streams.front().is_some_and(|s| s.recv == RecvState::AwaitHead);
+                    && self
+                        .streams
+                        .front()
+                        .is_some_and(|s| s.recv == RecvState::AwaitHead);
                 if awaiting_response || !self.rbuf.is_empty() {
                     // Cut off in the middle of a head (or before an awaited one).
                     return self.close(CloseReason::Peer(PeerError::UnexpectedEof));
@@ -169,7 +180,10 @@ impl H1Conn {
                 self.reading = Reading::Done;
                 self.close_if_idle();
             }
-            Reading::Body { id, decoder: Decoder::UntilEof } => {
+            Reading::Body {
+                id,
+                decoder: Decoder::UntilEof,
+            } => {
                 let id = *id;
                 self.reading = Reading::Done;
                 self.keep_alive = false;
@@ -184,13 +198,19 @@ impl H1Conn {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         while !self.closed {
-            let Some(kind) = self.timers.pop_expired(now) else { break };
+            let Some(kind) = self.timers.pop_expired(now) else {
+                break;
+            };
             self.on_timeout(kind);
         }
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed { None } else { self.timers.next() }
+        if self.closed {
+            None
+        } else {
+            self.timers.next()
+        }
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
@@ -232,7 +252,9 @@ impl H1Conn {
                     // Bytes after an upgrade request may belong to the new protocol.
                     || self.streams.iter().any(|s| s.upgrade_requested && s.response_unsent())
             }
-            Side::Client => !matches!(self.streams.front(), Some(s) if s.recv == RecvState::AwaitHead),
+            Side::Client => {
+                !matches!(self.streams.front(), Some(s) if s.recv == RecvState::AwaitHead)
+            }
         }
     }
 
@@ -295,7 +317,8 @@ impl H1Conn {
         stream.upgrade_requested = head.method == Method::Connect
             || (fields.has_token("connection", "upgrade") && fields.contains("upgrade"));
         // RFC 9110 §10.1.1: only HTTP/1.1 clients wait for 100, and only with a body.
-        let expect = !http10 && body != BodyKind::Empty && fields.has_token("expect", "100-continue");
+        let expect =
+            !http10 && body != BodyKind::Empty && fields.has_token("expect", "100-continue");
         if expect {
             stream.expect = Continue::Expected;
         }
@@ -304,7 +327,11 @@ impl H1Conn {
             self.keep_alive = false;
         }
         let end_stream = body == BodyKind::Empty;
-        self.events.push_back(Event::Request { id, head, end_stream });
+        self.events.push_back(Event::Request {
+            id,
+            head,
+            end_stream,
+        });
         if expect {
             self.events.push_back(Event::ContinueRequested { id });
         }
@@ -357,7 +384,11 @@ impl H1Conn {
             self.keep_alive = false;
         }
         let end_stream = body == BodyKind::Empty;
-        self.events.push_back(Event::Response { id, head, end_stream });
+        self.events.push_back(Event::Response {
+            id,
+            head,
+            end_stream,
+        });
         if end_stream {
             if let Some(s) = self.streams.front_mut() {
                 s.end_read = true;
@@ -370,7 +401,11 @@ impl H1Conn {
     fn start_body(&mut self, id: StreamId, body: BodyKind) {
         let decoder = match body {
             BodyKind::Empty => {
-                self.reading = if self.keep_alive { Reading::Head } else { Reading::Done };
+                self.reading = if self.keep_alive {
+                    Reading::Head
+                } else {
+                    Reading::Done
+                };
                 if let Some(i) = self.find(id) {
                     self.streams[i].recv = RecvState::Complete;
                 }
@@ -389,7 +424,9 @@ impl H1Conn {
     }
 
     fn process_body(&mut self) -> bool {
-        let Reading::Body { id, decoder } = &mut self.reading else { return false };
+        let Reading::Body { id, decoder } = &mut self.reading else {
+            return false;
+        };
         let id = *id;
         let Some(i) = self.streams.iter().position(|s| s.id == id) else {
             self.reading = Reading::Done;
@@ -406,10 +443,16 @@ impl H1Conn {
         }
         let step = match decoder {
             Decoder::Length(remaining) => {
-                let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(room).min(self.rbuf.len());
+                let take = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(room)
+                    .min(self.rbuf.len());
                 *remaining -= take as u64;
                 let done = *remaining == 0;
-                Ok((Some(self.rbuf.split_to(take).freeze()), done.then(crate::head::Fields::new)))
+                Ok((
+                    Some(self.rbuf.split_to(take).freeze()),
+                    done.then(crate::head::Fields::new),
+                ))
             }
             Decoder::UntilEof => {
                 let take = room.min(self.rbuf.len());
@@ -433,9 +476,16 @@ impl H1Conn {
                 }
                 if let Some(trailers) = end {
                     if !trailers.is_empty() {
-                        self.events.push_back(Event::Trailers { id, fields: trailers });
+                        self.events.push_back(Event::Trailers {
+                            id,
+                            fields: trailers,
+                        });
                     }
-                    self.reading = if self.keep_alive { Reading::Head } else { Reading::Done };
+                    self.reading = if self.keep_alive {
+                        Reading::Head
+                    } else {
+                        Reading::Done
+                    };
                     self.body_complete(id);
                     self.retire_ready();
                 }
@@ -563,7 +613,10 @@ impl H1Conn {
             TimerKind::BodyRead => {
                 if self.side == Side::Server {
                     if let Reading::Body { id, .. } = self.reading {
-                        let front_unanswered = self.streams.front().is_some_and(|s| s.id == id && s.response_unsent());
+                        let front_unanswered = self
+                            .streams
+                            .front()
+                            .is_some_and(|s| s.id == id && s.response_unsent());
                         if front_unanswered {
                             self.write_error_response(408);
                         }
@@ -597,7 +650,11 @@ impl H1Conn {
                 let id = last.id;
                 if last.response_unsent() {
                     self.streams.pop_back();
-                    self.events.push_back(Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: true });
+                    self.events.push_back(Event::Reset {
+                        id,
+                        code: ErrorCode::PROTOCOL_ERROR,
+                        remote: true,
+                    });
                 } else {
                     // Its response is already on the wire: nothing sensible can follow.
                     return self.close(CloseReason::Peer(err));
@@ -619,7 +676,11 @@ impl H1Conn {
             return;
         }
         let head = ResponseHead::new(status);
-        let extra = Extra { content_length: Some(0), close: true, ..Extra::default() };
+        let extra = Extra {
+            content_length: Some(0),
+            close: true,
+            ..Extra::default()
+        };
         let before = self.tx.buf().len();
         if encode::write_response(self.tx.buf(), &head, extra).is_ok() {
             let n = self.tx.buf().len() - before;
@@ -630,10 +691,14 @@ impl H1Conn {
     /// Retires finished exchanges from the front, then decides what follows.
     pub(super) fn retire_ready(&mut self) {
         loop {
-            let Some(front) = self.streams.front() else { break };
+            let Some(front) = self.streams.front() else {
+                break;
+            };
             let recv_done = match self.side {
                 Side::Server => front.recv_finished(),
-                Side::Client => front.recv_finished() && (front.end_read || front.recv != RecvState::Complete),
+                Side::Client => {
+                    front.recv_finished() && (front.end_read || front.recv != RecvState::Complete)
+                }
             };
             if !(front.send_done() && recv_done) {
                 break;
@@ -648,7 +713,11 @@ impl H1Conn {
             }
             self.streams.pop_front();
             match aborted {
-                Some(code) => self.events.push_back(Event::Reset { id, code, remote: true }),
+                Some(code) => self.events.push_back(Event::Reset {
+                    id,
+                    code,
+                    remote: true,
+                }),
                 None => self.events.push_back(Event::Finished { id }),
             }
             self.front_changed();
@@ -659,7 +728,11 @@ impl H1Conn {
                 return self.close(CloseReason::Peer(err));
             }
             if !self.keep_alive || self.eof {
-                let reason = if self.shutting_down { CloseReason::Shutdown } else { CloseReason::Done };
+                let reason = if self.shutting_down {
+                    CloseReason::Shutdown
+                } else {
+                    CloseReason::Done
+                };
                 return self.close(reason);
             }
             if self.side == Side::Client {
@@ -673,7 +746,11 @@ impl H1Conn {
 
     fn close_if_idle(&mut self) {
         if self.streams.is_empty() {
-            let reason = if self.shutting_down { CloseReason::Shutdown } else { CloseReason::Done };
+            let reason = if self.shutting_down {
+                CloseReason::Shutdown
+            } else {
+                CloseReason::Done
+            };
             self.close(reason);
         }
     }
@@ -692,7 +769,11 @@ impl H1Conn {
             _ => (ErrorCode::CANCEL, false),
         };
         for s in self.streams.drain(..) {
-            self.events.push_back(Event::Reset { id: s.id, code, remote });
+            self.events.push_back(Event::Reset {
+                id: s.id,
+                code,
+                remote,
+            });
         }
         self.events.push_back(Event::Closed { reason });
     }
@@ -717,7 +798,9 @@ impl H1Conn {
     }
 
     pub(crate) fn read(&mut self, id: StreamId) -> ReadChunk {
-        let Some(i) = self.find(id) else { return ReadChunk::End };
+        let Some(i) = self.find(id) else {
+            return ReadChunk::End;
+        };
         if self.streams[i].expect == Continue::Expected {
             // RFC 9110 §10.1.1: reading the body is the signal to send 100.
             self.send_continue(i);

@@ -3,10 +3,10 @@
 
 pub mod chunked;
 mod conn;
-mod send;
-mod stream;
 pub mod encode;
 pub mod framing;
 pub mod parse;
+mod send;
+mod stream;
 
 pub(crate) use conn::H1Conn;

@@ -21,7 +21,9 @@ fn declared_length(fields: &Fields) -> Result<Option<u64>, UserError> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(UserError::InvalidHead("content-length"));
         }
-        let n: u64 = s.parse().map_err(|_| UserError::InvalidHead("content-length"))?;
+        let n: u64 = s
+            .parse()
+            .map_err(|_| UserError::InvalidHead("content-length"))?;
         if found.is_some_and(|f| f != n) {
             return Err(UserError::InvalidHead("conflicting content-length"));
         }
@@ -58,7 +60,9 @@ impl H1Conn {
         let host_count = head.fields.get_all("host").count();
         if head.version != Version::Http10 && host_count != 1 {
             // RFC 9112 §3.2: exactly one Host in every HTTP/1.1 request.
-            return Err(UserError::InvalidHead("an HTTP/1.1 request needs exactly one Host"));
+            return Err(UserError::InvalidHead(
+                "an HTTP/1.1 request needs exactly one Host",
+            ));
         }
         head.fields.remove("transfer-encoding");
         let length = declared_length(&head.fields)?;
@@ -66,7 +70,10 @@ impl H1Conn {
         let expect = !end_stream && fields.has_token("expect", "100-continue");
         let user_close = fields.has_token("connection", "close");
         let close = user_close || !self.cfg.keep_alive;
-        let mut extra = Extra { close: close && !user_close, ..Extra::default() };
+        let mut extra = Extra {
+            close: close && !user_close,
+            ..Extra::default()
+        };
         let encoder = match length {
             Some(n) if end_stream && n > 0 => return Err(UserError::BodyTooShort),
             Some(n) => Encoder::Length { remaining: n },
@@ -78,7 +85,9 @@ impl H1Conn {
                 Encoder::Length { remaining: 0 }
             }
             None if head.version == Version::Http10 => {
-                return Err(UserError::InvalidHead("an HTTP/1.0 request body needs content-length"));
+                return Err(UserError::InvalidHead(
+                    "an HTTP/1.0 request body needs content-length",
+                ));
             }
             None => {
                 extra.chunked = true;
@@ -95,14 +104,26 @@ impl H1Conn {
 
         let id = StreamId(self.next_id);
         self.next_id = self.next_id.saturating_add(2);
-        let mut stream = Stream::new(id, head.method.clone(), Version::Http11, RecvState::AwaitHead);
+        let mut stream = Stream::new(
+            id,
+            head.method.clone(),
+            Version::Http11,
+            RecvState::AwaitHead,
+        );
         stream.close_after = close;
         stream.upgrade_requested = head.method == Method::Connect
             || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
-        stream.send = if end_stream { SendState::Done } else { SendState::Body(encoder) };
+        stream.send = if end_stream {
+            SendState::Done
+        } else {
+            SendState::Body(encoder)
+        };
         if expect {
             stream.expect = Continue::Waiting;
-            self.arm(TimerKind::ExpectContinue, Some(self.cfg.expect_continue_timeout));
+            self.arm(
+                TimerKind::ExpectContinue,
+                Some(self.cfg.expect_continue_timeout),
+            );
         }
         self.streams.push_back(stream);
         self.timers.stop(TimerKind::Idle);
@@ -177,7 +198,11 @@ impl H1Conn {
         extra.keep_alive = !close && stream.peer_version == Version::Http10;
         let mut rendered = BytesMut::new();
         let at_front = i == 0;
-        let dst = if at_front { self.tx.buf() } else { &mut rendered };
+        let dst = if at_front {
+            self.tx.buf()
+        } else {
+            &mut rendered
+        };
         let before = dst.len();
         if let Err(e) = encode::write_response(dst, &head, extra) {
             dst.truncate(before);
@@ -192,8 +217,12 @@ impl H1Conn {
             self.tx.appended(n);
             self.head_sent(id, encoder, end_stream, upgrade);
         } else {
-            self.streams[i].send =
-                SendState::Queued { head: rendered.freeze(), encoder, end: end_stream, upgrade };
+            self.streams[i].send = SendState::Queued {
+                head: rendered.freeze(),
+                encoder,
+                end: end_stream,
+                upgrade,
+            };
         }
         // Parsing may resume: an upgrade was declined, or a slot was freed.
         self.process();
@@ -203,14 +232,20 @@ impl H1Conn {
     /// The front stream's response head is in the transmit queue.
     fn head_sent(&mut self, id: StreamId, encoder: Encoder, end: bool, upgrade: bool) {
         if upgrade {
-            let kind = if self.streams.front().is_some_and(|s| s.method == Method::Connect) {
+            let kind = if self
+                .streams
+                .front()
+                .is_some_and(|s| s.method == Method::Connect)
+            {
                 UpgradeKind::Connect
             } else {
                 UpgradeKind::Protocol
             };
             return self.upgrade_now(id, kind);
         }
-        let Some(front) = self.streams.front_mut() else { return };
+        let Some(front) = self.streams.front_mut() else {
+            return;
+        };
         front.expect = match front.expect {
             Continue::Expected | Continue::Wanted => {
                 // The body was refused: stop reading it.
@@ -222,7 +257,9 @@ impl H1Conn {
             }
             other => other,
         };
-        let Some(front) = self.streams.front_mut() else { return };
+        let Some(front) = self.streams.front_mut() else {
+            return;
+        };
         front.send = SendState::Body(encoder);
         if end {
             self.end_body(0, None);
@@ -240,12 +277,16 @@ impl H1Conn {
             return Err(UserError::WrongSide);
         }
         if !(100..200).contains(&head.status) || head.status == 101 {
-            return Err(UserError::InvalidHead("informational status must be 1xx other than 101"));
+            return Err(UserError::InvalidHead(
+                "informational status must be 1xx other than 101",
+            ));
         }
         let i = self.find(id).ok_or(UserError::UnknownStream)?;
         let stream = &self.streams[i];
         if !matches!(stream.send, SendState::Idle) {
-            return Err(UserError::InvalidState("the final response was already sent"));
+            return Err(UserError::InvalidState(
+                "the final response was already sent",
+            ));
         }
         // RFC 9110 §15.2: never to HTTP/1.0 clients. Interim responses are
         // advisory, so one for a request still waiting its turn is dropped
@@ -319,7 +360,9 @@ impl H1Conn {
         let stream = &self.streams[i];
         match (&stream.send, stream.expect) {
             (_, Continue::Refused) => {
-                return Err(UserError::InvalidState("the server refused the request body"));
+                return Err(UserError::InvalidState(
+                    "the server refused the request body",
+                ));
             }
             (SendState::Idle, _) => return Err(UserError::InvalidState("no head sent yet")),
             (SendState::Done, _) => return Err(UserError::InvalidState("the body is finished")),
@@ -340,7 +383,9 @@ impl H1Conn {
             return Ok(0);
         }
         let chunk = data.split_to(take);
-        let SendState::Body(encoder) = &mut self.streams[i].send else { return Ok(0) };
+        let SendState::Body(encoder) = &mut self.streams[i].send else {
+            return Ok(0);
+        };
         match encoder {
             Encoder::Discard => {}
             Encoder::Length { remaining } => {
@@ -357,7 +402,11 @@ impl H1Conn {
         Ok(take)
     }
 
-    pub(crate) fn finish(&mut self, id: StreamId, trailers: Option<Fields>) -> Result<(), UserError> {
+    pub(crate) fn finish(
+        &mut self,
+        id: StreamId,
+        trailers: Option<Fields>,
+    ) -> Result<(), UserError> {
         let i = self.find(id).ok_or(UserError::UnknownStream)?;
         let stream = &mut self.streams[i];
         match &mut stream.send {
@@ -365,7 +414,10 @@ impl H1Conn {
             // A refused request body counts as finished already.
             SendState::Done if stream.expect == Continue::Refused => Ok(()),
             SendState::Done => Err(UserError::InvalidState("the body is already finished")),
-            SendState::Queued { encoder: Encoder::Length { remaining }, .. } if *remaining > 0 => {
+            SendState::Queued {
+                encoder: Encoder::Length { remaining },
+                ..
+            } if *remaining > 0 => {
                 self.close(CloseReason::LocalReset);
                 Err(UserError::BodyTooShort)
             }
@@ -380,6 +432,9 @@ impl H1Conn {
                 Err(UserError::BodyTooShort)
             }
             SendState::Body(_) => {
+                if let Some(t) = &trailers {
+                    encode::validate_fields(t)?;
+                }
                 self.end_body(i, trailers.as_ref());
                 self.process();
                 Ok(())
@@ -399,7 +454,9 @@ impl H1Conn {
     /// its request body, then retire what can be retired.
     pub(super) fn send_finished(&mut self, i: usize) {
         let max_drain = self.cfg.max_drain;
-        let Some(stream) = self.streams.get_mut(i) else { return };
+        let Some(stream) = self.streams.get_mut(i) else {
+            return;
+        };
         if let SendState::Body(Encoder::Close) = stream.send {
             stream.close_after = true;
         }
@@ -407,7 +464,10 @@ impl H1Conn {
         if self.side == Side::Server && stream.recv == RecvState::Body {
             let id = stream.id;
             let remaining = match &self.reading {
-                Reading::Body { id: rid, decoder: Decoder::Length(n) } if *rid == id => Some(*n),
+                Reading::Body {
+                    id: rid,
+                    decoder: Decoder::Length(n),
+                } if *rid == id => Some(*n),
                 _ => None,
             };
             let stream = &mut self.streams[i];
@@ -432,16 +492,24 @@ impl H1Conn {
     /// The front of the queue changed: start the next response waiting its
     /// turn, or tell its writer there is room.
     pub(super) fn front_changed(&mut self) {
-        let Some(front) = self.streams.front_mut() else { return };
+        let Some(front) = self.streams.front_mut() else {
+            return;
+        };
         let id = front.id;
         if front.expect == Continue::Wanted {
             front.expect = Continue::Expected;
             self.send_continue(0);
         }
-        let Some(front) = self.streams.front_mut() else { return };
+        let Some(front) = self.streams.front_mut() else {
+            return;
+        };
         if let SendState::Queued { .. } = front.send {
-            let SendState::Queued { head, encoder, end, upgrade } =
-                core::mem::replace(&mut front.send, SendState::Idle)
+            let SendState::Queued {
+                head,
+                encoder,
+                end,
+                upgrade,
+            } = core::mem::replace(&mut front.send, SendState::Idle)
             else {
                 return;
             };
@@ -467,7 +535,11 @@ impl H1Conn {
         // nothing from here on, then close.
         for s in self.streams.drain(i..) {
             let code = if s.id == id { code } else { ErrorCode::CANCEL };
-            self.events.push_back(Event::Reset { id: s.id, code, remote: false });
+            self.events.push_back(Event::Reset {
+                id: s.id,
+                code,
+                remote: false,
+            });
         }
         self.keep_alive = false;
         self.reading = Reading::Done;

@@ -41,7 +41,12 @@ pub(crate) enum SendState {
     Idle,
     /// Server: the response head is rendered but an earlier response is still
     /// being sent (pipelining); it goes out when this stream is at the front.
-    Queued { head: Bytes, encoder: Encoder, end: bool, upgrade: bool },
+    Queued {
+        head: Bytes,
+        encoder: Encoder,
+        end: bool,
+        upgrade: bool,
+    },
     /// The head is out; body writes go through `encoder`.
     Body(Encoder),
     /// The message is complete (or abandoned).
@@ -107,7 +112,12 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(id: StreamId, method: Method, peer_version: Version, recv: RecvState) -> Self {
+    pub(crate) fn new(
+        id: StreamId,
+        method: Method,
+        peer_version: Version,
+        recv: RecvState,
+    ) -> Self {
         Self {
             id,
             method,
