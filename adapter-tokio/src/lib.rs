@@ -1,1 +1,91 @@
-//! placeholder
+//! `adapter-tokio`: HTTP/1.1 servers and clients on tokio, driving the
+//! sans-IO [`proto_core::Connection`].
+//!
+//! # Server
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use std::time::Duration;
+//!
+//! use adapter_tokio::{Incoming, Server, service_fn};
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> std::io::Result<()> {
+//!     let server = Server::bind("127.0.0.1:8080").await?;
+//!     println!("listening on http://{}", server.local_addr()?);
+//!
+//!     // Ctrl-C: stop accepting, give requests in progress 10 s to finish.
+//!     let shutdown = server.shutdown_handle();
+//!     tokio::spawn(async move {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!         shutdown.shutdown(Duration::from_secs(10));
+//!     });
+//!
+//!     let stats = server.stats();
+//!     server
+//!         .serve(service_fn(|req: Request<Incoming>| async move {
+//!             let body = format!("Hello, {}!", req.uri().path());
+//!             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+//!         }))
+//!         .await?;
+//!     println!("served {} requests on {} connections", stats.requests(), stats.accepted());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A service is any [`tower_service::Service`] from `http::Request<Incoming>`
+//! to `http::Response<B>` with `B` an [`http_body::Body`] (see
+//! [`HttpService`]): an axum `Router`, a tower stack, or an async function
+//! wrapped by [`service_fn`]. [`serve_connection`] serves one transport of
+//! any kind (a TLS stream, for example).
+//!
+//! # Client
+//!
+//! ```no_run
+//! use adapter_tokio::Client;
+//! use http_body_util::{BodyExt, Empty};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let client = Client::new();
+//! let req = http::Request::get("http://127.0.0.1:8080/").body(Empty::<bytes::Bytes>::new())?;
+//! let resp = client.request(req).await?;
+//! println!("{}", resp.status());
+//! let body = resp.into_body().collect().await?.to_bytes();
+//! # let _ = body; Ok(()) }
+//! ```
+//!
+//! # How it works
+//!
+//! Per connection, one task owns the core and loops: commands from stream
+//! handles, socket input (`recv_buf`), events, socket output (vectored
+//! writes of the core's gather list), timer (`poll_timeout`). Handlers run
+//! in their own tasks once they need to wait; bodies flow through bounded
+//! windows in both directions, so a slow consumer stops the socket being
+//! read and a slow peer stops the body being polled. Limits and timeouts are
+//! the core's ([`proto_core::Config`]), passed through unchanged.
+//!
+//! Not yet supported: protocol upgrades (`101`, `CONNECT` tunnels), TLS
+//! (bring your own stream to [`serve_connection`] / [`Client::from_io`]),
+//! `https` URIs in [`Client`], HTTP/2.
+
+mod body;
+mod client;
+mod cmd;
+mod date;
+mod driver;
+mod error;
+mod send;
+mod server;
+mod service;
+
+pub use body::Incoming;
+pub use client::{Client, ClientBuilder, SendRequest, handshake};
+pub use error::{BoxError, Error, TimeoutKind};
+pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
+pub use service::{HttpService, ServiceFn, service_fn};
+
+/// The core's configuration, re-exported for convenience.
+pub use proto_core::Config;

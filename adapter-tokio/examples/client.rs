@@ -1,0 +1,38 @@
+//! Fetches a URL and prints the status, the headers and the body.
+//!
+//! `cargo run --example client -- http://127.0.0.1:8080/`
+
+use std::io::Write;
+
+use adapter_tokio::Client;
+use http_body_util::BodyExt;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let url = std::env::args().nth(1).ok_or("usage: client URL")?;
+    let client = Client::new();
+    let resp = client.get(url.parse()?).await?;
+    println!("{:?} {}", resp.version(), resp.status());
+    for (name, value) in resp.headers() {
+        println!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    println!();
+    let mut body = resp.into_body();
+    let mut out = std::io::stdout().lock();
+    while let Some(frame) = body.frame().await {
+        let frame = frame?;
+        if let Some(data) = frame.data_ref() {
+            out.write_all(data)?;
+        } else if let Some(trailers) = frame.trailers_ref() {
+            for (name, value) in trailers {
+                writeln!(
+                    out,
+                    "\n(trailer) {name}: {}",
+                    String::from_utf8_lossy(value.as_bytes())
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

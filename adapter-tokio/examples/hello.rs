@@ -1,0 +1,63 @@
+//! Answers every request with `200 Hello, World!` (`GET /big`: 1 MiB from a
+//! static buffer, no per-request allocation).
+//!
+//! `cargo run --release --example hello -- [ADDR] [--threads N]`
+//! (default `127.0.0.1:8080`, one thread: a current-thread runtime).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use adapter_tokio::{Incoming, Server, service_fn};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::Full;
+
+static BIG: [u8; 1 << 20] = [b'x'; 1 << 20];
+
+async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = if req.uri().path() == "/big" {
+        Bytes::from_static(&BIG)
+    } else {
+        Bytes::from_static(b"Hello, World!")
+    };
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(resp)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut addr = String::from("127.0.0.1:8080");
+    let mut threads = 1usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--threads" {
+            threads = args.next().ok_or("--threads needs a number")?.parse()?;
+        } else {
+            addr = arg;
+        }
+    }
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(async {
+        let server = Server::bind(addr.as_str()).await?;
+        let addr = server.local_addr()?;
+        println!("listening on http://{addr}");
+        let shutdown = server.shutdown_handle();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shutdown.shutdown(Duration::from_secs(5));
+            }
+        });
+        server.serve(service_fn(hello)).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,663 @@
+//! The connection task: one task owns the core's `Connection` and the
+//! transport, and loops over {commands from stream handles, socket input,
+//! events, socket output, timer} until the core says `Closed`.
+//!
+//! The loop is a hand-written `poll` (not a `select!` over futures) so that
+//! reading and writing the same transport need no split and no lock: both
+//! register the task's waker on the transport, and one wake-up serves both.
+//! Role-specific behaviour (what a request or response event means) lives in
+//! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
+
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use proto_core::{
+    CloseReason, Config, Connection, ErrorCode, Event, Fields, ReadChunk, Shutdown, Side, StreamId,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio::time::Sleep;
+
+use crate::body::BodyTx;
+use crate::cmd::{Cmd, CmdRx, ResponseTx};
+use crate::error::Error;
+use crate::send::SendCredit;
+
+/// Smallest and largest read: reads start small (the buffer must be zeroed
+/// first, `unsafe` being forbidden) and grow while they come back full.
+const MIN_READ: usize = 8 * 1024;
+const MAX_READ: usize = 64 * 1024;
+/// Gather-list entries per `write_vectored`.
+const MAX_IOV: usize = 32;
+/// Loop turns per poll before yielding to other tasks.
+const MAX_TURNS: usize = 32;
+/// After `Closed`: how long a write may make no progress.
+const WRITE_STALL: Duration = Duration::from_secs(10);
+/// Lingering close: how long, and how many bytes, to read and discard after
+/// shutting down our sending side, so that the kernel does not answer unread
+/// input with a RST that destroys the response the peer has not read yet.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// What a connection task reports at the end.
+pub(crate) type Outcome = Result<(), Error>;
+
+/// The receiving side of a stream, as seen by the connection task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recv {
+    /// Read body chunks as they come.
+    Open,
+    /// Do not read before the consumer polls (`100 Continue` is sent on the
+    /// first read).
+    WaitFirstPoll,
+    /// The consumer's window is full; wait for a `ReadCredit`.
+    Stalled,
+    /// The consumer dropped the body.
+    Dropped,
+    /// The end (or an error) was delivered.
+    Done,
+}
+
+/// One exchange in progress.
+pub(crate) struct Stream {
+    pub(crate) key: u64,
+    pub(crate) id: StreamId,
+    pub(crate) body: Option<BodyTx>,
+    pub(crate) recv: Recv,
+    pub(crate) trailers: Option<Fields>,
+    pub(crate) head_sent: bool,
+    /// Body bytes handed over by the sender and not yet taken by the core.
+    pub(crate) pending: VecDeque<Bytes>,
+    /// `Some` once the sender finished; sent when `pending` is empty.
+    pub(crate) finish: Option<Option<Fields>>,
+    pub(crate) credit: Option<Arc<SendCredit>>,
+    /// The handler task (server), aborted if the exchange is reset.
+    pub(crate) task: Option<AbortHandle>,
+    /// Client: where the response goes.
+    pub(crate) resp_tx: Option<ResponseTx>,
+}
+
+impl Stream {
+    pub(crate) fn new(key: u64, id: StreamId) -> Self {
+        Self {
+            key,
+            id,
+            body: None,
+            recv: Recv::Done,
+            trailers: None,
+            head_sent: false,
+            pending: VecDeque::new(),
+            finish: None,
+            credit: None,
+            task: None,
+            resp_tx: None,
+        }
+    }
+
+    /// Ends every handle on this stream: the body and the response waiter
+    /// get `err`, the pump stops, and the handler task is aborted if `abort`.
+    pub(crate) fn close(mut self, err: Option<Error>, abort: bool) {
+        if let Some(credit) = self.credit.take() {
+            credit.close();
+        }
+        if abort {
+            if let Some(task) = self.task.take() {
+                task.abort();
+            }
+        }
+        let Some(err) = err else { return };
+        if let Some(tx) = self.resp_tx.take() {
+            let _ = tx.send(Err(err));
+        } else if let Some(body) = self.body.take() {
+            body.send_error(err);
+        }
+    }
+}
+
+/// The core plus the streams in progress (a few: HTTP/1 pipelining depth).
+pub(crate) struct Core {
+    pub(crate) conn: Connection,
+    pub(crate) streams: Vec<Stream>,
+    /// Per-body receive window (see `body.rs`).
+    pub(crate) recv_limit: usize,
+    pub(crate) closed: Option<CloseReason>,
+}
+
+impl Core {
+    pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
+        self.streams.iter().position(|s| s.key == key)
+    }
+
+    pub(crate) fn by_id(&self, id: StreamId) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    pub(crate) fn remove(&mut self, idx: usize) -> Stream {
+        self.streams.remove(idx)
+    }
+
+    /// Moves received body chunks from the core to the consumer while it has
+    /// room.
+    pub(crate) fn pump_recv(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if st.recv != Recv::Open {
+            return;
+        }
+        let Some(tx) = &st.body else { return };
+        let Some(mut stream) = self.conn.stream(st.id) else {
+            return;
+        };
+        loop {
+            if !tx.has_room() && tx.stall() {
+                st.recv = Recv::Stalled;
+                return;
+            }
+            match stream.read() {
+                ReadChunk::Data(data) => {
+                    if !tx.send_data(data) {
+                        st.recv = Recv::Dropped;
+                        return;
+                    }
+                }
+                ReadChunk::Blocked => return,
+                ReadChunk::End => {
+                    if let Some(trailers) = st.trailers.take() {
+                        tx.send_trailers(crate::send::header_map(&trailers));
+                    }
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+                ReadChunk::Reset(code) => {
+                    tx.send_error(Error::Reset { code, remote: true });
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands pending body bytes to the core within its write capacity, then
+    /// the finish once everything went.
+    pub(crate) fn flush_send(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if !st.head_sent {
+            return;
+        }
+        let Some(mut stream) = self.conn.stream(st.id) else {
+            return;
+        };
+        let mut taken = 0;
+        let mut failed = false;
+        while let Some(front) = st.pending.front_mut() {
+            match stream.write(front) {
+                Ok(n) => taken += n,
+                Err(e) => {
+                    tracing::debug!(error = %e, "response body rejected by the core");
+                    failed = true;
+                    break;
+                }
+            }
+            if !front.is_empty() {
+                break;
+            }
+            st.pending.pop_front();
+        }
+        if failed {
+            st.pending.clear();
+            st.finish = None;
+            stream.reset(ErrorCode::INTERNAL_ERROR);
+        } else if st.pending.is_empty() {
+            if let Some(trailers) = st.finish.take() {
+                if let Err(e) = stream.finish(trailers) {
+                    tracing::debug!(error = %e, "finishing the body failed");
+                }
+            }
+        }
+        if let Some(credit) = &st.credit {
+            credit.release(taken);
+        }
+    }
+
+    /// The commands both roles handle the same way; returns the others.
+    pub(crate) fn common_cmd(&mut self, cmd: Cmd) -> Option<Cmd> {
+        match cmd {
+            Cmd::Data { key, data } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    // No credit: the stream stopped sending (e.g. it answered 500).
+                    st.credit.as_ref()?;
+                    st.pending.push_back(data);
+                }
+                self.flush_send(idx);
+            }
+            Cmd::Finish { key, trailers } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    st.credit.as_ref()?;
+                    st.finish = Some(trailers);
+                }
+                self.flush_send(idx);
+            }
+            Cmd::ReadCredit { key } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    if matches!(st.recv, Recv::Stalled | Recv::WaitFirstPoll) {
+                        st.recv = Recv::Open;
+                    }
+                }
+                self.pump_recv(idx);
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The events both roles handle the same way; returns the others.
+    pub(crate) fn common_event(&mut self, ev: Event) -> Option<Event> {
+        match ev {
+            Event::Readable { id } => {
+                let idx = self.by_id(id)?;
+                self.pump_recv(idx);
+            }
+            Event::Trailers { id, fields } => {
+                let idx = self.by_id(id)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    st.trailers = Some(fields);
+                }
+            }
+            Event::Writable { id } => {
+                let idx = self.by_id(id)?;
+                self.flush_send(idx);
+            }
+            Event::Finished { id } => {
+                let idx = self.by_id(id)?;
+                self.remove(idx).close(None, false);
+            }
+            Event::Reset { id, code, remote } => {
+                let idx = self.by_id(id)?;
+                tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
+                self.remove(idx)
+                    .close(Some(Error::Reset { code, remote }), true);
+            }
+            Event::TimedOut { kind } => tracing::debug!(?kind, "timed out"),
+            Event::Negotiated { .. } => {}
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+/// Role-specific behaviour of a connection task.
+pub(crate) trait Handler {
+    /// An event the common code did not handle.
+    fn on_event(&mut self, core: &mut Core, ev: Event, cx: &mut Context<'_>);
+    /// A command the common code did not handle.
+    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd);
+    /// Every command sender is gone.
+    fn on_rx_closed(&mut self, _core: &mut Core) {}
+    /// Extra readiness to check each turn; true if something happened.
+    fn poll_extra(&mut self, _core: &mut Core, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    /// The connection is over; `err` ends whatever the handler still holds.
+    fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
+}
+
+/// The transport plus the clock and timer mapped onto the core's time.
+pub(crate) struct Transport<IO> {
+    io: IO,
+    rbuf: BytesMut,
+    window: usize,
+    read_eof: bool,
+    /// Bytes were written since the last flush.
+    unflushed: bool,
+    start: tokio::time::Instant,
+    sleep: Pin<Box<Sleep>>,
+    /// The deadline `sleep` is set to (it may be earlier than the core's
+    /// current one: it then fires spuriously and is re-armed, which saves
+    /// resetting the timer on every request).
+    armed: Option<proto_core::Instant>,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
+    pub(crate) fn new(io: IO) -> Self {
+        let start = tokio::time::Instant::now();
+        let far = start + Duration::from_secs(86_400 * 365);
+        Self {
+            io,
+            rbuf: BytesMut::new(),
+            window: MIN_READ,
+            read_eof: false,
+            unflushed: false,
+            start,
+            sleep: Box::pin(tokio::time::sleep_until(far)),
+            armed: None,
+        }
+    }
+
+    /// The core's time: nanoseconds since the connection started.
+    pub(crate) fn now(&self) -> proto_core::Instant {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        proto_core::Instant::from_nanos(nanos)
+    }
+
+    fn to_tokio(&self, at: proto_core::Instant) -> tokio::time::Instant {
+        let far = Duration::from_secs(86_400 * 365);
+        let d = Duration::from_nanos(at.as_nanos()).min(far);
+        self.start.checked_add(d).unwrap_or(self.start + far)
+    }
+
+    /// Feeds the core: leftover bytes first, then the socket. True if
+    /// anything changed.
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut Connection,
+        now: proto_core::Instant,
+    ) -> io::Result<bool> {
+        if self.read_eof || !conn.wants_read() {
+            return Ok(false);
+        }
+        if !self.rbuf.is_empty() {
+            let before = self.rbuf.len();
+            conn.recv_buf(now, &mut self.rbuf);
+            return Ok(self.rbuf.len() != before);
+        }
+        self.rbuf.resize(self.window, 0);
+        let mut rb = ReadBuf::new(&mut self.rbuf[..]);
+        let polled = Pin::new(&mut self.io).poll_read(cx, &mut rb);
+        let n = rb.filled().len();
+        match polled {
+            Poll::Pending => {
+                self.rbuf.clear();
+                Ok(false)
+            }
+            Poll::Ready(Err(e)) => {
+                self.rbuf.clear();
+                Err(e)
+            }
+            Poll::Ready(Ok(())) => {
+                self.rbuf.truncate(n);
+                if n == 0 {
+                    self.read_eof = true;
+                    conn.recv_eof(now);
+                } else {
+                    if n == self.window {
+                        self.window = (self.window * 2).min(MAX_READ);
+                    } else if n < self.window / 4 {
+                        self.window = (self.window / 2).max(MIN_READ);
+                    }
+                    conn.recv_buf(now, &mut self.rbuf);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Writes what the core owes (vectored), then flushes. True if bytes
+    /// were written.
+    fn poll_write(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let chunks = conn.poll_transmit();
+            if chunks.is_empty() {
+                break;
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, chunk) in iov.iter_mut().zip(chunks) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &iov[..count]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    conn.transmit_complete(n);
+                    wrote = true;
+                    self.unflushed = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(wrote),
+            }
+        }
+        if self.unflushed {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Arms the timer for the core's next deadline; true if it fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, conn: &Connection) -> bool {
+        let Some(deadline) = conn.poll_timeout() else {
+            return false;
+        };
+        if self.armed.is_none_or(|armed| armed > deadline) {
+            let at = self.to_tokio(deadline);
+            self.sleep.as_mut().reset(at);
+            self.armed = Some(deadline);
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            self.armed = None;
+            return true;
+        }
+        false
+    }
+
+    /// After `Closed`: writes what is left, shuts down our sending side, then
+    /// reads and discards for a moment (lingering close).
+    async fn close(&mut self, conn: &mut Connection) {
+        while !conn.poll_transmit().is_empty() || self.unflushed {
+            let step = poll_fn(|cx| match self.poll_write(cx, conn) {
+                Ok(true) => Poll::Ready(Ok(())),
+                Ok(false) if conn.poll_transmit().is_empty() && !self.unflushed => {
+                    Poll::Ready(Ok(()))
+                }
+                Ok(false) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            });
+            match tokio::time::timeout(WRITE_STALL, step).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "write failed while closing");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("peer stopped reading while closing");
+                    return;
+                }
+            }
+        }
+        if tokio::time::timeout(WRITE_STALL, self.io.shutdown())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if self.read_eof {
+            return;
+        }
+        let linger = async {
+            let mut total = 0;
+            loop {
+                self.rbuf.clear();
+                self.rbuf.resize(MIN_READ, 0);
+                match self.io.read(&mut self.rbuf[..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        total += n;
+                        if total >= LINGER_BYTES {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, linger).await;
+    }
+}
+
+/// Carries graceful shutdown requests (`Some(drain)`) to connection tasks.
+pub(crate) type ShutdownRx = watch::Receiver<Option<Duration>>;
+
+/// A connection task: the core, the transport, commands, and a role.
+pub(crate) struct Driver<IO, H> {
+    pub(crate) core: Core,
+    transport: Transport<IO>,
+    rx: CmdRx,
+    rx_open: bool,
+    pub(crate) handler: H,
+}
+
+impl<IO, H> Driver<IO, H>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    pub(crate) fn new(io: IO, side: Side, config: Config, rx: CmdRx, handler: H) -> Self {
+        let transport = Transport::new(io);
+        let recv_limit = config.max_recv_buffer.max(MIN_READ);
+        let conn = Connection::new(side, config, transport.now());
+        Self {
+            core: Core {
+                conn,
+                streams: Vec::new(),
+                recv_limit,
+                closed: None,
+            },
+            transport,
+            rx,
+            rx_open: true,
+            handler,
+        }
+    }
+
+    /// One wake-up: loops until nothing makes progress (every source has
+    /// registered the waker) or the core closed.
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        for _ in 0..MAX_TURNS {
+            let now = self.transport.now();
+            self.core.conn.handle_timeout(now);
+            let mut progress = false;
+
+            while self.rx_open {
+                match self.rx.poll_recv(cx) {
+                    Poll::Ready(Some(cmd)) => {
+                        progress = true;
+                        if let Some(cmd) = self.core.common_cmd(cmd) {
+                            self.handler.on_cmd(&mut self.core, cmd);
+                        }
+                    }
+                    Poll::Ready(None) => {
+                        progress = true;
+                        self.rx_open = false;
+                        self.handler.on_rx_closed(&mut self.core);
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            progress |= self.handler.poll_extra(&mut self.core, cx);
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
+
+            while let Some(ev) = self.core.conn.poll_event() {
+                progress = true;
+                if let Event::Closed { reason } = ev {
+                    tracing::debug!(?reason, "connection closed");
+                    self.core.closed = Some(reason);
+                    continue;
+                }
+                if let Some(ev) = self.core.common_event(ev) {
+                    self.handler.on_event(&mut self.core, ev, cx);
+                }
+            }
+
+            progress |= self.transport.poll_write(cx, &mut self.core.conn)?;
+            if self.core.closed.is_some() {
+                return Poll::Ready(Ok(()));
+            }
+            progress |= self.transport.poll_timer(cx, &self.core.conn);
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Runs the connection to the end. `shutdown` delivers graceful shutdown
+    /// requests; the outcome is `Ok` for orderly closes.
+    pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
+        let mut shutdown = shutdown;
+        let already = shutdown.as_mut().and_then(|rx| *rx.borrow_and_update());
+        if let Some(drain) = already {
+            self.core.conn.shutdown(Shutdown::Graceful { drain });
+            shutdown = None;
+        }
+        let result = loop {
+            let Some(rx) = &mut shutdown else {
+                break poll_fn(|cx| self.poll_drive(cx)).await;
+            };
+            let drive = poll_fn(|cx| self.poll_drive(cx));
+            let signal = tokio::select! {
+                r = drive => Err(r),
+                changed = rx.changed() => Ok(changed.ok().and(*rx.borrow_and_update())),
+            };
+            match signal {
+                Err(r) => break r,
+                Ok(Some(drain)) => {
+                    tracing::debug!(?drain, "graceful shutdown");
+                    self.core.conn.shutdown(Shutdown::Graceful { drain });
+                    shutdown = None;
+                }
+                // The signal's sender is gone: nobody can ask any more.
+                Ok(None) => shutdown = None,
+            }
+        };
+
+        let closed = self.core.closed.clone();
+        let make_err = || match (&result, &closed) {
+            (Err(e), _) => Error::io_like(e),
+            (Ok(()), Some(reason)) => Error::from_close(reason),
+            (Ok(()), None) => Error::Canceled,
+        };
+        for st in self.core.streams.drain(..) {
+            st.close(Some(make_err()), true);
+        }
+        self.handler.on_close(&make_err);
+        match result {
+            Err(e) => {
+                tracing::debug!(error = %e, "connection failed");
+                Err(Error::Io(e))
+            }
+            Ok(()) => {
+                self.transport.close(&mut self.core.conn).await;
+                match closed {
+                    None
+                    | Some(
+                        CloseReason::Done
+                        | CloseReason::Shutdown
+                        | CloseReason::Upgraded
+                        | CloseReason::TimedOut(proto_core::TimerKind::Idle),
+                    ) => Ok(()),
+                    Some(reason) => Err(Error::from_close(&reason)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The server: accept loop, per-connection tasks, graceful shutdown, counters.
+
+mod conn;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use proto_core::{Config, Side};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::driver::{Driver, ShutdownRx};
+use crate::error::Error;
+use crate::service::HttpService;
+use conn::ServerHandler;
+
+/// Time allowed after the drain deadline for connections to write their
+/// last bytes and linger before the server aborts them.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Connection and request counters, shared by the server and its
+/// connections. Cheap to clone; reads are relaxed atomic loads.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    inner: Arc<StatsInner>,
+}
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    accepted: AtomicU64,
+    active: AtomicUsize,
+    requests: AtomicU64,
+}
+
+impl Stats {
+    /// Connections accepted (or handed to `serve_connection`) so far.
+    pub fn accepted(&self) -> u64 {
+        self.inner.accepted.load(Relaxed)
+    }
+
+    /// Connections open now.
+    pub fn active(&self) -> usize {
+        self.inner.active.load(Relaxed)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Relaxed)
+    }
+
+    pub(crate) fn request(&self) {
+        self.inner.requests.fetch_add(1, Relaxed);
+    }
+
+    fn connection(&self) -> ActiveGuard {
+        self.inner.accepted.fetch_add(1, Relaxed);
+        self.inner.active.fetch_add(1, Relaxed);
+        ActiveGuard {
+            stats: self.clone(),
+        }
+    }
+}
+
+struct ActiveGuard {
+    stats: Stats,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.stats.inner.active.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Starts a graceful shutdown of a server and of every connection that
+/// shares it. Cheap to clone.
+///
+/// On [`shutdown`](ShutdownHandle::shutdown): the server stops accepting;
+/// idle connections close at once; busy ones finish the requests in progress
+/// (their responses carry `connection: close`) and close; whatever is left
+/// after `drain` is aborted.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<Option<Duration>>>,
+}
+
+impl ShutdownHandle {
+    /// A handle not yet triggered.
+    pub fn new() -> Self {
+        Self {
+            tx: Arc::new(watch::Sender::new(None)),
+        }
+    }
+
+    /// Starts the shutdown; connections get `drain` to finish. Later calls
+    /// do nothing.
+    pub fn shutdown(&self, drain: Duration) {
+        self.tx.send_if_modified(|state| {
+            if state.is_none() {
+                *state = Some(drain);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// True once [`shutdown`](ShutdownHandle::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.tx.borrow().is_some()
+    }
+
+    fn subscribe(&self) -> ShutdownRx {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for ShutdownHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShutdownHandle")
+            .field("drain", &*self.tx.borrow())
+            .finish()
+    }
+}
+
+/// Server and connection settings: the core's [`Config`] (limits and
+/// timeouts), the shutdown handle and the counters connections report to.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    config: Config,
+    stats: Stats,
+    shutdown: ShutdownHandle,
+}
+
+impl Builder {
+    /// Default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the core configuration (limits, timeouts) for every connection.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Uses `handle` for graceful shutdown (e.g. one handle for several
+    /// servers or for connections served with
+    /// [`serve_connection`](Builder::serve_connection)).
+    #[must_use]
+    pub fn with_shutdown(mut self, handle: ShutdownHandle) -> Self {
+        self.shutdown = handle;
+        self
+    }
+
+    /// Uses `stats` for the counters (e.g. shared between servers).
+    #[must_use]
+    pub fn with_stats(mut self, stats: Stats) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// The shutdown handle connections from this builder observe.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// The counters connections from this builder update.
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// Binds a TCP listener.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(self.listener(listener))
+    }
+
+    /// Serves on an existing listener.
+    pub fn listener(self, listener: TcpListener) -> Server {
+        Server {
+            listener,
+            builder: self,
+        }
+    }
+
+    /// Serves HTTP/1.1 on one transport (a `TcpStream`, a TLS stream, a
+    /// `tokio::io::duplex` half...) until the connection closes. Resolves to
+    /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
+    pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
+        self.connection(io, service).await
+    }
+
+    fn connection<IO, S>(
+        &self,
+        io: IO,
+        service: S,
+    ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
+        let guard = self.stats.connection();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handler = ServerHandler {
+            service,
+            tx,
+            stats: self.stats.clone(),
+        };
+        let driver = Driver::new(io, Side::Server, self.config.clone(), rx, handler);
+        let shutdown = self.shutdown.subscribe();
+        async move {
+            let _active = guard;
+            driver.run(Some(shutdown)).await
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on one transport with default settings; see
+/// [`Builder::serve_connection`].
+pub async fn serve_connection<IO, S>(io: IO, service: S) -> Result<(), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService,
+{
+    Builder::new().serve_connection(io, service).await
+}
+
+/// A bound HTTP/1.1 server. See the [crate docs](crate) for an example.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    builder: Builder,
+}
+
+impl Server {
+    /// Binds a TCP listener with default settings.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        Builder::new().bind(addr).await
+    }
+
+    /// Settings for a server.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The address the listener is bound to (e.g. to learn a port chosen by
+    /// binding port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The connection and request counters.
+    pub fn stats(&self) -> Stats {
+        self.builder.stats()
+    }
+
+    /// A handle to shut the server down gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.builder.shutdown_handle()
+    }
+
+    /// Accepts connections and serves each on its own task until the
+    /// shutdown handle fires; then stops accepting, lets connections drain
+    /// and returns once they are all closed (or aborted after the deadline).
+    pub async fn serve<S>(self, service: S) -> io::Result<()>
+    where
+        S: HttpService,
+    {
+        let Self { listener, builder } = self;
+        let mut shutdown = builder.shutdown.subscribe();
+        let mut conns = JoinSet::new();
+        let drain = loop {
+            if let Some(drain) = *shutdown.borrow_and_update() {
+                break drain;
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {}
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok((io, peer)) => spawn_connection(&builder, &mut conns, io, peer, service.clone()),
+                    Err(e) => accept_error(e).await,
+                },
+            }
+        };
+        drop(listener);
+        tracing::debug!(connections = conns.len(), ?drain, "shutting down");
+        let deadline = drain.saturating_add(CLOSE_GRACE);
+        let all_closed = async { while conns.join_next().await.is_some() {} };
+        if tokio::time::timeout(deadline, all_closed).await.is_err() {
+            tracing::debug!(
+                connections = conns.len(),
+                "aborting connections past the deadline"
+            );
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+        }
+        Ok(())
+    }
+}
+
+fn spawn_connection<S: HttpService>(
+    builder: &Builder,
+    conns: &mut JoinSet<()>,
+    io: TcpStream,
+    peer: SocketAddr,
+    service: S,
+) {
+    if let Err(e) = io.set_nodelay(true) {
+        tracing::debug!(error = %e, "set_nodelay failed");
+    }
+    let conn = builder.connection(io, service);
+    let span = tracing::debug_span!("conn", %peer);
+    conns.spawn(
+        async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        .instrument(span),
+    );
+}
+
+/// Accept errors are about one connection (reset before accept) or about
+/// resources (out of file descriptors); neither should stop the server.
+async fn accept_error(e: io::Error) {
+    match e.kind() {
+        io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::Interrupted => tracing::debug!(error = %e, "accept failed"),
+        _ => {
+            tracing::error!(error = %e, "accept failed; pausing");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
