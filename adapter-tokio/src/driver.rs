@@ -44,7 +44,7 @@ const WRITE_STALL: Duration = Duration::from_secs(10);
 /// shutting down our sending side, so that the kernel does not answer unread
 /// input with a RST that destroys the response the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(1);
-const LINGER_BYTES: usize = 64 * 1024;
+const LINGER_BYTES: usize = 1024 * 1024;
 
 /// What a connection task reports at the end.
 pub(crate) type Outcome = Result<(), Error>;
@@ -61,6 +61,9 @@ pub(crate) enum Recv {
     Stalled,
     /// The consumer dropped the body.
     Dropped,
+    /// `read` returned `End`; trailers may still be in the event queue, so
+    /// the body is completed once the queue is drained.
+    Ended,
     /// The end (or an error) was delivered.
     Done,
 }
@@ -101,9 +104,23 @@ impl Stream {
         }
     }
 
+    /// Completes a body whose end was read: trailers (if any), then the end.
+    pub(crate) fn finish_body(&mut self) {
+        if self.recv != Recv::Ended {
+            return;
+        }
+        self.recv = Recv::Done;
+        if let Some(tx) = self.body.take() {
+            if let Some(trailers) = self.trailers.take() {
+                tx.send_trailers(crate::send::header_map(&trailers));
+            }
+        }
+    }
+
     /// Ends every handle on this stream: the body and the response waiter
     /// get `err`, the pump stops, and the handler task is aborted if `abort`.
     pub(crate) fn close(mut self, err: Option<Error>, abort: bool) {
+        self.finish_body();
         if let Some(credit) = self.credit.take() {
             credit.close();
         }
@@ -170,11 +187,7 @@ impl Core {
                 }
                 ReadChunk::Blocked => return,
                 ReadChunk::End => {
-                    if let Some(trailers) = st.trailers.take() {
-                        tx.send_trailers(crate::send::header_map(&trailers));
-                    }
-                    st.body = None;
-                    st.recv = Recv::Done;
+                    st.recv = Recv::Ended;
                     return;
                 }
                 ReadChunk::Reset(code) => {
@@ -228,6 +241,14 @@ impl Core {
         }
         if let Some(credit) = &st.credit {
             credit.release(taken);
+        }
+    }
+
+    /// Completes the bodies whose end was read (after the event queue was
+    /// drained, so their trailers have arrived).
+    fn finish_bodies(&mut self) {
+        for st in &mut self.streams {
+            st.finish_body();
         }
     }
 
@@ -324,6 +345,10 @@ pub(crate) struct Transport<IO> {
     read_eof: bool,
     /// Bytes were written since the last flush.
     unflushed: bool,
+    /// Writing failed. Reading goes on while the core wants input: the
+    /// peer's answer (e.g. an early response to a request whose body it
+    /// refused) may still be in flight.
+    write_error: Option<io::Error>,
     start: tokio::time::Instant,
     sleep: Pin<Box<Sleep>>,
     /// The deadline `sleep` is set to (it may be earlier than the core's
@@ -342,6 +367,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             window: MIN_READ,
             read_eof: false,
             unflushed: false,
+            write_error: None,
             start,
             sleep: Box::pin(tokio::time::sleep_until(far)),
             armed: None,
@@ -408,8 +434,34 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Writes what the core owes (vectored), then flushes. True if bytes
-    /// were written.
-    fn poll_write(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> io::Result<bool> {
+    /// were written or writing failed.
+    fn poll_write(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> bool {
+        if self.write_error.is_some() {
+            return false;
+        }
+        match self.poll_write_inner(cx, conn) {
+            Ok(wrote) => wrote,
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                self.write_error = Some(e);
+                true
+            }
+        }
+    }
+
+    /// The write error, once nothing more can be read either.
+    fn write_failed(&mut self, conn: &Connection) -> Option<io::Error> {
+        if self.read_eof || !conn.wants_read() || conn.is_closed() {
+            return self.write_error.take();
+        }
+        None
+    }
+
+    fn poll_write_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut Connection,
+    ) -> io::Result<bool> {
         let mut wrote = false;
         loop {
             let chunks = conn.poll_transmit();
@@ -464,7 +516,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     /// reads and discards for a moment (lingering close).
     async fn close(&mut self, conn: &mut Connection) {
         while !conn.poll_transmit().is_empty() || self.unflushed {
-            let step = poll_fn(|cx| match self.poll_write(cx, conn) {
+            let step = poll_fn(|cx| match self.poll_write_inner(cx, conn) {
                 Ok(true) => Poll::Ready(Ok(())),
                 Ok(false) if conn.poll_transmit().is_empty() && !self.unflushed => {
                     Poll::Ready(Ok(()))
@@ -587,7 +639,12 @@ where
                 }
             }
 
-            progress |= self.transport.poll_write(cx, &mut self.core.conn)?;
+            self.core.finish_bodies();
+
+            progress |= self.transport.poll_write(cx, &mut self.core.conn);
+            if let Some(e) = self.transport.write_failed(&self.core.conn) {
+                return Poll::Ready(Err(e));
+            }
             if self.core.closed.is_some() {
                 return Poll::Ready(Ok(()));
             }
