@@ -650,7 +650,7 @@ impl H1Conn {
                 let id = last.id;
                 if last.response_unsent() {
                     self.streams.pop_back();
-                    self.events.push_back(Event::Reset {
+                    self.push_terminal(Event::Reset {
                         id,
                         code: ErrorCode::PROTOCOL_ERROR,
                         remote: true,
@@ -713,12 +713,12 @@ impl H1Conn {
             }
             self.streams.pop_front();
             match aborted {
-                Some(code) => self.events.push_back(Event::Reset {
+                Some(code) => self.push_terminal(Event::Reset {
                     id,
                     code,
                     remote: true,
                 }),
-                None => self.events.push_back(Event::Finished { id }),
+                None => self.push_terminal(Event::Finished { id }),
             }
             self.front_changed();
         }
@@ -755,6 +755,19 @@ impl H1Conn {
         }
     }
 
+    /// Queues a stream's terminal event, dropping its still-queued
+    /// `Readable`/`Writable`: they can only mislead once the stream is gone.
+    pub(super) fn push_terminal(&mut self, event: Event) {
+        let gone = match &event {
+            Event::Finished { id } | Event::Reset { id, .. } | Event::Upgrade { id, .. } => *id,
+            _ => return self.events.push_back(event),
+        };
+        self.events.retain(
+            |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == gone),
+        );
+        self.events.push_back(event);
+    }
+
     /// Ends the connection: every open exchange is reset, then `Closed`.
     pub(super) fn close(&mut self, reason: CloseReason) {
         if self.closed {
@@ -768,8 +781,8 @@ impl H1Conn {
             CloseReason::Peer(_) => (ErrorCode::PROTOCOL_ERROR, true),
             _ => (ErrorCode::CANCEL, false),
         };
-        for s in self.streams.drain(..) {
-            self.events.push_back(Event::Reset {
+        while let Some(s) = self.streams.pop_front() {
+            self.push_terminal(Event::Reset {
                 id: s.id,
                 code,
                 remote,
@@ -786,7 +799,7 @@ impl H1Conn {
         if let Some(i) = self.find(id) {
             self.streams.remove(i);
         }
-        self.events.push_back(Event::Upgrade { id, kind });
+        self.push_terminal(Event::Upgrade { id, kind });
         self.close(CloseReason::Upgraded);
     }
 

@@ -533,9 +533,9 @@ impl H1Conn {
         }
         // A later pipelined request: let the earlier responses finish, answer
         // nothing from here on, then close.
-        for s in self.streams.drain(i..) {
+        for s in self.streams.split_off(i) {
             let code = if s.id == id { code } else { ErrorCode::CANCEL };
-            self.events.push_back(Event::Reset {
+            self.push_terminal(Event::Reset {
                 id: s.id,
                 code,
                 remote: false,
