@@ -513,8 +513,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// After `Closed`: writes what is left, shuts down our sending side, then
-    /// reads and discards for a moment (lingering close).
-    async fn close(&mut self, conn: &mut Connection) {
+    /// reads and discards for a moment (lingering close) unless `quiet` (the
+    /// connection closed while idle, with nothing left to write: there is no
+    /// response for a reset to destroy, and a kept-alive peer may take long
+    /// to notice the close).
+    async fn close(&mut self, conn: &mut Connection, quiet: bool) {
+        let quiet = quiet && conn.poll_transmit().is_empty() && !self.unflushed;
         while !conn.poll_transmit().is_empty() || self.unflushed {
             let step = poll_fn(|cx| match self.poll_write_inner(cx, conn) {
                 Ok(true) => Poll::Ready(Ok(())),
@@ -542,7 +546,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         {
             return;
         }
-        if self.read_eof {
+        if self.read_eof || quiet {
             return;
         }
         let linger = async {
@@ -703,7 +707,15 @@ where
                 Err(Error::Io(e))
             }
             Ok(()) => {
-                self.transport.close(&mut self.core.conn).await;
+                let quiet = matches!(
+                    closed,
+                    Some(
+                        CloseReason::Shutdown
+                            | CloseReason::Upgraded
+                            | CloseReason::TimedOut(proto_core::TimerKind::Idle)
+                    )
+                );
+                self.transport.close(&mut self.core.conn, quiet).await;
                 match closed {
                     None
                     | Some(
