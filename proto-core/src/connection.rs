@@ -40,7 +40,10 @@ pub enum ReadChunk {
     Data(Bytes),
     /// Nothing now; a `Readable` event says when there is more.
     Blocked,
-    /// The body is complete (trailers, if any, came as an event).
+    /// The trailer fields that followed the body (RFC 9112 §7.1.2, RFC 9113
+    /// §8.1); returned once, after the last `Data` and before `End`.
+    Trailers(Fields),
+    /// The body is complete.
     End,
     /// The body will not complete: the exchange was reset.
     Reset(ErrorCode),

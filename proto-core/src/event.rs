@@ -1,7 +1,7 @@
 //! What the core tells the application: [`Event`]s drained by `poll_event`.
 
 use crate::error::{CloseReason, ErrorCode};
-use crate::head::{Fields, RequestHead, ResponseHead};
+use crate::head::{RequestHead, ResponseHead};
 
 /// Identifies one request/response exchange on a connection.
 ///
@@ -115,13 +115,6 @@ pub enum Event {
     Readable {
         /// The stream.
         id: StreamId,
-    },
-    /// Trailer fields arrived after the body.
-    Trailers {
-        /// The stream.
-        id: StreamId,
-        /// The trailer fields.
-        fields: Fields,
     },
     /// More body may now be written on this stream.
     Writable {

@@ -476,10 +476,11 @@ impl H1Conn {
                 }
                 if let Some(trailers) = end {
                     if !trailers.is_empty() {
-                        self.events.push_back(Event::Trailers {
-                            id,
-                            fields: trailers,
-                        });
+                        // Looked up again: delivering may have retired streams.
+                        if let Some(s) = self.streams.iter_mut().find(|s| s.id == id && !s.discard)
+                        {
+                            s.trailers = Some(trailers);
+                        }
                     }
                     self.reading = if self.keep_alive {
                         Reading::Head
@@ -828,6 +829,10 @@ impl H1Conn {
             return ReadChunk::Data(data);
         }
         match stream.recv {
+            RecvState::Complete if stream.trailers.is_some() => stream
+                .trailers
+                .take()
+                .map_or(ReadChunk::End, ReadChunk::Trailers),
             RecvState::Complete => {
                 stream.end_read = true;
                 if self.side == Side::Client {

@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use crate::error::ErrorCode;
 use crate::event::{StreamId, Version};
-use crate::head::Method;
+use crate::head::{Fields, Method};
 
 /// How the body we send is framed (RFC 9112 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,8 @@ pub(crate) struct Stream {
     /// their lengths and stays within `Config::max_recv_buffer`.
     pub(crate) queue: VecDeque<Bytes>,
     pub(crate) buffered: usize,
+    /// Received trailer fields, handed out by `read` after the last data.
+    pub(crate) trailers: Option<Fields>,
     /// A `Readable` is outstanding: not repeated until a read returns `Blocked`.
     pub(crate) readable_signaled: bool,
     /// Client: the application has read `End`.
@@ -125,6 +127,7 @@ impl Stream {
             recv,
             queue: VecDeque::new(),
             buffered: 0,
+            trailers: None,
             readable_signaled: false,
             end_read: false,
             discard: false,
