@@ -13,7 +13,9 @@ mod connection;
 mod error;
 mod event;
 pub mod h1;
+pub mod h2;
 mod head;
+pub mod hpack;
 #[cfg(feature = "http")]
 mod http_conv;
 mod time;

@@ -1,0 +1,1 @@
+//! The HTTP/2 frame codec (RFC 9113 §4, §6). Being written.

@@ -1,0 +1,3 @@
+//! HTTP/2 (RFC 9113). Being written: the frame codec first.
+
+pub mod frame;

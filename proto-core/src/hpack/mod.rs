@@ -1,0 +1,1 @@
+//! HPACK header compression for HTTP/2 (RFC 7541). Being written.
