@@ -19,7 +19,8 @@ static BIG: [u8; BIG_LEN] = [b'x'; BIG_LEN];
 /// - `POST|PUT /echo`: the whole request body, collected, then sent back
 ///   with `content-length`;
 /// - `POST|PUT /stream`: the request body streamed back as it arrives (no
-///   length: chunked);
+///   length: chunked), trailers included; the request's `trailer` header is
+///   copied, as hyper sends only declared trailer fields;
 /// - `GET /`: `Hello, World!`; `GET /big`: 1 MiB of `x`;
 /// - anything else: its own path as the body, so ordering is visible.
 pub async fn handle<B>(req: Request<B>) -> Result<Response<Either<Full<Bytes>, B>>, Infallible>
@@ -30,7 +31,13 @@ where
     let (parts, body) = req.into_parts();
     let upload = parts.method == Method::POST || parts.method == Method::PUT;
     let body = match parts.uri.path() {
-        "/stream" if upload => return Ok(Response::new(Either::Right(body))),
+        "/stream" if upload => {
+            let mut resp = Response::new(Either::Right(body));
+            if let Some(t) = parts.headers.get(header::TRAILER) {
+                resp.headers_mut().insert(header::TRAILER, t.clone());
+            }
+            return Ok(resp);
+        }
         "/echo" if upload => body.collect().await.expect("read request body").to_bytes(),
         "/" => Bytes::from_static(HELLO.as_bytes()),
         "/big" => Bytes::from_static(&BIG),
