@@ -30,10 +30,14 @@ use crate::cmd::{Cmd, CmdRx, ResponseTx};
 use crate::error::Error;
 use crate::send::SendCredit;
 
-/// Smallest and largest read: reads start small (the buffer must be zeroed
-/// first, `unsafe` being forbidden) and grow while they come back full.
+/// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
+/// initialized memory), then consumed from the front by successive reads, so
+/// the zeroing is paid once per buffer, not per read. Allocations start at
+/// `MIN_READ` and double (up to `MAX_READ`) while reads fill the room.
 const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 64 * 1024;
+/// Below this much room, a fresh buffer is allocated before reading.
+const MIN_ROOM: usize = 2 * 1024;
 /// Gather-list entries per `write_vectored`.
 const MAX_IOV: usize = 32;
 /// Loop turns per poll before yielding to other tasks.
@@ -61,9 +65,6 @@ pub(crate) enum Recv {
     Stalled,
     /// The consumer dropped the body.
     Dropped,
-    /// `read` returned `End`; trailers may still be in the event queue, so
-    /// the body is completed once the queue is drained.
-    Ended,
     /// The end (or an error) was delivered.
     Done,
 }
@@ -74,7 +75,6 @@ pub(crate) struct Stream {
     pub(crate) id: StreamId,
     pub(crate) body: Option<BodyTx>,
     pub(crate) recv: Recv,
-    pub(crate) trailers: Option<Fields>,
     pub(crate) head_sent: bool,
     /// Body bytes handed over by the sender and not yet taken by the core.
     pub(crate) pending: VecDeque<Bytes>,
@@ -94,7 +94,6 @@ impl Stream {
             id,
             body: None,
             recv: Recv::Done,
-            trailers: None,
             head_sent: false,
             pending: VecDeque::new(),
             finish: None,
@@ -104,23 +103,9 @@ impl Stream {
         }
     }
 
-    /// Completes a body whose end was read: trailers (if any), then the end.
-    pub(crate) fn finish_body(&mut self) {
-        if self.recv != Recv::Ended {
-            return;
-        }
-        self.recv = Recv::Done;
-        if let Some(tx) = self.body.take() {
-            if let Some(trailers) = self.trailers.take() {
-                tx.send_trailers(crate::send::header_map(&trailers));
-            }
-        }
-    }
-
     /// Ends every handle on this stream: the body and the response waiter
     /// get `err`, the pump stops, and the handler task is aborted if `abort`.
     pub(crate) fn close(mut self, err: Option<Error>, abort: bool) {
-        self.finish_body();
         if let Some(credit) = self.credit.take() {
             credit.close();
         }
@@ -186,8 +171,12 @@ impl Core {
                     }
                 }
                 ReadChunk::Blocked => return,
+                ReadChunk::Trailers(fields) => {
+                    tx.send_trailers(crate::conv::header_map(&fields));
+                }
                 ReadChunk::End => {
-                    st.recv = Recv::Ended;
+                    st.body = None;
+                    st.recv = Recv::Done;
                     return;
                 }
                 ReadChunk::Reset(code) => {
@@ -244,14 +233,6 @@ impl Core {
         }
     }
 
-    /// Completes the bodies whose end was read (after the event queue was
-    /// drained, so their trailers have arrived).
-    fn finish_bodies(&mut self) {
-        for st in &mut self.streams {
-            st.finish_body();
-        }
-    }
-
     /// The commands both roles handle the same way; returns the others.
     pub(crate) fn common_cmd(&mut self, cmd: Cmd) -> Option<Cmd> {
         match cmd {
@@ -292,12 +273,6 @@ impl Core {
             Event::Readable { id } => {
                 let idx = self.by_id(id)?;
                 self.pump_recv(idx);
-            }
-            Event::Trailers { id, fields } => {
-                let idx = self.by_id(id)?;
-                if let Some(st) = self.streams.get_mut(idx) {
-                    st.trailers = Some(fields);
-                }
             }
             Event::Writable { id } => {
                 let idx = self.by_id(id)?;
@@ -340,8 +315,13 @@ pub(crate) trait Handler {
 /// The transport plus the clock and timer mapped onto the core's time.
 pub(crate) struct Transport<IO> {
     io: IO,
-    rbuf: BytesMut,
-    window: usize,
+    /// Initialized room to read into; read bytes are split off its front and
+    /// handed to the core zero-copy.
+    space: BytesMut,
+    /// Read bytes the core has not taken yet (backpressure).
+    leftover: BytesMut,
+    /// Size of the next read buffer.
+    alloc: usize,
     read_eof: bool,
     /// Bytes were written since the last flush.
     unflushed: bool,
@@ -363,8 +343,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         let far = start + Duration::from_secs(86_400 * 365);
         Self {
             io,
-            rbuf: BytesMut::new(),
-            window: MIN_READ,
+            space: BytesMut::new(),
+            leftover: BytesMut::new(),
+            alloc: MIN_READ,
             read_eof: false,
             unflushed: false,
             write_error: None,
@@ -397,36 +378,36 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         if self.read_eof || !conn.wants_read() {
             return Ok(false);
         }
-        if !self.rbuf.is_empty() {
-            let before = self.rbuf.len();
-            conn.recv_buf(now, &mut self.rbuf);
-            return Ok(self.rbuf.len() != before);
+        if !self.leftover.is_empty() {
+            let before = self.leftover.len();
+            conn.recv_buf(now, &mut self.leftover);
+            return Ok(self.leftover.len() != before);
         }
-        self.rbuf.resize(self.window, 0);
-        let mut rb = ReadBuf::new(&mut self.rbuf[..]);
+        if self.space.len() < MIN_ROOM {
+            self.space = BytesMut::zeroed(self.alloc);
+        }
+        let room = self.space.len();
+        let mut rb = ReadBuf::new(&mut self.space[..]);
         let polled = Pin::new(&mut self.io).poll_read(cx, &mut rb);
         let n = rb.filled().len();
         match polled {
-            Poll::Pending => {
-                self.rbuf.clear();
-                Ok(false)
-            }
-            Poll::Ready(Err(e)) => {
-                self.rbuf.clear();
-                Err(e)
+            Poll::Pending => Ok(false),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Ready(Ok(())) if n == 0 => {
+                self.read_eof = true;
+                conn.recv_eof(now);
+                Ok(true)
             }
             Poll::Ready(Ok(())) => {
-                self.rbuf.truncate(n);
-                if n == 0 {
-                    self.read_eof = true;
-                    conn.recv_eof(now);
-                } else {
-                    if n == self.window {
-                        self.window = (self.window * 2).min(MAX_READ);
-                    } else if n < self.window / 4 {
-                        self.window = (self.window / 2).max(MIN_READ);
-                    }
-                    conn.recv_buf(now, &mut self.rbuf);
+                if n == room {
+                    self.alloc = (self.alloc * 2).min(MAX_READ);
+                } else if n < MIN_ROOM {
+                    self.alloc = MIN_READ;
+                }
+                let mut data = self.space.split_to(n);
+                conn.recv_buf(now, &mut data);
+                if !data.is_empty() {
+                    self.leftover = data;
                 }
                 Ok(true)
             }
@@ -552,9 +533,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         let linger = async {
             let mut total = 0;
             loop {
-                self.rbuf.clear();
-                self.rbuf.resize(MIN_READ, 0);
-                match self.io.read(&mut self.rbuf[..]).await {
+                if self.space.len() < MIN_ROOM {
+                    self.space = BytesMut::zeroed(MIN_READ);
+                }
+                match self.io.read(&mut self.space[..]).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         total += n;
@@ -607,8 +589,9 @@ where
     /// One wake-up: loops until nothing makes progress (every source has
     /// registered the waker) or the core closed.
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // One clock read per wake-up, refreshed when the timer fires.
+        let mut now = self.transport.now();
         for _ in 0..MAX_TURNS {
-            let now = self.transport.now();
             self.core.conn.handle_timeout(now);
             let mut progress = false;
 
@@ -643,8 +626,6 @@ where
                 }
             }
 
-            self.core.finish_bodies();
-
             progress |= self.transport.poll_write(cx, &mut self.core.conn);
             if let Some(e) = self.transport.write_failed(&self.core.conn) {
                 return Poll::Ready(Err(e));
@@ -652,7 +633,10 @@ where
             if self.core.closed.is_some() {
                 return Poll::Ready(Ok(()));
             }
-            progress |= self.transport.poll_timer(cx, &self.core.conn);
+            if self.transport.poll_timer(cx, &self.core.conn) {
+                progress = true;
+                now = self.transport.now();
+            }
             if !progress {
                 return Poll::Pending;
             }

@@ -74,6 +74,7 @@
 mod body;
 mod client;
 mod cmd;
+mod conv;
 mod date;
 mod driver;
 mod error;

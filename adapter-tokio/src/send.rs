@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
-use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use bytes::{Buf, Bytes};
 use http_body::Body;
-use proto_core::{Fields, RequestHead, ResponseHead, Version};
+use proto_core::Fields;
 use tokio::sync::Notify;
 
-use crate::cmd::{Cmd, CmdTx, Reply};
+use crate::cmd::{Cmd, CmdTx};
+use crate::conv::fields;
 use crate::error::{BoxError, Error};
 
 /// Most body bytes a pump may have queued in the connection task.
@@ -217,189 +217,11 @@ where
     }
 }
 
-/// Converts `http` fields to core fields with one allocation for all names
-/// and values, leaving room for `extra` more fields.
-pub(crate) fn fields(map: &HeaderMap, extra: usize) -> Fields {
-    let mut out = Fields::with_capacity(map.len() + extra);
-    if map.is_empty() {
-        return out;
-    }
-    let total: usize = map.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
-    let mut buf = BytesMut::with_capacity(total);
-    for (n, v) in map {
-        buf.extend_from_slice(n.as_str().as_bytes());
-        buf.extend_from_slice(v.as_bytes());
-    }
-    let all = buf.freeze();
-    let mut pos = 0;
-    for (n, v) in map {
-        let name_end = pos + n.as_str().len();
-        let value_end = name_end + v.len();
-        out.push(all.slice(pos..name_end), all.slice(name_end..value_end));
-        pos = value_end;
-    }
-    out
-}
-
-/// Converts core fields (e.g. received trailers) to a `HeaderMap`, skipping
-/// any that `http` rejects.
-pub(crate) fn header_map(fields: &Fields) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(fields.len());
-    for f in fields {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&f.name),
-            HeaderValue::from_maybe_shared(f.value.clone()),
-        ) {
-            map.append(name, value);
-        }
-    }
-    map
-}
-
-fn decimal(n: u64) -> Bytes {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        // `v % 10 < 10`: the narrowing is exact.
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    Bytes::copy_from_slice(&digits[i..])
-}
-
-const CONTENT_LENGTH: &str = "content-length";
-
-/// The response head for `parts`: adds `date` unless given, and
-/// `content-length` from the body's exact size unless the message already
-/// has framing fields or must not carry one (1xx, 204, 304; HEAD answered
-/// with an empty body, which says nothing about the GET's length).
-pub(crate) fn response_head(
-    parts: &http::response::Parts,
-    exact: Option<u64>,
-    is_head: bool,
-) -> ResponseHead {
-    let mut head = ResponseHead::new(parts.status.as_u16());
-    head.fields = fields(&parts.headers, 2);
-    if !parts.headers.contains_key(header::DATE) {
-        head.fields
-            .push(Bytes::from_static(b"date"), crate::date::now());
-    }
-    let status = parts.status;
-    let no_body_status = status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    if let Some(n) = exact {
-        let skip = no_body_status
-            || (is_head && n == 0)
-            || parts.headers.contains_key(header::CONTENT_LENGTH)
-            || parts.headers.contains_key(header::TRANSFER_ENCODING);
-        if !skip {
-            head.fields
-                .push(Bytes::from_static(CONTENT_LENGTH.as_bytes()), decimal(n));
-        }
-    }
-    head
-}
-
-/// A response with no body (errors the adapter answers by itself).
-pub(crate) fn status_reply(status: u16) -> Reply {
-    let mut head = ResponseHead::new(status);
-    head.fields
-        .push(Bytes::from_static(b"date"), crate::date::now());
-    head.fields.push_static(CONTENT_LENGTH, "0");
-    Reply {
-        head,
-        data: Bytes::new(),
-        end: true,
-        trailers: None,
-    }
-}
-
-/// The request head for `parts`: `Host` from the URI (by the core's
-/// conversion) and `content-length` from the body's exact size unless given.
-pub(crate) fn request_head(parts: &http::request::Parts, exact: Option<u64>) -> RequestHead {
-    let mut head = RequestHead::from_http(parts);
-    head.version = Version::Http11;
-    // An empty body needs no field: the core frames it (POST/PUT get
-    // `content-length: 0`, GET none).
-    if let Some(n) = exact.filter(|&n| n > 0) {
-        if !parts.headers.contains_key(header::CONTENT_LENGTH)
-            && !parts.headers.contains_key(header::TRANSFER_ENCODING)
-        {
-            head.fields
-                .push(Bytes::from_static(CONTENT_LENGTH.as_bytes()), decimal(n));
-        }
-    }
-    head
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use http_body_util::{Empty, Full};
-
-    #[test]
-    fn decimal_digits() {
-        assert_eq!(decimal(0), "0");
-        assert_eq!(decimal(13), "13");
-        assert_eq!(decimal(u64::MAX), "18446744073709551615");
-    }
-
-    #[test]
-    fn fields_share_one_buffer_and_keep_order() {
-        let mut map = HeaderMap::new();
-        map.insert("content-type", HeaderValue::from_static("text/plain"));
-        map.append("x-a", HeaderValue::from_static("1"));
-        map.append("x-a", HeaderValue::from_static("2"));
-        let f = fields(&map, 0);
-        let got: Vec<_> = f
-            .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect();
-        assert_eq!(got.len(), 3);
-        assert_eq!(
-            got[0],
-            (Bytes::from("content-type"), Bytes::from("text/plain"))
-        );
-        assert_eq!(got[2], (Bytes::from("x-a"), Bytes::from("2")));
-        assert_eq!(header_map(&f), map);
-    }
-
-    fn parts(status: u16, headers: &[(&'static str, &'static str)]) -> http::response::Parts {
-        let mut b = http::Response::builder().status(status);
-        for (n, v) in headers {
-            b = b.header(*n, *v);
-        }
-        b.body(()).unwrap().into_parts().0
-    }
-
-    #[test]
-    fn response_head_adds_date_and_length() {
-        let h = response_head(
-            &parts(200, &[("content-type", "text/plain")]),
-            Some(13),
-            false,
-        );
-        assert_eq!(h.fields.get("content-length").unwrap(), "13");
-        assert_eq!(h.fields.get("date").unwrap().len(), crate::date::DATE_LEN);
-        let h = response_head(&parts(204, &[]), Some(0), false);
-        assert!(!h.fields.contains("content-length"));
-        let h = response_head(&parts(200, &[]), Some(0), true);
-        assert!(
-            !h.fields.contains("content-length"),
-            "HEAD with an empty body"
-        );
-        let h = response_head(&parts(200, &[("content-length", "5")]), Some(13), false);
-        assert_eq!(h.fields.get_all("content-length").count(), 1);
-        let h = response_head(&parts(200, &[("date", "x")]), None, false);
-        assert_eq!(h.fields.get("date").unwrap(), "x");
-    }
 
     #[tokio::test]
     async fn first_part_of_ready_and_streaming_bodies() {

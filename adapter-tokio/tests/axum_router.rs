@@ -21,22 +21,40 @@ async fn axum_router_serves() {
     within(10, async {
         let app = Router::new()
             .route("/", get(|| async { "Hello, World!" }))
-            .route("/users/{id}", get(|Path(id): Path<u32>| async move { format!("user {id}") }))
+            .route(
+                "/users/{id}",
+                get(|Path(id): Path<u32>| async move { format!("user {id}") }),
+            )
             .route("/upper", post(upper));
         let server = start(app).await;
         let client = Client::new();
 
-        let resp = client.request(Request::get(server.url("/")).body(Empty::<Bytes>::new()).unwrap());
+        let resp = client.request(
+            Request::get(server.url("/"))
+                .body(Empty::<Bytes>::new())
+                .unwrap(),
+        );
         let resp = resp.await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "Hello, World!");
+        assert_eq!(
+            resp.into_body().collect().await.unwrap().to_bytes(),
+            "Hello, World!"
+        );
 
         let resp = client.get(server.url("/users/42")).await.unwrap();
-        assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "user 42");
+        assert_eq!(
+            resp.into_body().collect().await.unwrap().to_bytes(),
+            "user 42"
+        );
 
-        let req = Request::post(server.url("/upper")).body(Full::new(Bytes::from("shout"))).unwrap();
+        let req = Request::post(server.url("/upper"))
+            .body(Full::new(Bytes::from("shout")))
+            .unwrap();
         let resp = client.request(req).await.unwrap();
-        assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "SHOUT");
+        assert_eq!(
+            resp.into_body().collect().await.unwrap().to_bytes(),
+            "SHOUT"
+        );
 
         let resp = client.get(server.url("/missing")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);

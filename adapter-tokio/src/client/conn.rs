@@ -25,9 +25,10 @@ use tokio::sync::oneshot;
 use crate::body::Incoming;
 use crate::client::Pool;
 use crate::cmd::{ClientRequest, Cmd, CmdTx};
+use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Driver, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
-use crate::send::{SEND_WINDOW, SendCredit, first_part, pump, request_head};
+use crate::send::{SEND_WINDOW, SendCredit, first_part, pump};
 
 /// Extra window a pump starts with: it waits until the connection task
 /// releases it, which happens when the request is handed to the core.
@@ -251,7 +252,7 @@ impl ClientHandler {
         let Some(resp_tx) = st.resp_tx.take() else {
             return;
         };
-        let parts = match head.to_http() {
+        let parts = match response_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 let _ = resp_tx.send(Err(Error::Http(e)));

@@ -19,9 +19,10 @@ use tracing::Instrument;
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
+use crate::conv::{request_parts, response_head, status_reply};
 use crate::driver::{Core, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
-use crate::send::{SendCredit, first_part, pump, response_head, status_reply};
+use crate::send::{SendCredit, first_part, pump};
 use crate::server::Stats;
 use crate::service::HttpService;
 
@@ -194,7 +195,7 @@ impl<S: HttpService> ServerHandler<S> {
         let key = u64::from(id.get());
         let is_head = head.method == Method::Head;
         let expect = !end_stream && head.fields.has_token("expect", "100-continue");
-        let parts = match head.to_http() {
+        let parts = match request_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");
