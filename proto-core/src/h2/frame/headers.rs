@@ -1,0 +1,373 @@
+//! HEADERS (RFC 9113 §6.2) and the deprecated priority block it shares with
+//! PRIORITY (RFC 9113 §5.3.2, §6.3).
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::continuation::Continuation;
+use super::head::{STREAM_ID_MASK, payload_len, read_u32};
+use super::{
+    DEFAULT_MAX_FRAME_SIZE, Frame, FrameError, FrameHeader, MAX_MAX_FRAME_SIZE, flags, kind,
+    pad_overhead, split_padded,
+};
+use crate::error::ErrorCode;
+use crate::event::StreamId;
+
+/// The RFC 7540 priority fields (Exclusive, Stream Dependency, Weight), in
+/// PRIORITY frames and in HEADERS with the PRIORITY flag. RFC 9113 §5.3.2
+/// deprecates the scheme: they are parsed, validated, and otherwise ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StreamDependency {
+    /// The stream depended on (0: the root).
+    pub dependency_id: StreamId,
+    /// Weight minus one, as on the wire (0..=255 means 1..=256).
+    pub weight: u8,
+    /// The E flag: exclusive dependency.
+    pub exclusive: bool,
+}
+
+impl StreamDependency {
+    /// Encoded length: 4 octets of E + dependency, 1 of weight.
+    pub const LEN: usize = 5;
+
+    /// A dependency on `dependency_id`.
+    pub const fn new(dependency_id: StreamId, weight: u8, exclusive: bool) -> Self {
+        Self {
+            dependency_id,
+            weight,
+            exclusive,
+        }
+    }
+
+    /// Reads the 5 octets; `None` if `src` is shorter.
+    pub(super) fn load(src: &[u8]) -> Option<Self> {
+        let word = read_u32(src)?;
+        let weight = *src.get(4)?;
+        Some(Self {
+            dependency_id: StreamId::new(word & STREAM_ID_MASK),
+            weight,
+            exclusive: word & !STREAM_ID_MASK != 0,
+        })
+    }
+
+    pub(super) fn encode(&self, dst: &mut BytesMut) {
+        let e = if self.exclusive { !STREAM_ID_MASK } else { 0 };
+        dst.put_u32(self.dependency_id.get() & STREAM_ID_MASK | e);
+        dst.put_u8(self.weight);
+    }
+}
+
+/// HEADERS: opens a stream and carries a field block fragment (RFC 9113 §6.2).
+///
+/// ```text
+/// +---------------+-+-------------+-------------------------------+
+/// |Pad Length? (8)|E|   Stream Dependency? (31)  | Weight? (8)     |
+/// +---------------+-+-------------------------------+-------------+
+/// |   Field Block Fragment (*)  ...  |  Padding (*)  ...          |
+/// +---------------------------------------------------------------+
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Headers {
+    /// The stream; never 0.
+    pub stream_id: StreamId,
+    /// The field block fragment, padding and priority stripped (a slice of the
+    /// receive buffer). HPACK-encoded; complete only with END_HEADERS.
+    pub block: Bytes,
+    /// END_STREAM: no DATA follows (CONTINUATION frames still may).
+    pub end_stream: bool,
+    /// END_HEADERS: the field block is complete; otherwise CONTINUATION follows.
+    pub end_headers: bool,
+    /// The deprecated priority fields, when the PRIORITY flag is set.
+    pub priority: Option<StreamDependency>,
+    /// Padding octets, when the PADDED flag is set.
+    pub pad_len: Option<u8>,
+}
+
+impl Headers {
+    /// A HEADERS frame without priority or padding.
+    pub fn new(
+        stream_id: StreamId,
+        block: impl Into<Bytes>,
+        end_stream: bool,
+        end_headers: bool,
+    ) -> Self {
+        Self {
+            stream_id,
+            block: block.into(),
+            end_stream,
+            end_headers,
+            priority: None,
+            pad_len: None,
+        }
+    }
+
+    /// Sets the PRIORITY flag and fields.
+    #[must_use]
+    pub fn with_priority(mut self, dependency: StreamDependency) -> Self {
+        self.priority = Some(dependency);
+        self
+    }
+
+    /// Adds `pad_len` octets of padding (and the Pad Length octet).
+    #[must_use]
+    pub fn with_padding(mut self, pad_len: u8) -> Self {
+        self.pad_len = Some(pad_len);
+        self
+    }
+
+    /// RFC 7540 §5.3.1 (kept by RFC 9113 for the deprecated fields): a stream
+    /// cannot depend on itself; a stream `PROTOCOL_ERROR`.
+    ///
+    /// Not returned by [`decode`](super::decode): the field block must still go
+    /// through HPACK so the decoder's table stays in sync (§4.3). The connection
+    /// calls this after decoding the block and resets the stream if `Some`.
+    pub fn self_dependency_error(&self) -> Option<FrameError> {
+        let dep = self.priority?;
+        (dep.dependency_id == self.stream_id).then_some(FrameError::Stream(
+            self.stream_id,
+            ErrorCode::PROTOCOL_ERROR,
+            "HEADERS: stream depends on itself",
+        ))
+    }
+
+    /// Parses the payload. §6.2: stream 0 and padding longer than what remains
+    /// after the priority fields are connection `PROTOCOL_ERROR`s; a payload
+    /// too short for the announced fields is a connection `FRAME_SIZE_ERROR`
+    /// (§4.2: HEADERS carries a field block, so any size error is fatal).
+    pub(super) fn load(head: &FrameHeader, payload: Bytes) -> Result<Self, FrameError> {
+        if head.stream_id.get() == 0 {
+            return Err(FrameError::protocol("HEADERS on stream 0"));
+        }
+        let has_priority = head.has(flags::PRIORITY);
+        let fixed_len = if has_priority {
+            StreamDependency::LEN
+        } else {
+            0
+        };
+        let parts = split_padded(head, payload, fixed_len)?;
+        let priority = if has_priority {
+            let Some(dep) = StreamDependency::load(&parts.fixed) else {
+                return Err(FrameError::frame_size(
+                    "HEADERS too short for priority fields",
+                ));
+            };
+            Some(dep)
+        } else {
+            None
+        };
+        Ok(Self {
+            stream_id: head.stream_id,
+            block: parts.body,
+            end_stream: head.has(flags::END_STREAM),
+            end_headers: head.has(flags::END_HEADERS),
+            priority,
+            pad_len: parts.pad_len,
+        })
+    }
+
+    /// Octets before and after the fragment: Pad Length, priority, padding.
+    fn overhead(&self) -> usize {
+        pad_overhead(self.pad_len) + self.priority.map_or(0, |_| StreamDependency::LEN)
+    }
+
+    /// Appends the frame as one HEADERS frame, whatever the block's length.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let mut fl = 0;
+        for (set, flag) in [
+            (self.end_stream, flags::END_STREAM),
+            (self.end_headers, flags::END_HEADERS),
+            (self.pad_len.is_some(), flags::PADDED),
+            (self.priority.is_some(), flags::PRIORITY),
+        ] {
+            if set {
+                fl |= flag;
+            }
+        }
+        let len = self.block.len().saturating_add(self.overhead());
+        dst.reserve(super::HEADER_LEN.saturating_add(len));
+        FrameHeader::new(kind::HEADERS, fl, self.stream_id, payload_len(len)).encode(dst);
+        if let Some(pad) = self.pad_len {
+            dst.put_u8(pad);
+        }
+        if let Some(dep) = &self.priority {
+            dep.encode(dst);
+        }
+        dst.put_slice(&self.block);
+        dst.put_bytes(0, usize::from(self.pad_len.unwrap_or(0)));
+    }
+
+    /// Appends the frame, moving whatever does not fit in `max_frame_size`
+    /// (the peer's `SETTINGS_MAX_FRAME_SIZE`, clamped to the legal range) into
+    /// CONTINUATION frames (§6.10). END_HEADERS goes on the last frame.
+    pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
+        let max = max_frame_size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE) as usize;
+        // Overhead is at most 261 octets, far below the 16384 minimum.
+        let room = max.saturating_sub(self.overhead());
+        if self.block.len() <= room {
+            return self.encode(dst);
+        }
+        let first = Self {
+            block: self.block.slice(..room),
+            end_headers: false,
+            ..self.clone()
+        };
+        first.encode(dst);
+        Continuation::encode_chain(
+            self.stream_id,
+            &self.block[room..],
+            max,
+            self.end_headers,
+            dst,
+        );
+    }
+}
+
+impl From<Headers> for Frame {
+    fn from(f: Headers) -> Self {
+        Self::Headers(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::h2::frame::decode;
+    use crate::h2::frame::test_util::{decode_raw, round_trip};
+
+    const EH: u8 = flags::END_HEADERS;
+
+    #[test]
+    fn decodes_block_and_flags() {
+        let f = decode_raw(kind::HEADERS, EH | flags::END_STREAM, 1, b"\x82\x84").unwrap();
+        assert_eq!(
+            f,
+            Headers::new(StreamId::new(1), &b"\x82\x84"[..], true, true).into()
+        );
+    }
+
+    /// §6.2: HEADERS on stream 0 MUST be a connection PROTOCOL_ERROR.
+    #[test]
+    fn headers_on_stream_0_is_connection_protocol_error_6_2() {
+        let e = decode_raw(kind::HEADERS, EH, 0, b"\x82").unwrap_err();
+        assert_eq!(e, FrameError::protocol("HEADERS on stream 0"));
+    }
+
+    /// §6.2: padding and priority fields are stripped from the fragment.
+    #[test]
+    fn padding_and_priority_stripped_6_2() {
+        let payload = b"\x01\x80\0\0\x03\x0f\x82\0";
+        let f = decode_raw(
+            kind::HEADERS,
+            EH | flags::PADDED | flags::PRIORITY,
+            5,
+            payload,
+        );
+        let Frame::Headers(h) = f.unwrap() else {
+            panic!()
+        };
+        assert_eq!(&h.block[..], b"\x82");
+        assert_eq!(h.pad_len, Some(1));
+        assert_eq!(
+            h.priority,
+            Some(StreamDependency::new(StreamId::new(3), 15, true))
+        );
+        assert_eq!(h.self_dependency_error(), None);
+    }
+
+    /// §6.2: padding that exceeds the size remaining for the field block
+    /// fragment MUST be a connection PROTOCOL_ERROR; the priority fields count
+    /// as not remaining.
+    #[test]
+    fn padding_exceeding_fragment_is_connection_protocol_error_6_2() {
+        let e = decode_raw(kind::HEADERS, EH | flags::PADDED, 1, b"\x01").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PROTOCOL_ERROR);
+        assert_eq!(e.stream_id(), None);
+        let payload = b"\x01\0\0\0\x03\x0f";
+        let e = decode_raw(
+            kind::HEADERS,
+            EH | flags::PADDED | flags::PRIORITY,
+            1,
+            payload,
+        );
+        assert_eq!(e.unwrap_err().code(), ErrorCode::PROTOCOL_ERROR);
+    }
+
+    /// §4.2: PRIORITY flag with fewer than 5 octets is a FRAME_SIZE_ERROR, and
+    /// a connection error since HEADERS carries a field block.
+    #[test]
+    fn priority_flag_too_short_is_connection_frame_size_error_4_2() {
+        let e = decode_raw(kind::HEADERS, EH | flags::PRIORITY, 1, b"\0\0\0").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::FRAME_SIZE_ERROR);
+        assert_eq!(e.stream_id(), None);
+    }
+
+    /// RFC 7540 §5.3.1: a stream that depends on itself is a stream
+    /// PROTOCOL_ERROR, applied by the connection after HPACK (§4.3).
+    #[test]
+    fn self_dependency_decodes_then_is_stream_protocol_error_5_3_1() {
+        let f = decode_raw(
+            kind::HEADERS,
+            EH | flags::PRIORITY,
+            3,
+            b"\0\0\0\x03\x10\x82",
+        );
+        let Frame::Headers(h) = f.unwrap() else {
+            panic!()
+        };
+        assert_eq!(&h.block[..], b"\x82");
+        let e = h.self_dependency_error().unwrap();
+        assert_eq!(e.stream_id(), Some(StreamId::new(3)));
+        assert_eq!(e.code(), ErrorCode::PROTOCOL_ERROR);
+    }
+
+    #[test]
+    fn encode_split_uses_continuations_6_10() {
+        let block: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+        let h = Headers::new(StreamId::new(1), block.clone(), true, true).with_padding(3);
+        let mut buf = BytesMut::new();
+        h.encode_split(16_384, &mut buf);
+        let mut frames = Vec::new();
+        while let Some(f) = decode(&mut buf, 16_384).unwrap() {
+            frames.push(f);
+        }
+        assert!(buf.is_empty());
+        assert_eq!(frames.len(), 3);
+        let mut got = Vec::new();
+        let Frame::Headers(first) = &frames[0] else {
+            panic!()
+        };
+        assert!(!first.end_headers && first.end_stream);
+        got.extend_from_slice(&first.block);
+        for (i, f) in frames[1..].iter().enumerate() {
+            let Frame::Continuation(c) = f else { panic!() };
+            assert_eq!(c.end_headers, i == 1);
+            got.extend_from_slice(&c.block);
+        }
+        assert_eq!(got, block);
+    }
+
+    #[test]
+    fn encode_split_small_block_is_one_frame() {
+        let h = Headers::new(StreamId::new(1), &b"\x82"[..], false, true);
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        h.encode(&mut a);
+        h.encode_split(16_384, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn round_trips() {
+        let dep = StreamDependency::new(StreamId::new(0x7fff_ffff), 255, true);
+        for h in [
+            Headers::new(StreamId::new(1), Bytes::new(), false, false),
+            Headers::new(StreamId::new(1), &b"\x82"[..], true, true),
+            Headers::new(StreamId::new(3), &b"abc"[..], false, true).with_priority(dep),
+            Headers::new(StreamId::new(3), &b"abc"[..], true, false).with_padding(7),
+            Headers::new(StreamId::new(3), &b"a"[..], true, true)
+                .with_padding(0)
+                .with_priority(dep),
+        ] {
+            assert_eq!(round_trip(&h.clone().into()), Frame::Headers(h));
+        }
+    }
+}
