@@ -156,7 +156,7 @@ pub(crate) fn response_head(
         || status == StatusCode::NOT_MODIFIED;
     let length = exact.filter(|&n| !(has_framing || no_body_status || (is_head && n == 0)));
     let mut head = ResponseHead::new(status.as_u16());
-    head.fields = fields_with(&parts.headers, total, 1, length);
+    head.fields = fields_with(&parts.headers, total, 2, length);
     if !has_date {
         head.fields
             .push(Bytes::from_static(b"date"), crate::date::now());

@@ -588,3 +588,106 @@ async fn response_waiter_gone_early_does_not_wedge_the_server() {
     })
     .await;
 }
+
+fn config(f: impl FnOnce(&mut adapter_tokio::Config)) -> adapter_tokio::Config {
+    let mut c = adapter_tokio::Config::default();
+    f(&mut c);
+    c
+}
+
+#[tokio::test]
+async fn header_read_timeout_answers_408() {
+    within(10, async {
+        let builder = adapter_tokio::Builder::new().config(config(|c| {
+            c.header_read_timeout = Some(Duration::from_millis(100))
+        }));
+        let server = support::start_with(builder, service_fn(hello)).await;
+        let t0 = Instant::now();
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap(); // never finished
+        let out = read_to_end(&mut s).await;
+        assert!(out.starts_with("HTTP/1.1 408 "), "{out}");
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+        // The server lingers until we close too (or for a second).
+        drop(s);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(server.stats.active(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connection_times_out_and_the_client_recovers() {
+    within(10, async {
+        let builder = adapter_tokio::Builder::new().config(config(|c| {
+            c.idle_timeout = Some(Duration::from_millis(100))
+        }));
+        let server = support::start_with(builder, service_fn(hello)).await;
+        let client = Client::new();
+        let resp = client.request(get(server.url("/"))).await.unwrap();
+        resp.into_body().collect().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            server.stats.active(),
+            0,
+            "the server closed the idle connection"
+        );
+        let resp = client.request(get(server.url("/"))).await.unwrap();
+        assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), HELLO);
+        assert_eq!(server.stats.accepted(), 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_on_a_multi_thread_runtime() {
+    within(20, async {
+        let server = start(service_fn(|req: Request<Incoming>| async move {
+            if req.uri().path() == "/echo" {
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .to_bytes();
+                Ok::<_, String>(Response::new(Full::new(body)))
+            } else {
+                Ok(Response::new(Full::new(Bytes::from_static(
+                    HELLO.as_bytes(),
+                ))))
+            }
+        }))
+        .await;
+        let client = Client::new();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let client = client.clone();
+            let (hello_uri, echo_uri) = (server.url("/"), server.url("/echo"));
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    let resp = client.request(get(hello_uri.clone())).await.unwrap();
+                    assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), HELLO);
+                    let payload = Bytes::from(format!("{t}-{i}-").repeat(500));
+                    let req = Request::post(echo_uri.clone())
+                        .body(Full::new(payload.clone()))
+                        .unwrap();
+                    let resp = client.request(req).await.unwrap();
+                    assert_eq!(
+                        resp.into_body().collect().await.unwrap().to_bytes(),
+                        payload
+                    );
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(server.stats.requests(), 400);
+        assert!(
+            server.stats.accepted() <= 8,
+            "connections reused: {}",
+            server.stats.accepted()
+        );
+    })
+    .await;
+}
