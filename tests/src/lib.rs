@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 pub use proto_core::{
     CloseReason, Config, Connection, Duration, ErrorCode, Event, Fields, Instant, Method,
     PeerError, ReadChunk, RequestHead, ResponseHead, Shutdown, Side, StreamId, TimerKind,
@@ -176,15 +176,28 @@ pub enum ReadState {
 }
 
 /// Calls `stream(id).read()` until it stops returning data; appends the data
-/// to `into`.
-pub fn read_available(conn: &mut Connection, id: StreamId, into: &mut Vec<u8>) -> ReadState {
+/// to `into` and stores trailers (`ReadChunk::Trailers`) in `trailers`.
+/// Asserts that trailers come at most once, and after all data.
+pub fn read_available(
+    conn: &mut Connection,
+    id: StreamId,
+    into: &mut Vec<u8>,
+    trailers: &mut Option<Fields>,
+) -> ReadState {
     // Bounded so that a core that keeps returning empty data cannot hang a test.
     for _ in 0..1_000_000 {
         let Some(mut s) = conn.stream(id) else {
             return ReadState::Gone;
         };
         match s.read() {
-            ReadChunk::Data(b) => into.extend_from_slice(&b),
+            ReadChunk::Data(b) => {
+                assert!(trailers.is_none(), "stream {id}: Data after Trailers");
+                into.extend_from_slice(&b);
+            }
+            ReadChunk::Trailers(f) => {
+                assert!(trailers.is_none(), "stream {id}: Trailers returned twice");
+                *trailers = Some(f);
+            }
             ReadChunk::Blocked => return ReadState::Blocked,
             ReadChunk::End => return ReadState::End,
             ReadChunk::Reset(code) => return ReadState::Reset(code),
@@ -276,7 +289,6 @@ pub fn event_stream(ev: &Event) -> Option<StreamId> {
         | Event::Informational { id, .. }
         | Event::ContinueRequested { id }
         | Event::Readable { id }
-        | Event::Trailers { id, .. }
         | Event::Writable { id }
         | Event::Finished { id }
         | Event::Reset { id, .. }
@@ -314,6 +326,7 @@ pub struct Ctx<'a> {
     pub now: Instant,
     log: &'a mut Vec<String>,
     bodies: &'a mut BTreeMap<StreamId, Vec<u8>>,
+    trailers: &'a mut BTreeMap<StreamId, Option<Fields>>,
     writes: &'a mut Vec<PendingWrite>,
 }
 
@@ -357,9 +370,21 @@ impl Ctx<'_> {
     /// Reads what is available on `id` into the stream's accumulated body.
     /// Returns `Some(body)` (taking it) once the body is complete; logs
     /// `body <id>: <bytes>` (or the reset) at that point.
+    ///
+    /// Trailers returned by `read` are logged as `trailers <id>: <fields>`
+    /// and kept (see [`Ctx::trailers`] and [`Endpoint::trailers`]).
     pub fn read_body(&mut self, id: StreamId) -> Option<Vec<u8>> {
         let buf = self.bodies.entry(id).or_default();
-        match read_available(self.conn, id, buf) {
+        let t = self.trailers.entry(id).or_default();
+        let had = t.is_some();
+        let st = read_available(self.conn, id, buf, t);
+        if !had {
+            if let Some(f) = t {
+                let line = format!("app: trailers {id}: {}", render_fields(f));
+                self.log.push(line);
+            }
+        }
+        match st {
             ReadState::Blocked => None,
             ReadState::End => {
                 let body = self.bodies.remove(&id).unwrap_or_default();
@@ -378,6 +403,21 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// The trailers read so far on `id`.
+    pub fn trailers(&self, id: StreamId) -> Option<&Fields> {
+        self.trailers.get(&id).and_then(Option::as_ref)
+    }
+}
+
+/// `name: value, ...` for logs.
+pub fn render_fields(f: &Fields) -> String {
+    f.iter()
+        .map(|h| format!("{}: {}", show(&h.name), show(&h.value)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The application: called with every event as it is polled.
 pub type App = Box<dyn FnMut(&mut Ctx<'_>, &Event)>;
 
@@ -386,6 +426,9 @@ pub type App = Box<dyn FnMut(&mut Ctx<'_>, &Event)>;
 /// request body is complete.
 pub fn echo_server() -> App {
     let mut methods: BTreeMap<StreamId, String> = BTreeMap::new();
+    // Streams already answered: a `Readable` queued before the body was read
+    // to its end may still arrive (events are queued); it is not an error.
+    let mut done: BTreeSet<StreamId> = BTreeSet::new();
     Box::new(move |cx, ev| match ev {
         Event::Request {
             id,
@@ -399,14 +442,16 @@ pub fn echo_server() -> App {
             } else {
                 methods.insert(*id, tag);
                 if let Some(body) = cx.read_body(*id) {
+                    done.insert(*id);
                     let tag = methods.remove(id).unwrap_or_default();
                     let out = format!("{tag} {}", show(&body));
                     cx.respond_cl(*id, 200, out.as_bytes());
                 }
             }
         }
-        Event::Readable { id } => {
+        Event::Readable { id } if !done.contains(id) => {
             if let Some(body) = cx.read_body(*id) {
+                done.insert(*id);
                 let tag = methods.remove(id).unwrap_or_default();
                 let out = format!("{tag} {}", show(&body));
                 cx.respond_cl(*id, 200, out.as_bytes());
@@ -418,9 +463,12 @@ pub fn echo_server() -> App {
 
 /// An application that only reads bodies as they become readable.
 pub fn reader() -> App {
-    Box::new(|cx, ev| {
+    let mut done: BTreeSet<StreamId> = BTreeSet::new();
+    Box::new(move |cx, ev| {
         if let Event::Readable { id } = ev {
-            let _ = cx.read_body(*id);
+            if !done.contains(id) && cx.read_body(*id).is_some() {
+                done.insert(*id);
+            }
         }
     })
 }
@@ -442,7 +490,7 @@ pub struct Endpoint {
     /// `transmit_complete`).
     pub wire: Vec<u8>,
     /// Bytes received from the peer and not yet taken by `recv`.
-    pub inbound: Vec<u8>,
+    pub inbound: BytesMut,
     /// The peer closed its write side: `recv_eof` once `inbound` is empty.
     pub eof_pending: bool,
     eof_delivered: bool,
@@ -452,8 +500,10 @@ pub struct Endpoint {
     recv_rng: XorShift,
     write_rng: XorShift,
     bodies: BTreeMap<StreamId, Vec<u8>>,
+    trailers: BTreeMap<StreamId, Option<Fields>>,
     writes: Vec<PendingWrite>,
     closed_count: usize,
+    closed_reason: Option<CloseReason>,
     terminal: BTreeMap<StreamId, usize>,
     streams: BTreeSet<StreamId>,
     /// Bytes `recv` took, call by call (for backpressure assertions).
@@ -478,7 +528,7 @@ impl Endpoint {
             events: Vec::new(),
             log: Vec::new(),
             wire: Vec::new(),
-            inbound: Vec::new(),
+            inbound: BytesMut::new(),
             eof_pending: false,
             eof_delivered: false,
             app: None,
@@ -486,8 +536,10 @@ impl Endpoint {
             recv_rng: XorShift::new(delivery.recv.seed()),
             write_rng: XorShift::new(delivery.write.seed()),
             bodies: BTreeMap::new(),
+            trailers: BTreeMap::new(),
             writes: Vec::new(),
             closed_count: 0,
+            closed_reason: None,
             terminal: BTreeMap::new(),
             streams: BTreeSet::new(),
             recv_calls: Vec::new(),
@@ -523,8 +575,9 @@ impl Endpoint {
                     *self.terminal.entry(id).or_default() += 1;
                 }
             }
-            if matches!(ev, Event::Closed { .. }) {
+            if let Event::Closed { reason } = &ev {
                 self.closed_count += 1;
+                self.closed_reason = Some(reason.clone());
             }
             self.log.push(rendered);
             if let Some(mut app) = self.app.take() {
@@ -533,6 +586,7 @@ impl Endpoint {
                     now,
                     log: &mut self.log,
                     bodies: &mut self.bodies,
+                    trailers: &mut self.trailers,
                     writes: &mut self.writes,
                 };
                 app(&mut cx, &ev);
@@ -627,7 +681,7 @@ impl Endpoint {
             let taken = self.conn.recv(now, &self.inbound[..n]);
             assert!(taken <= n, "recv took {taken} of {n} bytes");
             self.recv_calls.push((n, taken));
-            self.inbound.drain(..taken);
+            self.inbound.advance(taken);
             return taken > 0;
         }
         if self.eof_pending && !self.eof_delivered {
@@ -640,10 +694,7 @@ impl Endpoint {
 
     /// The close reason, once `Closed` was emitted.
     pub fn closed(&self) -> Option<&CloseReason> {
-        self.events.iter().find_map(|e| match e {
-            Event::Closed { reason } => Some(reason),
-            _ => None,
-        })
+        self.closed_reason.as_ref()
     }
 
     /// True once the connection was upgraded (`Closed{Upgraded}`).
@@ -741,7 +792,8 @@ impl Endpoint {
     /// Reads everything available on `id`, returning the data and where it stopped.
     pub fn read_body(&mut self, id: StreamId) -> (Vec<u8>, ReadState) {
         let mut v = Vec::new();
-        let st = read_available(&mut self.conn, id, &mut v);
+        let t = self.trailers.entry(id).or_default();
+        let st = read_available(&mut self.conn, id, &mut v, t);
         (v, st)
     }
 
@@ -783,6 +835,11 @@ impl Endpoint {
             self.send_body(id, body, true, None);
         }
         id
+    }
+
+    /// The trailers read on `id` (by the app or [`Endpoint::read_body`]).
+    pub fn trailers(&self, id: StreamId) -> Option<&Fields> {
+        self.trailers.get(&id).and_then(Option::as_ref)
     }
 
     /// Checks the end-of-life invariants (also run on drop): `Closed` at most

@@ -11,7 +11,7 @@ fn payload(n: usize) -> Vec<u8> {
 /// Server app: reads the request body and answers with it, chunked (no
 /// content-length), with a trailer if the request had one.
 fn chunked_echo() -> App {
-    let mut had_trailers = std::collections::BTreeSet::new();
+    let mut done = std::collections::BTreeSet::new();
     Box::new(move |cx, ev| {
         let id = match ev {
             Event::Request {
@@ -31,18 +31,19 @@ fn chunked_echo() -> App {
                 cx.send_body(*id, b"empty", true, None);
                 return;
             }
-            Event::Trailers { id, .. } => {
-                had_trailers.insert(*id);
-                return;
-            }
             _ => return,
         };
+        if done.contains(&id) {
+            return; // a Readable queued before the body was read to its end
+        }
         if let Some(body) = cx.read_body(id) {
+            done.insert(id);
             cx.conn
                 .send_response(id, response(200, &[]), false)
                 .unwrap();
-            let t = had_trailers
-                .contains(&id)
+            let t = cx
+                .trailers(id)
+                .is_some()
                 .then(|| fields(&[("x-resp-trailer", "done")]));
             cx.send_body(id, &body, true, t);
         }
@@ -122,8 +123,8 @@ fn rfc9112_7_1_chunked_bodies_both_directions_large() {
     );
 }
 
-/// RFC 9112 §7.1.2: trailer fields both ways; `Trailers` comes before the
-/// body's `End`.
+/// RFC 9112 §7.1.2: trailer fields both ways; `read()` returns them once,
+/// after the data and before `End` (asserted by the harness's read loop).
 #[test]
 fn rfc9112_7_1_2_trailers_both_directions() {
     let mut p = Pair::with(no_timers(), no_timers(), Delivery::WHOLE);
@@ -141,41 +142,24 @@ fn rfc9112_7_1_2_trailers_both_directions() {
     p.client
         .send_body(id, b"data", true, Some(fields(&[("x-checksum", "abc")])));
     p.drive();
-    let st = p
-        .server
-        .events
-        .iter()
-        .find_map(|e| match e {
-            Event::Trailers { id, fields } => Some((*id, fields.clone())),
-            _ => None,
-        })
-        .expect("server got no Trailers");
-    assert_eq!(st.0, id);
-    assert_eq!(st.1.get("x-checksum").map(|v| &v[..]), Some(&b"abc"[..]));
-    let ct = p
-        .client
-        .events
-        .iter()
-        .find_map(|e| match e {
-            Event::Trailers { fields, .. } => Some(fields.clone()),
-            _ => None,
-        })
-        .expect("client got no Trailers");
+    let st = p.server.trailers(id).expect("server read no trailers");
+    assert_eq!(st.get("x-checksum").map(|v| &v[..]), Some(&b"abc"[..]));
+    let ct = p.client.trailers(id).expect("client read no trailers");
     assert_eq!(ct.get("x-resp-trailer").map(|v| &v[..]), Some(&b"done"[..]));
-    for ep in [&p.server, &p.client] {
-        let t = ep
-            .log
-            .iter()
-            .position(|l| l.starts_with("Trailers"))
-            .unwrap();
-        let b = ep
-            .log
-            .iter()
-            .position(|l| l.starts_with("app: body"))
-            .unwrap();
-        assert!(t < b, "Trailers after End: {:#?}", ep.log);
-    }
-    assert_eq!(p.client.app_log(), vec!["app: body 1: data".to_owned()]);
+    assert_eq!(
+        p.server.app_log(),
+        vec![
+            "app: trailers 1: x-checksum: abc".to_owned(),
+            "app: body 1: data".to_owned()
+        ]
+    );
+    assert_eq!(
+        p.client.app_log(),
+        vec![
+            "app: trailers 1: x-resp-trailer: done".to_owned(),
+            "app: body 1: data".to_owned()
+        ]
+    );
 }
 
 /// RFC 9112 §7.1: the exact chunked encoding a client writes, with trailers.
@@ -224,9 +208,11 @@ fn rfc9112_7_1_client_reads_chunked_response_with_trailers() {
     raw.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n");
     assert_eq!(
         raw.ep.app_log(),
-        vec!["app: body 1: hello world".to_owned()]
+        vec![
+            "app: trailers 1: X-T: 1".to_owned(),
+            "app: body 1: hello world".to_owned()
+        ]
     );
-    assert_eq!(raw.ep.count(|e| matches!(e, Event::Trailers { .. })), 1);
     assert!(
         raw.ep
             .events
@@ -493,7 +479,9 @@ fn contract_request_body_receive_buffer_is_bounded() {
     raw.feed(&input);
     let taken: usize = raw.ep.recv_calls.iter().map(|c| c.1).sum();
     assert!(taken < input.len(), "took the whole body unread");
-    let bound = 16 * 1024 + Config::default().max_head_bytes;
+    // The stream's buffer plus at most one head-sized read buffer.
+    let head_len = input.len() - body.len();
+    let bound = 16 * 1024 + Config::default().max_head_bytes + 1 + head_len;
     assert!(taken <= bound, "buffered {taken} bytes (bound {bound})");
     assert!(!raw.ep.conn.wants_read());
     let mut got = Vec::new();

@@ -130,7 +130,40 @@ fn rfc9112_9_6_server_connection_close_ends_after_response() {
     assert_eq!(rs.len(), 1, "{}", raw.out());
     assert!(rs[0].connection_has("close"));
     assert_eq!(rs[0].body, b"ok");
-    assert_eq!(raw.closed(), Some(&CloseReason::Done));
+    assert_eq!(raw.closed(), Some(&CloseReason::Done), "{:#?}", raw.ep.log);
+    // Stream 3 was parsed before the app decided to close: it ends in a Reset.
+    assert!(
+        raw.ep
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Reset { id, .. } if *id == sid(3))),
+        "{:#?}",
+        raw.ep.log
+    );
+}
+
+/// RFC 9112 §9.6: after a response with `Connection: close` the server
+/// "MUST NOT process any further requests": a response the application
+/// still tries to send for a request pipelined behind is not written.
+#[test]
+fn rfc9112_9_6_no_response_after_server_close() {
+    let mut raw = Raw::server(no_timers());
+    raw.feed(
+        b"GET /a HTTP/1.1\r\nHost: example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    );
+    raw.ep.respond(
+        sid(1),
+        response(200, &[("connection", "close"), ("content-length", "2")]),
+        b"ok",
+    );
+    raw.drive();
+    let _ = raw
+        .ep
+        .conn
+        .send_response(sid(3), response(200, &[("content-length", "2")]), false);
+    raw.ep.send_body(sid(3), b"no", true, None);
+    raw.drive();
+    assert_eq!(raw.responses().len(), 1, "{}", raw.out());
 }
 
 /// RFC 9112 §9.6, pair: the client sends `Connection: close`; both ends

@@ -161,24 +161,29 @@ fn contract_unread_body_arriving_later_is_drained() {
     assert!(raw.closed().is_none());
 }
 
-/// Contract: an unread body larger than `max_drain` closes the connection
-/// after the response (with `connection: close`); nothing behind it is read.
+/// Contract: an unread body whose remainder is larger than `max_drain`
+/// closes the connection right after the response; nothing behind it is
+/// read. (No `connection: close` is asserted: the head goes out when
+/// `send_response` is called, when the core cannot know whether the
+/// application will still read the body.)
 #[test]
 fn contract_large_unread_body_closes_after_response() {
     let mut cfg = no_timers();
-    cfg.max_drain = 16;
+    cfg.max_drain = 1000;
     let mut raw = Raw::server(cfg);
-    let mut input =
-        b"POST /a HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\n".to_vec();
-    input.extend(std::iter::repeat_n(b'x', 100));
-    input.extend_from_slice(b"GET /b HTTP/1.1\r\nHost: example.com\r\n\r\n");
-    raw.feed(&input);
+    raw.feed(b"POST /a HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100000\r\n\r\n0123456789");
     raw.ep.respond_cl(sid(1), 200, b"a");
     raw.drive();
+    assert!(
+        raw.closed().is_some(),
+        "kept waiting for a body nobody reads: {:#?}",
+        raw.ep.log
+    );
+    let mut rest = vec![b'x'; 100_000 - 10];
+    rest.extend_from_slice(b"GET /b HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    raw.feed(&rest);
     let rs = raw.responses();
     assert_eq!(rs.len(), 1, "{}", raw.out());
-    assert!(rs[0].connection_has("close"), "{}", raw.out());
-    assert!(raw.closed().is_some(), "{:#?}", raw.ep.log);
     assert_eq!(raw.ep.requests().len(), 1);
 }
 

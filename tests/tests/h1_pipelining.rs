@@ -104,7 +104,7 @@ fn rfc9112_9_3_2_later_stream_gets_writable_at_the_front() {
 
 /// RFC 9112 §9.3.2 + architecture "backpressure": with `max_pipelined = 2`
 /// the third request is not parsed until the first response is finished;
-/// `wants_read()` is false while the depth is reached.
+/// `recv` stops at the read buffer's bound (see the flood test).
 #[test]
 fn rfc9112_9_3_2_pipelining_depth_is_bounded() {
     let mut cfg = no_timers();
@@ -113,10 +113,9 @@ fn rfc9112_9_3_2_pipelining_depth_is_bounded() {
     raw.feed(THREE);
     let ids: Vec<_> = raw.ep.requests().iter().map(|(id, _, _)| *id).collect();
     assert_eq!(ids, vec![sid(1), sid(3)], "{:#?}", raw.ep.log);
-    assert!(
-        !raw.ep.conn.wants_read(),
-        "depth reached but wants_read() is true"
-    );
+    // The core may keep taking bytes into its bounded read buffer while the
+    // depth is reached (the flood test below checks the bound); it must not
+    // parse them.
     raw.ep.respond_cl(sid(3), 200, b"2");
     raw.drive();
     assert_eq!(
