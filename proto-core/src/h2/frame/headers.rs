@@ -166,7 +166,8 @@ impl Headers {
 
     /// Octets before and after the fragment: Pad Length, priority, padding.
     fn overhead(&self) -> usize {
-        pad_overhead(self.pad_len) + self.priority.map_or(0, |_| StreamDependency::LEN)
+        pad_overhead(self.pad_len)
+            .saturating_add(self.priority.map_or(0, |_| StreamDependency::LEN))
     }
 
     /// Appends the frame as one HEADERS frame, whatever the block's length.
@@ -202,22 +203,17 @@ impl Headers {
         let max = max_frame_size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE) as usize;
         // Overhead is at most 261 octets, far below the 16384 minimum.
         let room = max.saturating_sub(self.overhead());
-        if self.block.len() <= room {
-            return self.encode(dst);
-        }
+        let rest = match self.block.get(room..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => return self.encode(dst),
+        };
         let first = Self {
             block: self.block.slice(..room),
             end_headers: false,
             ..self.clone()
         };
         first.encode(dst);
-        Continuation::encode_chain(
-            self.stream_id,
-            &self.block[room..],
-            max,
-            self.end_headers,
-            dst,
-        );
+        Continuation::encode_chain(self.stream_id, rest, max, self.end_headers, dst);
     }
 }
 

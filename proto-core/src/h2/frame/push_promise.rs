@@ -82,7 +82,7 @@ impl PushPromise {
     }
 
     fn overhead(&self) -> usize {
-        pad_overhead(self.pad_len) + 4
+        pad_overhead(self.pad_len).saturating_add(4)
     }
 
     /// Appends the frame as one PUSH_PROMISE frame, whatever the block's length.
@@ -111,22 +111,17 @@ impl PushPromise {
     pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
         let max = max_frame_size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE) as usize;
         let room = max.saturating_sub(self.overhead());
-        if self.block.len() <= room {
-            return self.encode(dst);
-        }
+        let rest = match self.block.get(room..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => return self.encode(dst),
+        };
         let first = Self {
             block: self.block.slice(..room),
             end_headers: false,
             ..self.clone()
         };
         first.encode(dst);
-        Continuation::encode_chain(
-            self.stream_id,
-            &self.block[room..],
-            max,
-            self.end_headers,
-            dst,
-        );
+        Continuation::encode_chain(self.stream_id, rest, max, self.end_headers, dst);
     }
 }
 

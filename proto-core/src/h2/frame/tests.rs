@@ -153,7 +153,9 @@ fn error_scope_table() {
     use ErrorCode as C;
     let conn = |code| (code, None);
     let stream = |code, id| (code, Some(StreamId::new(id)));
-    let cases: &[(u8, u8, u32, &[u8], (ErrorCode, Option<StreamId>))] = &[
+    // (type, flags, stream, payload, (code, stream to reset or None)).
+    type Case = (u8, u8, u32, &'static [u8], (ErrorCode, Option<StreamId>));
+    let cases: &[Case] = &[
         (kind::DATA, 0, 0, b"", conn(C::PROTOCOL_ERROR)),
         (
             kind::DATA,
