@@ -121,6 +121,7 @@ impl ResponseHead {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

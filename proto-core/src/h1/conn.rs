@@ -691,10 +691,7 @@ impl H1Conn {
 
     /// Retires finished exchanges from the front, then decides what follows.
     pub(super) fn retire_ready(&mut self) {
-        loop {
-            let Some(front) = self.streams.front() else {
-                break;
-            };
+        while let Some(front) = self.streams.front() {
             let recv_done = match self.side {
                 Side::Server => front.recv_finished(),
                 Side::Client => {

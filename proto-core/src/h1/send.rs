@@ -159,7 +159,7 @@ impl H1Conn {
             101 => return Err(UserError::InvalidHead("101 without an Upgrade request")),
             100..=199 => return Err(UserError::InvalidState("use send_informational for 1xx")),
             200..=299 => stream.method == Method::Connect,
-            200..=999 => false,
+            300..=999 => false,
             _ => return Err(UserError::InvalidHead("status out of range")),
         };
         head.fields.remove("transfer-encoding");

@@ -41,10 +41,6 @@
 //! assert_eq!(&h.block[..], b"\x82");
 //! ```
 
-// `cfg(fuzzing)` (set by cargo-fuzz) gates the fuzz hook; allowed here rather
-// than declared in the crate manifest, which this module does not own.
-#![allow(unexpected_cfgs)]
-
 mod continuation;
 mod data;
 mod error;
