@@ -129,15 +129,22 @@ pub(crate) fn response_parts(head: ResponseHead) -> Result<http::response::Parts
     Ok(parts)
 }
 
+/// What the response head depends on in the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ReqInfo {
+    pub(crate) is_head: bool,
+    pub(crate) is_connect: bool,
+}
+
 /// The response head for `parts`, in one pass over the fields: adds `date`
 /// unless given, and `content-length` from the body's exact size unless the
-/// message already has framing fields or must not carry one (1xx, 204, 304;
-/// HEAD answered with an empty body, which says nothing about the GET's
-/// length).
+/// message already has framing fields or must not carry one (1xx, 204, 304,
+/// 2xx to CONNECT; HEAD answered with an empty body, which says nothing about
+/// the GET's length).
 pub(crate) fn response_head(
     parts: &http::response::Parts,
     exact: Option<u64>,
-    is_head: bool,
+    req: ReqInfo,
 ) -> ResponseHead {
     let mut total = 0;
     let mut has_date = false;
@@ -153,8 +160,9 @@ pub(crate) fn response_head(
     let status = parts.status;
     let no_body_status = status.is_informational()
         || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    let length = exact.filter(|&n| !(has_framing || no_body_status || (is_head && n == 0)));
+        || status == StatusCode::NOT_MODIFIED
+        || (req.is_connect && status.is_success());
+    let length = exact.filter(|&n| !(has_framing || no_body_status || (req.is_head && n == 0)));
     let mut head = ResponseHead::new(status.as_u16());
     head.fields = fields_with(&parts.headers, total, 2, length);
     if !has_date {
@@ -246,30 +254,38 @@ mod tests {
 
     #[test]
     fn response_head_adds_date_and_length() {
+        let get = ReqInfo::default();
+        let head = ReqInfo {
+            is_head: true,
+            is_connect: false,
+        };
+        let connect = ReqInfo {
+            is_head: false,
+            is_connect: true,
+        };
         let h = response_head(
             &parts(200, &[("content-type", "text/plain")]),
             Some(13),
-            false,
+            get,
         );
         assert_eq!(h.fields.get("content-type").unwrap(), "text/plain");
         assert_eq!(h.fields.get("content-length").unwrap(), "13");
         assert_eq!(h.fields.get("date").unwrap().len(), crate::date::DATE_LEN);
-        let h = response_head(&parts(204, &[]), Some(0), false);
+        let h = response_head(&parts(204, &[]), Some(0), get);
         assert!(!h.fields.contains("content-length"));
-        let h = response_head(&parts(200, &[]), Some(0), true);
+        let h = response_head(&parts(200, &[]), Some(0), head);
         assert!(
             !h.fields.contains("content-length"),
             "HEAD with an empty body"
         );
-        let h = response_head(&parts(200, &[("content-length", "5")]), Some(13), false);
+        let h = response_head(&parts(200, &[]), Some(0), connect);
+        assert!(!h.fields.contains("content-length"), "2xx to CONNECT");
+        let h = response_head(&parts(200, &[("content-length", "5")]), Some(13), get);
         assert_eq!(h.fields.get_all("content-length").count(), 1);
-        let h = response_head(
-            &parts(200, &[("transfer-encoding", "chunked")]),
-            Some(13),
-            false,
-        );
+        let te = [("transfer-encoding", "chunked")];
+        let h = response_head(&parts(200, &te), Some(13), get);
         assert!(!h.fields.contains("content-length"));
-        let h = response_head(&parts(200, &[("date", "x")]), None, false);
+        let h = response_head(&parts(200, &[("date", "x")]), None, get);
         assert_eq!(h.fields.get("date").unwrap(), "x");
         assert_eq!(h.fields.len(), 1);
     }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use proto_core::{
     CloseReason, Config, Connection, ErrorCode, Event, Fields, ReadChunk, Shutdown, Side, StreamId,
+    UpgradeKind,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
@@ -29,6 +30,7 @@ use crate::body::BodyTx;
 use crate::cmd::{Cmd, CmdRx, ResponseTx};
 use crate::error::Error;
 use crate::send::SendCredit;
+use crate::upgrade::{OnUpgrade, UpgradeTx, Upgraded};
 
 /// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
 /// initialized memory), then consumed from the front by successive reads, so
@@ -85,6 +87,10 @@ pub(crate) struct Stream {
     pub(crate) task: Option<AbortHandle>,
     /// Client: where the response goes.
     pub(crate) resp_tx: Option<ResponseTx>,
+    /// The exchange may switch protocols: where the transport goes then.
+    pub(crate) upgrade: Option<UpgradeTx>,
+    /// Client: the other end of `upgrade`, for the response's extensions.
+    pub(crate) on_upgrade: Option<OnUpgrade>,
 }
 
 impl Stream {
@@ -100,6 +106,8 @@ impl Stream {
             credit: None,
             task: None,
             resp_tx: None,
+            upgrade: None,
+            on_upgrade: None,
         }
     }
 
@@ -130,6 +138,9 @@ pub(crate) struct Core {
     /// Per-body receive window (see `body.rs`).
     pub(crate) recv_limit: usize,
     pub(crate) closed: Option<CloseReason>,
+    /// After `Upgrade`: where the transport goes, and the bytes that came
+    /// after the upgrading message.
+    pub(crate) upgrade: Option<(UpgradeTx, Bytes)>,
 }
 
 impl Core {
@@ -287,6 +298,31 @@ impl Core {
                 tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
                 self.remove(idx)
                     .close(Some(Error::Reset { code, remote }), true);
+            }
+            Event::Upgrade { id, kind } => {
+                let idx = self.by_id(id)?;
+                let mut st = self.remove(idx);
+                let rest = self.conn.take_upgrade(id).unwrap_or_default();
+                if let Some(resp_tx) = st.resp_tx.take() {
+                    // Client: the core reports a `101` (or a 2xx to CONNECT)
+                    // as the upgrade itself, without its head; answer with
+                    // the status alone.
+                    let status = match kind {
+                        UpgradeKind::Connect => http::StatusCode::OK,
+                        _ => http::StatusCode::SWITCHING_PROTOCOLS,
+                    };
+                    let mut resp = http::Response::new(crate::Incoming::empty());
+                    *resp.status_mut() = status;
+                    if let Some(on_upgrade) = st.on_upgrade.take() {
+                        resp.extensions_mut().insert(on_upgrade);
+                    }
+                    let _ = resp_tx.send(Ok(resp));
+                }
+                match st.upgrade.take() {
+                    Some(tx) => self.upgrade = Some((tx, rest)),
+                    None => tracing::debug!(?kind, "upgrade nobody asked for"),
+                }
+                st.close(None, false);
             }
             Event::TimedOut { kind } => tracing::debug!(?kind, "timed out"),
             Event::Negotiated { .. } => {}
@@ -493,13 +529,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         false
     }
 
-    /// After `Closed`: writes what is left, shuts down our sending side, then
-    /// reads and discards for a moment (lingering close) unless `quiet` (the
-    /// connection closed while idle, with nothing left to write: there is no
-    /// response for a reset to destroy, and a kept-alive peer may take long
-    /// to notice the close).
-    async fn close(&mut self, conn: &mut Connection, quiet: bool) {
-        let quiet = quiet && conn.poll_transmit().is_empty() && !self.unflushed;
+    /// Writes everything the core still owes, giving up if the peer stops
+    /// reading for `WRITE_STALL`. True if it all went out.
+    async fn flush_all(&mut self, conn: &mut Connection) -> bool {
         while !conn.poll_transmit().is_empty() || self.unflushed {
             let step = poll_fn(|cx| match self.poll_write_inner(cx, conn) {
                 Ok(true) => Poll::Ready(Ok(())),
@@ -513,13 +545,42 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "write failed while closing");
-                    return;
+                    return false;
                 }
                 Err(_) => {
                     tracing::debug!("peer stopped reading while closing");
-                    return;
+                    return false;
                 }
             }
+        }
+        true
+    }
+
+    /// The transport, handed over after an upgrade: bytes read but not
+    /// taken by the core come first.
+    fn into_upgraded(self, rest: Bytes) -> Upgraded
+    where
+        IO: Send + 'static,
+    {
+        let prefix = if self.leftover.is_empty() {
+            rest
+        } else {
+            let mut all = BytesMut::from(&rest[..]);
+            all.extend_from_slice(&self.leftover);
+            all.freeze()
+        };
+        Upgraded::new(self.io, prefix)
+    }
+
+    /// After `Closed`: writes what is left, shuts down our sending side, then
+    /// reads and discards for a moment (lingering close) unless `quiet` (the
+    /// connection closed while idle, with nothing left to write: there is no
+    /// response for a reset to destroy, and a kept-alive peer may take long
+    /// to notice the close).
+    async fn close(&mut self, conn: &mut Connection, quiet: bool) {
+        let quiet = quiet && conn.poll_transmit().is_empty() && !self.unflushed;
+        if !self.flush_all(conn).await {
+            return;
         }
         if tokio::time::timeout(WRITE_STALL, self.io.shutdown())
             .await
@@ -565,7 +626,7 @@ pub(crate) struct Driver<IO, H> {
 
 impl<IO, H> Driver<IO, H>
 where
-    IO: AsyncRead + AsyncWrite + Unpin,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
     pub(crate) fn new(io: IO, side: Side, config: Config, rx: CmdRx, handler: H) -> Self {
@@ -578,6 +639,7 @@ where
                 streams: Vec::new(),
                 recv_limit,
                 closed: None,
+                upgrade: None,
             },
             transport,
             rx,
@@ -691,6 +753,14 @@ where
                 Err(Error::Io(e))
             }
             Ok(()) => {
+                if let (Some(CloseReason::Upgraded), Some((tx, rest))) =
+                    (&closed, self.core.upgrade.take())
+                {
+                    if self.transport.flush_all(&mut self.core.conn).await {
+                        let _ = tx.send(self.transport.into_upgraded(rest));
+                    }
+                    return Ok(());
+                }
                 let quiet = matches!(
                     closed,
                     Some(

@@ -67,7 +67,10 @@
 //! read and a slow peer stops the body being polled. Limits and timeouts are
 //! the core's ([`proto_core::Config`]), passed through unchanged.
 //!
-//! Not yet supported: protocol upgrades (`101`, `CONNECT` tunnels), TLS
+//! Protocol upgrades (`101`, e.g. WebSocket) and `CONNECT` tunnels: see
+//! [`upgrade`].
+//!
+//! Not yet supported: TLS
 //! (bring your own stream to [`serve_connection`] / [`Client::from_io`]),
 //! `https` URIs in [`Client`], HTTP/2.
 
@@ -81,6 +84,7 @@ mod error;
 mod send;
 mod server;
 mod service;
+pub mod upgrade;
 
 pub use body::Incoming;
 pub use client::{Client, ClientBuilder, SendRequest, handshake};

@@ -29,6 +29,7 @@ use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Driver, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
 use crate::send::{SEND_WINDOW, SendCredit, first_part, pump};
+use crate::upgrade::OnUpgrade;
 
 /// Extra window a pump starts with: it waits until the connection task
 /// releases it, which happens when the request is handed to the core.
@@ -200,12 +201,20 @@ impl ClientHandler {
                 continue;
             }
             let end_now = end && data.is_empty() && trailers.is_none();
+            let upgrade = head.method == proto_core::Method::Connect
+                || (head.fields.has_token("connection", "upgrade")
+                    && head.fields.contains("upgrade"));
             match core.conn.send_request(head, end_now) {
                 Ok(id) => {
                     self.ready = false;
                     let mut st = Stream::new(key, id);
                     st.head_sent = true;
                     st.resp_tx = Some(resp_tx);
+                    if upgrade {
+                        let (tx, on_upgrade) = OnUpgrade::pair();
+                        st.upgrade = Some(tx);
+                        st.on_upgrade = Some(on_upgrade);
+                    }
                     if !data.is_empty() {
                         st.pending.push_back(data);
                     }
@@ -252,7 +261,7 @@ impl ClientHandler {
         let Some(resp_tx) = st.resp_tx.take() else {
             return;
         };
-        let parts = match response_parts(head) {
+        let mut parts = match response_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 let _ = resp_tx.send(Err(Error::Http(e)));
@@ -260,6 +269,9 @@ impl ClientHandler {
                 return;
             }
         };
+        if let Some(on_upgrade) = st.on_upgrade.take() {
+            parts.extensions.insert(on_upgrade);
+        }
         let body = if end_stream {
             Incoming::empty()
         } else {
@@ -379,7 +391,7 @@ pub(crate) fn connection<IO>(
     impl Future<Output = Result<(), Error>> + use<IO>,
 )
 where
-    IO: AsyncRead + AsyncWrite + Unpin,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, rx) = mpsc::unbounded_channel();
     let handler = ClientHandler {
@@ -403,7 +415,7 @@ where
 /// once every [`SendRequest`] and response body is dropped.
 pub fn handshake<IO>(io: IO) -> (SendRequest, impl Future<Output = Result<(), Error>>)
 where
-    IO: AsyncRead + AsyncWrite + Unpin,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     connection(io, Config::default(), None)
 }

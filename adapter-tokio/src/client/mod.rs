@@ -176,7 +176,7 @@ impl ClientBuilder {
         impl Future<Output = Result<(), Error>> + use<IO>,
     )
     where
-        IO: AsyncRead + AsyncWrite + Unpin,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         conn::connection(io, self.config.clone(), None)
     }

@@ -19,12 +19,13 @@ use tracing::Instrument;
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
-use crate::conv::{request_parts, response_head, status_reply};
+use crate::conv::{ReqInfo, request_parts, response_head, status_reply};
 use crate::driver::{Core, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
 use crate::send::{SendCredit, first_part, pump};
 use crate::server::Stats;
 use crate::service::HttpService;
+use crate::upgrade::OnUpgrade;
 
 pub(crate) struct ServerHandler<S> {
     pub(crate) service: S,
@@ -59,7 +60,7 @@ async fn respond<S: HttpService>(
     req: Request<Incoming>,
     key: u64,
     tx: CmdTx,
-    is_head: bool,
+    info: ReqInfo,
 ) -> Option<Reply> {
     if let Err(e) = poll_fn(|cx| svc.poll_ready(cx)).await {
         let e: BoxError = e.into();
@@ -75,7 +76,7 @@ async fn respond<S: HttpService>(
         }
     };
     let (parts, body) = resp.into_parts();
-    let head = response_head(&parts, http_body::Body::size_hint(&body).exact(), is_head);
+    let head = response_head(&parts, http_body::Body::size_hint(&body).exact(), info);
     let mut body = std::pin::pin!(body);
     let first = first_part(body.as_mut()).await;
     if let Some(e) = first.error {
@@ -193,9 +194,14 @@ impl<S: HttpService> ServerHandler<S> {
     ) {
         self.stats.request();
         let key = u64::from(id.get());
-        let is_head = head.method == Method::Head;
+        let info = ReqInfo {
+            is_head: head.method == Method::Head,
+            is_connect: head.method == Method::Connect,
+        };
         let expect = !end_stream && head.fields.has_token("expect", "100-continue");
-        let parts = match request_parts(head) {
+        let upgrade = info.is_connect
+            || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
+        let mut parts = match request_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");
@@ -206,6 +212,11 @@ impl<S: HttpService> ServerHandler<S> {
             }
         };
         let mut st = Stream::new(key, id);
+        if upgrade {
+            let (tx, on_upgrade) = OnUpgrade::pair();
+            parts.extensions.insert(on_upgrade);
+            st.upgrade = Some(tx);
+        }
         let body = if end_stream {
             Incoming::empty()
         } else {
@@ -237,7 +248,7 @@ impl<S: HttpService> ServerHandler<S> {
             req,
             key,
             self.tx.clone(),
-            is_head,
+            info,
         ));
         let polled = {
             let _entered = span.enter();
@@ -291,13 +302,6 @@ impl<S: HttpService> Handler for ServerHandler<S> {
             Event::ContinueRequested { id } => {
                 // The body's first poll reads it, which sends `100 Continue`.
                 tracing::trace!(stream = id.get(), "100-continue requested");
-            }
-            Event::Upgrade { id, kind } => {
-                tracing::warn!(
-                    stream = id.get(),
-                    ?kind,
-                    "protocol upgrades are not supported yet"
-                );
             }
             other => tracing::trace!(event = ?other, "ignored"),
         }

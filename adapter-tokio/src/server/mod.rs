@@ -203,7 +203,7 @@ impl Builder {
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
     pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
     where
-        IO: AsyncRead + AsyncWrite + Unpin,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         self.connection(io, service).await
@@ -215,7 +215,7 @@ impl Builder {
         service: S,
     ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
     where
-        IO: AsyncRead + AsyncWrite + Unpin,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         let guard = self.stats.connection();
@@ -238,7 +238,7 @@ impl Builder {
 /// [`Builder::serve_connection`].
 pub async fn serve_connection<IO, S>(io: IO, service: S) -> Result<(), Error>
 where
-    IO: AsyncRead + AsyncWrite + Unpin,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: HttpService,
 {
     Builder::new().serve_connection(io, service).await
