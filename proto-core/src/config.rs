@@ -42,6 +42,77 @@ pub struct Config {
     pub expect_continue_timeout: Duration,
     /// Send `Connection: keep-alive` semantics (false: one exchange per connection).
     pub keep_alive: bool,
+    /// HTTP/2 settings and limits.
+    pub h2: H2Config,
+}
+
+/// HTTP/2 settings we advertise and limits we enforce (RFC 9113).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct H2Config {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise; more open streams from
+    /// the peer are refused (REFUSED_STREAM, §5.1.2).
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's receive window,
+    /// and so the most unread body we buffer per stream. At least 65,535.
+    pub initial_window_size: u32,
+    /// Our connection-level receive window (raised from 65,535 by a
+    /// WINDOW_UPDATE right after the preface).
+    pub connection_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise (16,384..=16,777,215).
+    pub max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce while decoding.
+    pub max_header_list_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise (the peer's encoder table).
+    pub header_table_size: u32,
+    /// Most CONTINUATION frames after one HEADERS (CVE-2024-27316 family);
+    /// more is a connection error ENHANCE_YOUR_CALM.
+    pub max_continuation_frames: u32,
+    /// Most SETTINGS entries in one frame.
+    pub max_settings_entries: usize,
+    /// Reset budget (Rapid Reset, CVE-2023-44487): streams the peer may
+    /// cancel, refilled by one every `reset_refill`; exhausted → GOAWAY
+    /// ENHANCE_YOUR_CALM.
+    pub max_resets: u32,
+    /// How fast the reset budget refills.
+    pub reset_refill: Duration,
+    /// Most control-frame answers (PING ACK, SETTINGS ACK, RST_STREAM)
+    /// queued unwritten; beyond it the core stops reading until they drain.
+    pub max_pending_control: usize,
+    /// Budget of frames that carry nothing (empty DATA without END_STREAM,
+    /// unknown types, ...) per connection; exhausted → ENHANCE_YOUR_CALM.
+    pub max_empty_frames: u32,
+    /// How long to wait for the peer's SETTINGS ACK (§6.5.3).
+    pub settings_timeout: Duration,
+    /// Send a PING after this much silence (keep-alive); `None` disables.
+    pub keep_alive_interval: Option<Duration>,
+    /// How long a keep-alive PING may go unanswered.
+    pub keep_alive_timeout: Duration,
+    /// Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441), server only.
+    pub enable_connect_protocol: bool,
+}
+
+impl Default for H2Config {
+    fn default() -> Self {
+        Self {
+            max_concurrent_streams: 100,
+            initial_window_size: 256 * 1024,
+            connection_window_size: 1024 * 1024,
+            max_frame_size: 16_384,
+            max_header_list_size: 16 * 1024,
+            header_table_size: 4096,
+            max_continuation_frames: 32,
+            max_settings_entries: 32,
+            max_resets: 200,
+            reset_refill: Duration::from_millis(100),
+            max_pending_control: 1024,
+            max_empty_frames: 10_000,
+            settings_timeout: Duration::from_secs(10),
+            keep_alive_interval: None,
+            keep_alive_timeout: Duration::from_secs(20),
+            enable_connect_protocol: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -62,6 +133,7 @@ impl Default for Config {
             body_read_timeout: Some(Duration::from_secs(60)),
             expect_continue_timeout: Duration::from_secs(1),
             keep_alive: true,
+            h2: H2Config::default(),
         }
     }
 }

@@ -55,6 +55,14 @@ pub enum TimerKind {
     ExpectContinue,
     /// A graceful shutdown's drain deadline passed.
     ShutdownDrain,
+    /// HTTP/2: the peer did not acknowledge our SETTINGS in time (§6.5.3).
+    SettingsAck,
+    /// HTTP/2: time to send a keep-alive PING (internal; not reported).
+    KeepAlive,
+    /// HTTP/2: a keep-alive PING went unanswered.
+    PingTimeout,
+    /// HTTP/2: a header block (HEADERS + CONTINUATION) did not complete in time.
+    HeaderBlock,
 }
 
 /// What an `Upgrade` event switched to.

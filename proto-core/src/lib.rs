@@ -22,7 +22,7 @@ mod time;
 mod timer;
 mod transmit;
 
-pub use config::Config;
+pub use config::{Config, H2Config};
 pub use connection::{Connection, ReadChunk, Shutdown, Side, StreamMut};
 pub use error::{CloseReason, ErrorCode, PeerError, UserError};
 pub use event::{Event, StreamId, TimerKind, UpgradeKind, Version};

@@ -4,12 +4,16 @@
 use crate::event::TimerKind;
 use crate::time::Instant;
 
-const KINDS: [TimerKind; 5] = [
+const KINDS: [TimerKind; 9] = [
     TimerKind::HeaderRead,
     TimerKind::Idle,
     TimerKind::BodyRead,
     TimerKind::ExpectContinue,
     TimerKind::ShutdownDrain,
+    TimerKind::SettingsAck,
+    TimerKind::KeepAlive,
+    TimerKind::PingTimeout,
+    TimerKind::HeaderBlock,
 ];
 
 fn index(kind: TimerKind) -> usize {
@@ -19,6 +23,10 @@ fn index(kind: TimerKind) -> usize {
         TimerKind::BodyRead => 2,
         TimerKind::ExpectContinue => 3,
         TimerKind::ShutdownDrain => 4,
+        TimerKind::SettingsAck => 5,
+        TimerKind::KeepAlive => 6,
+        TimerKind::PingTimeout => 7,
+        TimerKind::HeaderBlock => 8,
     }
 }
 

@@ -635,6 +635,11 @@ impl H1Conn {
                     }
                 }
             }
+            // HTTP/2 timers are never armed on an HTTP/1 connection.
+            TimerKind::SettingsAck
+            | TimerKind::KeepAlive
+            | TimerKind::PingTimeout
+            | TimerKind::HeaderBlock => {}
         }
     }
 
