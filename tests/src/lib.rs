@@ -391,12 +391,10 @@ impl Ctx<'_> {
                 self.log.push(format!("app: body {id}: {}", show(&body)));
                 Some(body)
             }
-            other => {
-                let body = self.bodies.remove(&id).unwrap_or_default();
-                self.log.push(format!(
-                    "app: body {id} ended {other:?} after {}",
-                    show(&body)
-                ));
+            // Not logged: whether the app sees `Reset`/`Gone` here or only
+            // the `Reset` event depends on when it reads, not on the core.
+            _ => {
+                self.bodies.remove(&id);
                 None
             }
         }
@@ -1274,6 +1272,94 @@ pub fn parse_responses(mut b: &[u8]) -> Vec<WireResponse> {
         out.push(r);
     }
     out
+}
+
+/// A message as seen on the wire, reduced to what does not depend on how
+/// the sender cut its body into chunks: start line, fields (without
+/// `transfer-encoding`), decoded body, trailers.
+pub fn semantic(wire: &[u8], requests: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut b = wire;
+    while !b.is_empty() {
+        let Some(i) = find_crlf(b) else {
+            out.push(format!("garbage: {}", show(b)));
+            break;
+        };
+        let start = String::from_utf8_lossy(&b[..i]).into_owned();
+        let Some((fields, rest)) = parse_fields(&b[i + 2..]) else {
+            out.push(format!("incomplete head: {}", show(b)));
+            break;
+        };
+        b = rest;
+        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let status: u16 = if requests {
+            0
+        } else {
+            start.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+        };
+        let mut body = Vec::new();
+        let mut trailers = Vec::new();
+        let chunked =
+            get("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().ends_with("chunked"));
+        if !requests && ((100..200).contains(&status) || status == 204 || status == 304) {
+        } else if chunked {
+            loop {
+                let Some(i) = find_crlf(b) else { break };
+                let line = String::from_utf8_lossy(&b[..i]).into_owned();
+                let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                    .unwrap_or(0);
+                b = &b[i + 2..];
+                if size == 0 {
+                    if let Some((t, rest)) = parse_fields(b) {
+                        trailers = t;
+                        b = rest;
+                    }
+                    break;
+                }
+                let n = size.min(b.len());
+                body.extend_from_slice(&b[..n]);
+                b = &b[(n + 2).min(b.len())..];
+            }
+        } else if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            let n = n.min(b.len());
+            body.extend_from_slice(&b[..n]);
+            b = &b[n..];
+        } else if !requests {
+            body.extend_from_slice(b);
+            b = &[];
+        }
+        let fields: Vec<_> = fields
+            .into_iter()
+            .filter(|(k, _)| k != "transfer-encoding")
+            .collect();
+        out.push(format!(
+            "{start} {fields:?} body={} trailers={trailers:?} chunked={chunked}",
+            show(&body)
+        ));
+    }
+    out
+}
+
+/// `Err` if any response in `wire` follows one that carried
+/// `connection: close` (RFC 9112 §9.6). Not for responses to HEAD.
+pub fn check_nothing_after_close(wire: &[u8]) -> Result<(), String> {
+    let rs = parse_responses(wire);
+    match rs.iter().position(|r| r.connection_has("close")) {
+        Some(i) if i + 1 != rs.len() => Err(format!(
+            "RFC 9112 §9.6: response {} said `connection: close` but {} more followed: {}",
+            i + 1,
+            rs.len() - i - 1,
+            show(wire)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Panicking form of [`check_nothing_after_close`].
+pub fn assert_nothing_after_close(wire: &[u8]) {
+    if let Err(e) = check_nothing_after_close(wire) {
+        panic!("{e}");
+    }
 }
 
 /// The status codes of the responses in `wire`, in order.
