@@ -1303,8 +1303,7 @@ pub fn semantic(wire: &[u8], requests: bool) -> Vec<String> {
             get("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().ends_with("chunked"));
         if !requests && ((100..200).contains(&status) || status == 204 || status == 304) {
         } else if chunked {
-            loop {
-                let Some(i) = find_crlf(b) else { break };
+            while let Some(i) = find_crlf(b) {
                 let line = String::from_utf8_lossy(&b[..i]).into_owned();
                 let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
                     .unwrap_or(0);
