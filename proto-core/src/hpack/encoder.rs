@@ -3,7 +3,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::field::cookie_crumbs;
-use super::table::{DynamicTable, Match, STATIC_LEN, entry_size, static_find};
+use super::table::{DynamicTable, Match, STATIC_LEN, entry_size, hash, static_find};
 use super::{huffman, integer};
 
 /// The initial dynamic table size of HTTP/2 (RFC 9113 §6.5.2 SETTINGS_HEADER_TABLE_SIZE).
@@ -221,13 +221,16 @@ impl Encoder {
             Some(Match::Full(index) | Match::Name(index)) => Some(index),
             None => None,
         };
-        // Dynamic table: an exact match, else the newest entry with this name.
+        // Dynamic table: an exact match, else the newest entry with this name. Hashes first:
+        // most entries differ, and names of equal length often share a long prefix.
+        let (name_hash, value_hash) = (hash(name), hash(value));
         for (i, entry) in self.table.iter().enumerate() {
-            if entry.name != name {
+            if entry.name_hash != name_hash || entry.name != name {
                 continue;
             }
             let index = STATIC_LEN + 1 + i;
-            if entry.value == value && indexing != Indexing::Never {
+            if entry.value_hash == value_hash && entry.value == value && indexing != Indexing::Never
+            {
                 return integer::encode(index, 7, 0x80, dst);
             }
             // A static name index is never longer to encode than a dynamic one.

@@ -65,42 +65,45 @@ pub(crate) fn encode(src: &[u8], dst: &mut BytesMut) {
 pub(crate) fn decode(src: &[u8], dst: &mut BytesMut) -> Result<(), HuffmanError> {
     let start = dst.len();
     // Decode into a zeroed window by index rather than `put_u8` per symbol: one capacity
-    // check for the string instead of one per byte.
-    dst.resize(start + max_decoded_len(src.len()), 0);
+    // check for the string instead of one per byte. One spare byte lets the loop store a
+    // symbol unconditionally (see `decode_into`).
+    dst.resize(start + max_decoded_len(src.len()) + 1, 0);
     let result = decode_into(src, &mut dst[start..]);
     dst.truncate(start + result.unwrap_or(0));
     result.map(drop)
 }
 
-/// Decodes `src` into `out`, returning the number of bytes written.
+/// Decodes `src` into `out` (at least `max_decoded_len(src.len()) + 1` bytes), returning the
+/// number of bytes written.
 fn decode_into(src: &[u8], out: &mut [u8]) -> Result<usize, HuffmanError> {
     let mut written = 0;
     let mut state = 0u8;
-    let mut accept = true;
+    // Flags of every transition, for EOS, and of the last one, for the final state.
+    let mut seen = 0;
+    let mut last = ACCEPT;
     for &byte in src {
         for nibble in [byte >> 4, byte & 0x0f] {
-            let t = DECODE[usize::from(state)][usize::from(nibble)];
-            if t.flags & FAIL != 0 {
-                return Err(HuffmanError::Eos);
+            // The loop's critical path is this load: no branch on the symbol, which would be
+            // mispredicted about every other nibble. The index is below 4096 by its types.
+            let t = DECODE[usize::from(state) << 4 | usize::from(nibble)];
+            if let Some(slot) = out.get_mut(written) {
+                *slot = (t >> SYM_SHIFT) as u8;
             }
-            if t.flags & EMIT != 0 {
-                // `out` holds `max_decoded_len(src.len())` bytes and every symbol takes at
-                // least 5 input bits, so this never fails; a bounds check it still is.
-                let Some(slot) = out.get_mut(written) else {
-                    return Err(HuffmanError::Padding);
-                };
-                *slot = t.sym;
-                written += 1;
-            }
-            state = t.next;
-            accept = t.flags & ACCEPT != 0;
+            written += ((t >> FLAGS_SHIFT) & EMIT) as usize;
+            state = t as u8;
+            seen |= t;
+            last = t >> FLAGS_SHIFT;
         }
     }
-    if accept {
-        Ok(written)
-    } else {
-        Err(HuffmanError::Padding)
+    if (seen >> FLAGS_SHIFT) & FAIL != 0 {
+        return Err(HuffmanError::Eos);
     }
+    // `written < out.len()` held at every store but the last could be spare; the final count
+    // never exceeds `max_decoded_len` since every symbol takes at least 5 input bits.
+    if last & ACCEPT == 0 || written >= out.len() {
+        return Err(HuffmanError::Padding);
+    }
+    Ok(written)
 }
 
 /// Upper bound on the decoded length of `encoded_len` Huffman-coded bytes.
@@ -109,23 +112,20 @@ pub(crate) const fn max_decoded_len(encoded_len: usize) -> usize {
     encoded_len / 5 * 8 + (encoded_len % 5) * 8 / 5
 }
 
-/// The transition emits `sym`.
-const EMIT: u8 = 1;
+/// A transition packs `next state | symbol << 8 | flags << 16` in a `u32`, so that the
+/// table is a flat 16 KiB array indexed by `state << 4 | nibble`.
+const SYM_SHIFT: u32 = 8;
+const FLAGS_SHIFT: u32 = 16;
+/// The transition emits its symbol.
+const EMIT: u32 = 1;
 /// The input may end after this transition: the bits since the last symbol are at most 7
 /// ones, a valid padding (§5.2).
-const ACCEPT: u8 = 2;
+const ACCEPT: u32 = 2;
 /// The transition completes EOS: a decoding error.
-const FAIL: u8 = 4;
+const FAIL: u32 = 4;
 
-#[derive(Clone, Copy)]
-struct Transition {
-    next: u8,
-    flags: u8,
-    sym: u8,
-}
-
-/// `DECODE[state][nibble]`: indexing by `u8` and `nibble & 0xf` cannot go out of bounds.
-static DECODE: [[Transition; 16]; 256] = build_decode_table();
+/// The decoding state machine: 256 states (tree nodes) by 16 nibbles.
+static DECODE: [u32; 256 * 16] = build_decode_table();
 
 /// Marks a tree child as a leaf; the low bits are the symbol (0..=256).
 const LEAF: u16 = 0x8000;
@@ -161,7 +161,7 @@ const fn build_tree() -> [[u16; 2]; 256] {
     tree
 }
 
-const fn build_decode_table() -> [[Transition; 16]; 256] {
+const fn build_decode_table() -> [u32; 256 * 16] {
     let tree = build_tree();
 
     // Accepting states: the root, and the nodes reached from it by 1 to 7 one-bits.
@@ -174,12 +174,7 @@ const fn build_decode_table() -> [[Transition; 16]; 256] {
         depth += 1;
     }
 
-    let empty = Transition {
-        next: 0,
-        flags: 0,
-        sym: 0,
-    };
-    let mut table = [[empty; 16]; 256];
+    let mut table = [0u32; 256 * 16];
     let mut state = 0;
     while state < 256 {
         let mut nibble = 0;
@@ -198,18 +193,14 @@ const fn build_decode_table() -> [[Transition; 16]; 256] {
                     break;
                 } else {
                     flags |= EMIT;
-                    sym = (child & !LEAF) as u8;
+                    sym = (child & !LEAF) as u32;
                     node = 0;
                 }
             }
             if flags & FAIL == 0 && accepting[node] {
                 flags |= ACCEPT;
             }
-            table[state][nibble] = Transition {
-                next: node as u8,
-                flags,
-                sym,
-            };
+            table[state << 4 | nibble] = node as u32 | sym << SYM_SHIFT | flags << FLAGS_SHIFT;
             nibble += 1;
         }
         state += 1;

@@ -166,6 +166,30 @@ pub(crate) fn entry_size(name: &[u8], value: &[u8]) -> usize {
 pub(crate) struct Entry {
     pub(crate) name: Bytes,
     pub(crate) value: Bytes,
+    /// [`hash`] of the name and of the value: the encoder's table scan compares these before
+    /// comparing bytes.
+    pub(crate) name_hash: u32,
+    pub(crate) value_hash: u32,
+}
+
+/// A fast non-cryptographic hash (FxHash's mixing, 8 bytes at a time). Collisions only cost a
+/// byte comparison; they cannot produce a wrong match.
+pub(crate) fn hash(bytes: &[u8]) -> u32 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    let mut word = [0u8; 8];
+    if let Some(head) = word.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    (h >> 32) as u32
 }
 
 impl Entry {
@@ -236,13 +260,17 @@ impl DynamicTable {
             return None;
         }
         self.evict_to(self.max_size - size);
+        let (name_hash, value_hash) = (hash(name), hash(value));
         let mut buf = BytesMut::with_capacity(name.len() + value.len());
         buf.extend_from_slice(name);
         buf.extend_from_slice(value);
         let value = buf.split_off(name.len()).freeze();
+        let name = buf.freeze();
         self.entries.push_back(Entry {
-            name: buf.freeze(),
+            name,
             value,
+            name_hash,
+            value_hash,
         });
         self.size += size;
         self.entries.back()
