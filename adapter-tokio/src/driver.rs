@@ -304,9 +304,9 @@ impl Core {
                 let mut st = self.remove(idx);
                 let rest = self.conn.take_upgrade(id).unwrap_or_default();
                 if let Some(resp_tx) = st.resp_tx.take() {
-                    // Client: the core reports a `101` (or a 2xx to CONNECT)
-                    // as the upgrade itself, without its head; answer with
-                    // the status alone.
+                    // Client: the core reports the `101` (or 2xx to CONNECT)
+                    // head as a `Response` first, which answers the waiter;
+                    // this only covers a core that did not.
                     let status = match kind {
                         UpgradeKind::Connect => http::StatusCode::OK,
                         _ => http::StatusCode::SWITCHING_PROTOCOLS,

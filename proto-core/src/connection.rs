@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, UserError};
 use crate::event::{Event, StreamId, Version};
 use crate::h1::H1Conn;
+use crate::h2::H2Conn;
 use crate::head::{Fields, RequestHead, ResponseHead};
 use crate::time::Instant;
 use core::time::Duration;
@@ -88,105 +89,114 @@ pub struct Connection {
 
 #[derive(Debug)]
 enum Proto {
-    H1(H1Conn),
+    // Boxed: the connection's state is large and moved rarely.
+    H1(Box<H1Conn>),
+    H2(Box<H2Conn>),
+}
+
+/// Which protocol a new connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// HTTP/1.1 (and 1.0 peers).
+    Http1,
+    /// HTTP/2 from the first byte: prior knowledge, or ALPN `h2` (RFC 9113 §3.3, §3.4).
+    Http2,
+}
+
+/// Calls the same method on whichever protocol the connection speaks.
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            Proto::H1($c) => $e,
+            Proto::H2($c) => $e,
+        }
+    };
 }
 
 impl Connection {
     /// A new HTTP/1.1 connection, accepted or connected at `now`.
     pub fn new(side: Side, config: Config, now: Instant) -> Self {
-        Self {
-            proto: Proto::H1(H1Conn::new(side, config, now)),
-        }
+        Self::with_protocol(side, Protocol::Http1, config, now)
+    }
+
+    /// A new connection speaking `protocol`, accepted or connected at `now`.
+    /// An HTTP/2 client queues the connection preface and SETTINGS at once.
+    pub fn with_protocol(side: Side, protocol: Protocol, config: Config, now: Instant) -> Self {
+        let proto = match protocol {
+            Protocol::Http1 => Proto::H1(Box::new(H1Conn::new(side, config, now))),
+            Protocol::Http2 => Proto::H2(Box::new(H2Conn::new(side, config, now))),
+        };
+        Self { proto }
     }
 
     /// This end's role.
     pub fn side(&self) -> Side {
-        match &self.proto {
-            Proto::H1(c) => c.side(),
-        }
+        dispatch!(&self.proto, c => c.side())
     }
 
     /// The protocol version in use.
     pub fn version(&self) -> Version {
         match &self.proto {
             Proto::H1(_) => Version::Http11,
+            Proto::H2(_) => Version::H2,
         }
     }
 
     /// Feeds bytes received from the transport; returns how many were taken.
     pub fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
-        match &mut self.proto {
-            Proto::H1(c) => c.recv(now, data),
-        }
+        dispatch!(&mut self.proto, c => c.recv(now, data))
     }
 
     /// Zero-copy variant of [`Connection::recv`]: takes what it accepts from
     /// the front of `buf` without copying when the core's buffer is empty.
     pub fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
-        match &mut self.proto {
-            Proto::H1(c) => c.recv_buf(now, buf),
-        }
+        dispatch!(&mut self.proto, c => c.recv_buf(now, buf))
     }
 
     /// The peer closed its sending side.
     pub fn recv_eof(&mut self, now: Instant) {
-        match &mut self.proto {
-            Proto::H1(c) => c.recv_eof(now),
-        }
+        dispatch!(&mut self.proto, c => c.recv_eof(now))
     }
 
     /// Tells the core the time, firing any timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        match &mut self.proto {
-            Proto::H1(c) => c.handle_timeout(now),
-        }
+        dispatch!(&mut self.proto, c => c.handle_timeout(now))
     }
 
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        match &mut self.proto {
-            Proto::H1(c) => c.poll_event(),
-        }
+        dispatch!(&mut self.proto, c => c.poll_event())
     }
 
     /// The bytes owed to the transport, as a gather list (empty: nothing to
     /// send). Report what was written with [`Connection::transmit_complete`].
     #[must_use]
     pub fn poll_transmit(&mut self) -> &[Bytes] {
-        match &mut self.proto {
-            Proto::H1(c) => c.poll_transmit(),
-        }
+        dispatch!(&mut self.proto, c => c.poll_transmit())
     }
 
     /// The transport accepted the first `n` bytes of `poll_transmit`.
     pub fn transmit_complete(&mut self, n: usize) {
-        match &mut self.proto {
-            Proto::H1(c) => c.transmit_complete(n),
-        }
+        dispatch!(&mut self.proto, c => c.transmit_complete(n))
     }
 
     /// When to call `handle_timeout` next, if any timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match &self.proto {
-            Proto::H1(c) => c.poll_timeout(),
-        }
+        dispatch!(&self.proto, c => c.poll_timeout())
     }
 
     /// False while the core will not take more input (backpressure, upgrade,
     /// or closed): stop reading the transport until it turns true again.
     pub fn wants_read(&self) -> bool {
-        match &self.proto {
-            Proto::H1(c) => c.wants_read(),
-        }
+        dispatch!(&self.proto, c => c.wants_read())
     }
 
     /// True once `Closed` has been emitted.
     pub fn is_closed(&self) -> bool {
-        match &self.proto {
-            Proto::H1(c) => c.is_closed(),
-        }
+        dispatch!(&self.proto, c => c.is_closed())
     }
 
     /// Client: sends a request head; write the body through `stream(id)`
@@ -196,9 +206,7 @@ impl Connection {
         head: RequestHead,
         end_stream: bool,
     ) -> Result<StreamId, UserError> {
-        match &mut self.proto {
-            Proto::H1(c) => c.send_request(head, end_stream),
-        }
+        dispatch!(&mut self.proto, c => c.send_request(head, end_stream))
     }
 
     /// Server: sends the final response head for `id`; write the body through
@@ -209,9 +217,7 @@ impl Connection {
         head: ResponseHead,
         end_stream: bool,
     ) -> Result<(), UserError> {
-        match &mut self.proto {
-            Proto::H1(c) => c.send_response(id, head, end_stream),
-        }
+        dispatch!(&mut self.proto, c => c.send_response(id, head, end_stream))
     }
 
     /// Server: sends an interim response (1xx other than 101, e.g. 103 Early
@@ -221,46 +227,68 @@ impl Connection {
         id: StreamId,
         head: ResponseHead,
     ) -> Result<(), UserError> {
-        match &mut self.proto {
-            Proto::H1(c) => c.send_informational(id, head),
-        }
+        dispatch!(&mut self.proto, c => c.send_informational(id, head))
     }
 
     /// Server: sends `100 Continue` now for a request that expects it.
     pub fn accept_continue(&mut self, id: StreamId) -> Result<(), UserError> {
-        match &mut self.proto {
-            Proto::H1(c) => c.accept_continue(id),
-        }
+        dispatch!(&mut self.proto, c => c.accept_continue(id))
     }
 
     /// A handle on a live stream, or `None` if it does not exist (any more).
     pub fn stream(&mut self, id: StreamId) -> Option<StreamMut<'_>> {
         match &mut self.proto {
-            Proto::H1(c) => c.has_stream(id).then_some(StreamMut { conn: c, id }),
+            Proto::H1(c) => c.has_stream(id).then_some(StreamMut {
+                conn: StreamConn::H1(c),
+                id,
+            }),
+            Proto::H2(c) => c.has_stream(id).then_some(StreamMut {
+                conn: StreamConn::H2(c),
+                id,
+            }),
         }
     }
 
     /// Starts closing the connection.
     pub fn shutdown(&mut self, how: Shutdown) {
-        match &mut self.proto {
-            Proto::H1(c) => c.shutdown(how),
+        dispatch!(&mut self.proto, c => c.shutdown(how))
+    }
+
+    /// HTTP/2: sends a PING; the answer arrives as [`Event::Pong`]. Does
+    /// nothing on HTTP/1.
+    pub fn ping(&mut self, payload: [u8; 8]) {
+        if let Proto::H2(c) = &mut self.proto {
+            c.ping(payload);
         }
     }
 
     /// After [`Event::Upgrade`]: the bytes received past the upgrading
     /// message, which belong to the new protocol. Returns them once.
     pub fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
-        match &mut self.proto {
-            Proto::H1(c) => c.take_upgrade(id),
-        }
+        dispatch!(&mut self.proto, c => c.take_upgrade(id))
     }
 }
 
 /// A borrowed handle on one stream of a [`Connection`].
 #[derive(Debug)]
 pub struct StreamMut<'a> {
-    conn: &'a mut H1Conn,
+    conn: StreamConn<'a>,
     id: StreamId,
+}
+
+#[derive(Debug)]
+enum StreamConn<'a> {
+    H1(&'a mut H1Conn),
+    H2(&'a mut H2Conn),
+}
+
+macro_rules! dispatch_stream {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            StreamConn::H1($c) => $e,
+            StreamConn::H2($c) => $e,
+        }
+    };
 }
 
 impl StreamMut<'_> {
@@ -272,30 +300,30 @@ impl StreamMut<'_> {
     /// Takes the next piece of received body. On a server, the first read of
     /// a request that expects `100-continue` sends it.
     pub fn read(&mut self) -> ReadChunk {
-        self.conn.read(self.id)
+        dispatch_stream!(&mut self.conn, c => c.read(self.id))
     }
 
     /// How many body bytes `write` would accept now.
     pub fn write_capacity(&self) -> usize {
-        self.conn.write_capacity(self.id)
+        dispatch_stream!(&self.conn, c => c.write_capacity(self.id))
     }
 
     /// Queues the front of `data` (at most `write_capacity` bytes, zero-copy)
     /// and removes it from `data`; returns how many bytes were taken. When
     /// fewer than offered were taken, a `Writable` event says when to retry.
     pub fn write(&mut self, data: &mut Bytes) -> Result<usize, UserError> {
-        self.conn.write(self.id, data)
+        dispatch_stream!(&mut self.conn, c => c.write(self.id, data))
     }
 
     /// Ends the body, with trailer fields if given (chunked bodies only;
     /// otherwise they are dropped, as HTTP/1.1 has nowhere to put them).
     pub fn finish(&mut self, trailers: Option<Fields>) -> Result<(), UserError> {
-        self.conn.finish(self.id, trailers)
+        dispatch_stream!(&mut self.conn, c => c.finish(self.id, trailers))
     }
 
     /// Abandons the exchange. HTTP/1.1 cannot cancel one exchange alone, so
     /// unless nothing of it was sent yet, the connection closes.
     pub fn reset(&mut self, code: ErrorCode) {
-        self.conn.reset(self.id, code);
+        dispatch_stream!(&mut self.conn, c => c.reset(self.id, code));
     }
 }

@@ -97,6 +97,14 @@ pub enum PeerError {
     /// The peer sent more body than a configured limit allows.
     #[error("body exceeds the configured limit")]
     BodyTooLarge,
+    /// HTTP/2: a connection error (RFC 9113 §5.4.1); we sent GOAWAY with `code`.
+    #[error("HTTP/2 connection error {code}: {reason}")]
+    H2 {
+        /// The error code sent in GOAWAY.
+        code: ErrorCode,
+        /// What was wrong.
+        reason: &'static str,
+    },
 }
 
 impl PeerError {
@@ -160,4 +168,6 @@ pub enum CloseReason {
     LocalReset,
     /// The connection was handed over to another protocol.
     Upgraded,
+    /// HTTP/2: the peer sent GOAWAY with an error code.
+    GoAway(ErrorCode),
 }

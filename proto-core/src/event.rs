@@ -153,6 +153,38 @@ pub enum Event {
         /// 101 or CONNECT.
         kind: UpgradeKind,
     },
+    /// HTTP/2: the peer's SETTINGS arrived and were applied (and acknowledged).
+    PeerSettings {
+        /// The frame as received (entries in wire order).
+        settings: crate::h2::frame::Settings,
+    },
+    /// HTTP/2: the answer to our PING.
+    Pong {
+        /// The PING's opaque data.
+        payload: [u8; 8],
+    },
+    /// HTTP/2: the peer changed a stream's priority (RFC 9218 PRIORITY_UPDATE).
+    PriorityUpdate {
+        /// The stream.
+        id: StreamId,
+        /// Urgency, 0 (highest) ..= 7.
+        urgency: u8,
+        /// Incremental delivery.
+        incremental: bool,
+    },
+    /// HTTP/2: a GOAWAY was received (`remote`) or sent. Streams above
+    /// `last_stream_id` that we opened were not processed and are reset with
+    /// REFUSED_STREAM (safe to retry on a new connection).
+    GoAway {
+        /// The last stream the sender processes.
+        last_stream_id: StreamId,
+        /// Why.
+        code: ErrorCode,
+        /// Opaque debug data.
+        debug: bytes::Bytes,
+        /// True when the peer sent it.
+        remote: bool,
+    },
     /// A timer expired and the core acted on it.
     TimedOut {
         /// Which timer.

@@ -23,7 +23,7 @@ mod timer;
 mod transmit;
 
 pub use config::{Config, H2Config};
-pub use connection::{Connection, ReadChunk, Shutdown, Side, StreamMut};
+pub use connection::{Connection, Protocol, ReadChunk, Shutdown, Side, StreamMut};
 pub use error::{CloseReason, ErrorCode, PeerError, UserError};
 pub use event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 pub use head::{Fields, HeaderField, Method, RequestHead, ResponseHead, reason_phrase};

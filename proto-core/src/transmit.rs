@@ -64,8 +64,7 @@ impl TxQueue {
         self.len
     }
 
-    #[cfg(test)]
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 

@@ -115,7 +115,6 @@ fn rfc9112_9_6_client_connection_close_ends_after_response() {
 /// RFC 9112 §9.6: a server response with `Connection: close` ends the
 /// connection; a pipelined request behind is not answered.
 #[test]
-#[ignore = "core bug: a request pipelined behind a `connection: close` response is neither reset nor the connection closed (RFC 9112 §9.6)"]
 fn rfc9112_9_6_server_connection_close_ends_after_response() {
     let mut raw = Raw::server(no_timers());
     raw.feed(
@@ -147,7 +146,6 @@ fn rfc9112_9_6_server_connection_close_ends_after_response() {
 /// "MUST NOT process any further requests": a response the application
 /// still tries to send for a request pipelined behind is not written.
 #[test]
-#[ignore = "core bug: a response is still sent after one carrying `connection: close` (RFC 9112 §9.6)"]
 fn rfc9112_9_6_no_response_after_server_close() {
     let mut raw = Raw::server(no_timers());
     raw.feed(
@@ -292,7 +290,6 @@ fn rfc9112_9_3_2_client_does_not_pipeline() {
 /// earlier (keep-alive) response `connection: close` (after which a second
 /// response would be a protocol violation).
 #[test]
-#[ignore = "core bug: parse-ahead of a later non-keep-alive request marks the earlier response `connection: close`, then answers the later one anyway (RFC 9112 §9.6)"]
 fn rfc9112_9_6_parse_ahead_does_not_mark_earlier_response_close() {
     let mut raw = server();
     raw.feed(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n");
@@ -310,7 +307,6 @@ fn rfc9112_9_6_parse_ahead_does_not_mark_earlier_response_close() {
 /// RFC 9112 §9.6: a malformed request pipelined behind a good one: the good
 /// one's response may not say `connection: close` if the 400 follows it.
 #[test]
-#[ignore = "core bug: the good response is marked `connection: close` and the 400 still follows it (RFC 9112 §9.6)"]
 fn rfc9112_9_6_error_behind_good_request_closes_once() {
     let mut raw = server();
     raw.feed(b"GET /ok HTTP/1.1\r\nHost: example.com\r\n\r\nGET / HTTP/1.1\r\n\r\n");

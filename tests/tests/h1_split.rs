@@ -384,7 +384,6 @@ fn split_independence_of_events_and_output() {
 /// The scenarios of [`split_independence_of_events_and_output`] that fail
 /// today because of a core bug (see `core_bug` on each).
 #[test]
-#[ignore = "core bug: parse-ahead of a later pipelined request flips keep-alive for an earlier response (RFC 9112 §9.6)"]
 fn split_independence_known_core_bugs() {
     let bytes: Vec<_> = byte_scripts()
         .into_iter()

@@ -349,6 +349,12 @@ impl H1Conn {
             if !stream.upgrade_requested || stream.method == Method::Connect {
                 return self.peer_error(PeerError::UnexpectedResponse);
             }
+            // The head matters (e.g. Sec-WebSocket-Accept): report it, then switch.
+            self.events.push_back(Event::Response {
+                id,
+                head,
+                end_stream: true,
+            });
             return self.upgrade_now(id, UpgradeKind::Protocol);
         }
         if head.status < 200 {
@@ -361,6 +367,11 @@ impl H1Conn {
             return;
         }
         if stream.method == Method::Connect && (200..300).contains(&head.status) {
+            self.events.push_back(Event::Response {
+                id,
+                head,
+                end_stream: true,
+            });
             return self.upgrade_now(id, UpgradeKind::Connect);
         }
         let body = match framing::response_body(&stream.method, &head) {

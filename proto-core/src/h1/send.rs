@@ -169,7 +169,14 @@ impl H1Conn {
         // RFC 9110 §10.1.1: without 100 the client may or may not send the
         // body, so the connection cannot be reused after this response.
         let refused_body = stream.expect != Continue::None && stream.recv == RecvState::Body;
-        let mut close = !self.keep_alive || stream.close_after || user_close || refused_body;
+        // Decided per exchange: a later pipelined request's "close" must not
+        // change an earlier response (the output would depend on how the
+        // input was split).
+        let mut close = !self.cfg.keep_alive
+            || self.shutting_down
+            || stream.close_after
+            || user_close
+            || refused_body;
         let no_body = upgrade || stream.method == Method::Head || status == 204 || status == 304;
         let mut extra = Extra::default();
         let encoder = if no_body {
@@ -211,6 +218,8 @@ impl H1Conn {
         if close {
             self.keep_alive = false;
             self.streams[i].close_after = true;
+            // RFC 9112 §9.6: nothing after a "close" response is answered.
+            self.drop_after(i);
         }
         if at_front {
             let n = self.tx.buf().len() - before;
@@ -522,6 +531,27 @@ impl H1Conn {
             front.write_wanted = false;
             self.events.push_back(Event::Writable { id });
         }
+    }
+
+    /// Abandons every exchange pipelined after stream `i` and stops reading
+    /// further requests: the connection ends after `i`'s response.
+    fn drop_after(&mut self, i: usize) {
+        if self.streams.len() <= i + 1 {
+            if matches!(self.reading, Reading::Head) {
+                self.reading = Reading::Done;
+            }
+            return;
+        }
+        for s in self.streams.split_off(i + 1) {
+            self.push_terminal(Event::Reset {
+                id: s.id,
+                code: ErrorCode::CANCEL,
+                remote: false,
+            });
+        }
+        self.reading = Reading::Done;
+        // A pending error answered a request we now drop: nothing follows "close".
+        self.pending_error = None;
     }
 
     pub(crate) fn reset(&mut self, id: StreamId, code: ErrorCode) {

@@ -1,3 +1,13 @@
-//! HTTP/2 (RFC 9113). Being written: the frame codec first.
+//! HTTP/2 (RFC 9113): the frame codec (public) and the connection state
+//! machine behind [`crate::Connection`].
 
+mod conn;
+mod flow;
 pub mod frame;
+mod headers;
+mod lifecycle;
+mod priority;
+mod send;
+mod stream;
+
+pub(crate) use conn::H2Conn;

@@ -1,0 +1,411 @@
+//! HTTP/2 field sections ↔ the core's heads (RFC 9113 §8.2, §8.3).
+//!
+//! Received: validation per §8.2.1/§8.2.2/§8.3 (a violation makes the message
+//! malformed: a stream error PROTOCOL_ERROR, §8.1.1) and conversion to
+//! [`RequestHead`]/[`ResponseHead`]. Sent: pseudo-headers first, names
+//! lowercased, connection-specific fields dropped.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::event::Version;
+use crate::head::{Fields, Method, RequestHead, ResponseHead};
+use crate::hpack::Field;
+
+/// Why a received field section is malformed (always PROTOCOL_ERROR).
+pub(crate) type Malformed = &'static str;
+
+/// §8.2.2: fields that only mean something to one HTTP/1.1 hop.
+fn connection_specific(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade"
+    )
+}
+
+/// RFC 9110 §5.1 token characters, lowercase only (§8.2.1).
+fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.iter().all(|&b| {
+            matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\''
+                | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        })
+}
+
+/// §8.2.1: no NUL, CR or LF anywhere; no leading or trailing SP/HTAB.
+fn valid_value(value: &[u8]) -> bool {
+    let edge_ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    !value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
+        && !edge_ws(value.first())
+        && !edge_ws(value.last())
+}
+
+/// The regular fields of a section, validated; `cookie` crumbs rejoined
+/// (§8.2.3) so HTTP/1-style consumers see one field.
+fn regular_field(
+    fields: &mut Fields,
+    cookies: &mut Option<BytesMut>,
+    f: Field,
+) -> Result<(), Malformed> {
+    if !valid_name(&f.name) {
+        return Err("invalid or uppercase field name");
+    }
+    if !valid_value(&f.value) {
+        return Err("invalid field value");
+    }
+    if connection_specific(&f.name) {
+        return Err("connection-specific field");
+    }
+    // §8.2.2: TE may only carry "trailers".
+    if &f.name[..] == b"te" && !f.value.eq_ignore_ascii_case(b"trailers") {
+        return Err("te other than trailers");
+    }
+    if &f.name[..] == b"cookie" {
+        match cookies {
+            Some(joined) => {
+                joined.extend_from_slice(b"; ");
+                joined.extend_from_slice(&f.value);
+            }
+            None => *cookies = Some(BytesMut::from(&f.value[..])),
+        }
+        return Ok(());
+    }
+    fields.push(f.name, f.value);
+    Ok(())
+}
+
+/// Assembles a received request (§8.3.1).
+pub(crate) struct RequestBuilder {
+    method: Option<Bytes>,
+    scheme: Option<Bytes>,
+    authority: Option<Bytes>,
+    path: Option<Bytes>,
+    protocol: Option<Bytes>,
+    fields: Fields,
+    cookies: Option<BytesMut>,
+    regular_seen: bool,
+    error: Option<Malformed>,
+}
+
+impl RequestBuilder {
+    pub(crate) fn new() -> Self {
+        Self {
+            method: None,
+            scheme: None,
+            authority: None,
+            path: None,
+            protocol: None,
+            fields: Fields::with_capacity(16),
+            cookies: None,
+            regular_seen: false,
+            error: None,
+        }
+    }
+
+    /// Takes one decoded field; the first problem is kept.
+    pub(crate) fn field(&mut self, f: Field) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_field(f) {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_field(&mut self, f: Field) -> Result<(), Malformed> {
+        if f.name.first() == Some(&b':') {
+            // §8.3: pseudo-headers come first, once each.
+            if self.regular_seen {
+                return Err("pseudo-header after a regular field");
+            }
+            if !valid_value(&f.value) {
+                return Err("invalid pseudo-header value");
+            }
+            let slot = match &f.name[..] {
+                b":method" => &mut self.method,
+                b":scheme" => &mut self.scheme,
+                b":authority" => &mut self.authority,
+                b":path" => &mut self.path,
+                b":protocol" => &mut self.protocol,
+                _ => return Err("unknown or response pseudo-header in a request"),
+            };
+            if slot.is_some() {
+                return Err("duplicate pseudo-header");
+            }
+            *slot = Some(f.value);
+            return Ok(());
+        }
+        self.regular_seen = true;
+        regular_field(&mut self.fields, &mut self.cookies, f)
+    }
+
+    /// The head, or why the request is malformed. `extended_connect` says
+    /// whether we advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §4).
+    pub(crate) fn finish(self, extended_connect: bool) -> Result<RequestHead, Malformed> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let method_bytes = self.method.ok_or("missing :method")?;
+        if method_bytes.is_empty() {
+            return Err("empty :method");
+        }
+        let method = Method::from_bytes(method_bytes);
+        let mut fields = self.fields;
+        if let Some(c) = self.cookies {
+            fields.push(Bytes::from_static(b"cookie"), c.freeze());
+        }
+        let target = if method == Method::Connect && self.protocol.is_none() {
+            // §8.5: CONNECT names only the authority.
+            if self.scheme.is_some() || self.path.is_some() {
+                return Err(":scheme or :path in CONNECT");
+            }
+            self.authority.clone().ok_or("CONNECT without :authority")?
+        } else {
+            if self.protocol.is_some() && (!extended_connect || method != Method::Connect) {
+                return Err(":protocol without extended CONNECT");
+            }
+            if self.scheme.as_ref().is_none_or(|s| s.is_empty()) {
+                return Err("missing :scheme");
+            }
+            let path = self.path.ok_or("missing :path")?;
+            // §8.3.1: empty :path is malformed; "*" only for OPTIONS.
+            if path.is_empty() || (&path[..] == b"*" && method != Method::Options) {
+                return Err("invalid :path");
+            }
+            path
+        };
+        if let Some(authority) = self.authority {
+            // §8.3.1: a Host field, if any, must agree with :authority.
+            match fields.get("host") {
+                Some(host) if *host != authority => return Err(":authority and host differ"),
+                Some(_) => {}
+                None => fields.push(Bytes::from_static(b"host"), authority),
+            }
+        }
+        Ok(RequestHead {
+            method,
+            target,
+            version: Version::H2,
+            fields,
+        })
+    }
+}
+
+/// A received response or trailer section.
+pub(crate) struct ResponseBuilder {
+    status: Option<Bytes>,
+    fields: Fields,
+    cookies: Option<BytesMut>,
+    regular_seen: bool,
+    /// Trailers: no pseudo-headers at all (§8.1).
+    trailers: bool,
+    error: Option<Malformed>,
+}
+
+impl ResponseBuilder {
+    pub(crate) fn new(trailers: bool) -> Self {
+        Self {
+            status: None,
+            fields: Fields::with_capacity(if trailers { 2 } else { 16 }),
+            cookies: None,
+            regular_seen: false,
+            trailers,
+            error: None,
+        }
+    }
+
+    pub(crate) fn field(&mut self, f: Field) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = if f.name.first() == Some(&b':') {
+            if self.trailers {
+                Err("pseudo-header in trailers")
+            } else if self.regular_seen {
+                Err("pseudo-header after a regular field")
+            } else if &f.name[..] != b":status" {
+                Err("request pseudo-header in a response")
+            } else if self.status.is_some() {
+                Err("duplicate :status")
+            } else {
+                self.status = Some(f.value);
+                Ok(())
+            }
+        } else {
+            self.regular_seen = true;
+            regular_field(&mut self.fields, &mut self.cookies, f)
+        };
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+
+    fn into_fields(self) -> Fields {
+        let mut fields = self.fields;
+        if let Some(c) = self.cookies {
+            fields.push(Bytes::from_static(b"cookie"), c.freeze());
+        }
+        fields
+    }
+
+    pub(crate) fn finish_response(self) -> Result<ResponseHead, Malformed> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let status = self.status.as_ref().ok_or("missing :status")?;
+        let status = match &status[..] {
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+            }
+            _ => return Err("invalid :status"),
+        };
+        Ok(ResponseHead {
+            status,
+            reason: Bytes::new(),
+            version: Version::H2,
+            fields: self.into_fields(),
+        })
+    }
+
+    pub(crate) fn finish_trailers(self) -> Result<Fields, Malformed> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        Ok(self.into_fields())
+    }
+}
+
+/// Lowercases a name only when needed (most are already lowercase).
+fn lower(name: &Bytes) -> Bytes {
+    if name.iter().any(u8::is_ascii_uppercase) {
+        Bytes::from(name.to_ascii_lowercase())
+    } else {
+        name.clone()
+    }
+}
+
+/// The regular fields to send, lowercased, without connection-specific ones
+/// and without `host` (carried as `:authority`).
+fn outgoing(fields: &Fields, out: &mut Vec<(Bytes, Bytes)>, drop_host: bool) {
+    for f in fields {
+        let name = lower(&f.name);
+        if connection_specific(&name) || (drop_host && &name[..] == b"host") {
+            continue;
+        }
+        // §8.2.2: TE is sent only as "trailers".
+        if &name[..] == b"te" && !f.value.eq_ignore_ascii_case(b"trailers") {
+            continue;
+        }
+        out.push((name, f.value.clone()));
+    }
+}
+
+/// The field list of a request: pseudo-headers, then the fields (§8.3.1).
+pub(crate) fn request_fields(head: &RequestHead, out: &mut Vec<(Bytes, Bytes)>) {
+    let target = &head.target;
+    let (scheme, authority, path) = split_target(target);
+    let authority = authority.or_else(|| head.fields.get("host").cloned());
+    out.push((
+        Bytes::from_static(b":method"),
+        Bytes::copy_from_slice(head.method.as_bytes()),
+    ));
+    if head.method == Method::Connect {
+        if let Some(a) = authority.or(Some(target.clone())) {
+            out.push((Bytes::from_static(b":authority"), a));
+        }
+    } else {
+        out.push((Bytes::from_static(b":scheme"), scheme));
+        if let Some(a) = authority {
+            out.push((Bytes::from_static(b":authority"), a));
+        }
+        out.push((Bytes::from_static(b":path"), path));
+    }
+    outgoing(&head.fields, out, true);
+}
+
+/// Splits an origin- or absolute-form target into scheme, authority, path.
+fn split_target(target: &Bytes) -> (Bytes, Option<Bytes>, Bytes) {
+    for (prefix, scheme) in [(&b"https://"[..], "https"), (&b"http://"[..], "http")] {
+        if target.len() > prefix.len() && target[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            let rest = target.slice(prefix.len()..);
+            let end = rest
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(rest.len());
+            let path = if end == rest.len() {
+                Bytes::from_static(b"/")
+            } else if rest[end] == b'?' {
+                let mut p = BytesMut::from(&b"/"[..]);
+                p.extend_from_slice(&rest[end..]);
+                p.freeze()
+            } else {
+                rest.slice(end..)
+            };
+            return (
+                Bytes::from_static(scheme.as_bytes()),
+                Some(rest.slice(..end)),
+                path,
+            );
+        }
+    }
+    let path = if target.is_empty() {
+        Bytes::from_static(b"/")
+    } else {
+        target.clone()
+    };
+    (Bytes::from_static(b"http"), None, path)
+}
+
+/// The field list of a response: `:status`, then the fields (§8.3.2).
+pub(crate) fn response_fields(head: &ResponseHead, out: &mut Vec<(Bytes, Bytes)>) {
+    out.push((Bytes::from_static(b":status"), status_bytes(head.status)));
+    outgoing(&head.fields, out, false);
+}
+
+/// Trailer fields to send (no pseudo-headers, §8.1).
+pub(crate) fn trailer_fields(fields: &Fields, out: &mut Vec<(Bytes, Bytes)>) {
+    outgoing(fields, out, false);
+}
+
+fn status_bytes(status: u16) -> Bytes {
+    match status {
+        200 => Bytes::from_static(b"200"),
+        204 => Bytes::from_static(b"204"),
+        304 => Bytes::from_static(b"304"),
+        404 => Bytes::from_static(b"404"),
+        500 => Bytes::from_static(b"500"),
+        _ => {
+            let s = status.min(999);
+            let digits = [
+                b'0' + (s / 100) as u8,
+                b'0' + (s / 10 % 10) as u8,
+                b'0' + (s % 10) as u8,
+            ];
+            Bytes::copy_from_slice(&digits)
+        }
+    }
+}
+
+/// Parses a received `content-length` (all copies must agree, RFC 9110 §8.6).
+pub(crate) fn content_length(fields: &Fields) -> Result<Option<u64>, Malformed> {
+    let mut found = None;
+    for v in fields.get_all("content-length") {
+        for part in v.split(|&b| b == b',') {
+            let part = part.trim_ascii();
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) || part.len() > 19 {
+                return Err("invalid content-length");
+            }
+            let n = part
+                .iter()
+                .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+            if found.is_some_and(|f| f != n) {
+                return Err("conflicting content-length");
+            }
+            found = Some(n);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+#[path = "headers_tests.rs"]
+mod tests;

@@ -1,0 +1,178 @@
+//! RFC 9113 §8.2/§8.3 field validation.
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+
+use super::*;
+use crate::hpack::Field;
+
+fn f(name: &'static str, value: &'static str) -> Field {
+    Field {
+        name: Bytes::from_static(name.as_bytes()),
+        value: Bytes::from_static(value.as_bytes()),
+        sensitive: false,
+    }
+}
+
+fn request(fields: &[Field]) -> Result<RequestHead, Malformed> {
+    let mut b = RequestBuilder::new();
+    for x in fields {
+        b.field(x.clone());
+    }
+    b.finish(false)
+}
+
+fn get() -> Vec<Field> {
+    vec![
+        f(":method", "GET"),
+        f(":scheme", "https"),
+        f(":authority", "example.com"),
+        f(":path", "/"),
+    ]
+}
+
+#[test]
+fn valid_request_gets_host_from_authority_8_3_1() {
+    let head = request(&get()).unwrap();
+    assert_eq!(head.method, Method::Get);
+    assert_eq!(&head.target[..], b"/");
+    assert_eq!(
+        head.fields.get("host").map(|v| &v[..]),
+        Some(&b"example.com"[..])
+    );
+}
+
+/// RFC 9113 §8.2.1: uppercase field names are malformed.
+#[test]
+fn uppercase_name_is_malformed_8_2_1() {
+    let mut v = get();
+    v.push(f("X-Upper", "1"));
+    assert!(request(&v).is_err());
+}
+
+/// RFC 9113 §8.2.1: no leading/trailing whitespace, CR, LF or NUL in values.
+#[test]
+fn bad_values_are_malformed_8_2_1() {
+    for bad in [" lead", "trail ", "tab\t", "a\rb", "a\nb", "a\0b"] {
+        let mut v = get();
+        v.push(f("x", bad));
+        assert!(request(&v).is_err(), "{bad:?}");
+    }
+}
+
+/// RFC 9113 §8.2.2: connection-specific fields are malformed; TE only "trailers".
+#[test]
+fn connection_specific_fields_are_malformed_8_2_2() {
+    for (n, v) in [
+        ("connection", "close"),
+        ("keep-alive", "1"),
+        ("transfer-encoding", "chunked"),
+        ("upgrade", "h2c"),
+        ("proxy-connection", "x"),
+        ("te", "gzip"),
+    ] {
+        let mut l = get();
+        l.push(f(n, v));
+        assert!(request(&l).is_err(), "{n}");
+    }
+    let mut l = get();
+    l.push(f("te", "trailers"));
+    assert!(request(&l).is_ok());
+}
+
+/// RFC 9113 §8.3: pseudo-headers first, once, known, required.
+#[test]
+fn pseudo_header_rules_8_3() {
+    let mut after = get();
+    after.insert(1, f("x", "1"));
+    assert!(request(&after).is_err(), "pseudo after regular");
+    let mut dup = get();
+    dup.push(f(":path", "/again"));
+    assert!(request(&dup).is_err(), "duplicate");
+    let mut unknown = get();
+    unknown.insert(0, f(":foo", "1"));
+    assert!(request(&unknown).is_err(), "unknown pseudo");
+    let mut status = get();
+    status.insert(0, f(":status", "200"));
+    assert!(request(&status).is_err(), "response pseudo in request");
+    assert!(
+        request(&[f(":method", "GET"), f(":scheme", "http")]).is_err(),
+        "missing :path"
+    );
+    assert!(
+        request(&[f(":method", "GET"), f(":path", "/")]).is_err(),
+        "missing :scheme"
+    );
+    assert!(
+        request(&[f(":method", "GET"), f(":scheme", "http"), f(":path", "")]).is_err(),
+        "empty :path"
+    );
+}
+
+/// RFC 9113 §8.5: CONNECT carries only :method and :authority.
+#[test]
+fn connect_form_8_5() {
+    let ok = request(&[f(":method", "CONNECT"), f(":authority", "example.com:443")]).unwrap();
+    assert_eq!(&ok.target[..], b"example.com:443");
+    assert!(
+        request(&[
+            f(":method", "CONNECT"),
+            f(":authority", "a:1"),
+            f(":path", "/")
+        ])
+        .is_err()
+    );
+    assert!(request(&[f(":method", "CONNECT")]).is_err());
+}
+
+/// RFC 9113 §8.2.3: cookie crumbs are joined with "; ".
+#[test]
+fn cookies_are_joined_8_2_3() {
+    let mut v = get();
+    v.push(f("cookie", "a=b"));
+    v.push(f("cookie", "c=d"));
+    let head = request(&v).unwrap();
+    assert_eq!(
+        head.fields.get("cookie").map(|v| &v[..]),
+        Some(&b"a=b; c=d"[..])
+    );
+}
+
+/// RFC 9113 §8.1: trailers carry no pseudo-headers; responses need :status.
+#[test]
+fn response_and_trailer_rules_8_1() {
+    let mut r = ResponseBuilder::new(false);
+    r.field(f(":status", "204"));
+    assert_eq!(r.finish_response().unwrap().status, 204);
+    let mut r = ResponseBuilder::new(false);
+    r.field(f(":status", "20"));
+    assert!(r.finish_response().is_err());
+    let mut t = ResponseBuilder::new(true);
+    t.field(f(":status", "200"));
+    assert!(t.finish_trailers().is_err());
+}
+
+#[test]
+fn outgoing_request_has_pseudo_headers_first_and_no_host() {
+    let mut head = RequestHead::new(Method::Get, "/p?q");
+    head.fields.push_static("Host", "example.com");
+    head.fields.push_static("Connection", "keep-alive");
+    head.fields.push_static("X-A", "1");
+    let mut out = Vec::new();
+    request_fields(&head, &mut out);
+    let names: Vec<&[u8]> = out.iter().map(|(n, _)| &n[..]).collect();
+    assert_eq!(
+        names,
+        [&b":method"[..], b":scheme", b":authority", b":path", b"x-a"]
+    );
+}
+
+#[test]
+fn content_length_parsing() {
+    let fields = Fields::new()
+        .with("content-length", "5")
+        .with("content-length", "5");
+    assert_eq!(content_length(&fields), Ok(Some(5)));
+    assert!(content_length(&Fields::new().with("content-length", "5, 6")).is_err());
+    assert!(content_length(&Fields::new().with("content-length", "+5")).is_err());
+}

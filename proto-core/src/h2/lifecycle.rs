@@ -1,0 +1,300 @@
+//! HTTP/2 stream and connection endings: stream errors and RST_STREAM,
+//! connection errors and GOAWAY (two-phase when graceful, §6.8), shutdown,
+//! and the timers.
+
+use bytes::Bytes;
+
+use super::conn::{H2Conn, Phase, RECENT_RESETS};
+use super::frame;
+use super::stream::State;
+use crate::connection::{Shutdown, Side};
+use crate::error::{CloseReason, ErrorCode, PeerError};
+use crate::event::{Event, StreamId, TimerKind};
+use crate::time::Instant;
+
+/// The graceful-shutdown PING's payload (any value works; this one is ours).
+const SHUTDOWN_PING: [u8; 8] = *b"shutdown";
+const KEEPALIVE_PING: [u8; 8] = *b"keepaliv";
+
+impl H2Conn {
+    /// A connection error (§5.4.1): GOAWAY with `code`, then close.
+    pub(super) fn connection_error(&mut self, code: ErrorCode, reason: &'static str) {
+        if self.closed {
+            return;
+        }
+        let last = StreamId::new(self.last_peer_id);
+        self.send_frame(
+            frame::GoAway::new(last, code).with_debug_data(Bytes::from_static(reason.as_bytes())),
+        );
+        self.close(CloseReason::Peer(PeerError::H2 { code, reason }));
+    }
+
+    /// The peer made stream `id` fail: RST_STREAM, and it costs the peer a
+    /// reset token (MadeYouReset, CVE-2025-8671).
+    pub(super) fn peer_stream_error(&mut self, id: StreamId, code: ErrorCode, _why: &'static str) {
+        if self.side == Side::Server && !self.spend_reset_token() {
+            return;
+        }
+        self.stream_error(id, code);
+    }
+
+    /// Sends RST_STREAM for `id` and forgets the stream (§5.4.2).
+    pub(super) fn stream_error(&mut self, id: StreamId, code: ErrorCode) {
+        if self.closed {
+            return;
+        }
+        self.send_frame(frame::RstStream::new(id, code));
+        self.pending_control += 1;
+        self.remember_reset(id.get());
+        self.remove_stream(id.get(), Some((code, false)));
+    }
+
+    fn remember_reset(&mut self, id: u32) {
+        if self.recent_resets.len() >= RECENT_RESETS {
+            self.recent_resets.pop_front();
+        }
+        self.recent_resets.push_back(id);
+    }
+
+    /// Server: answers a request we will not process with a bodyless status.
+    pub(super) fn refuse_with_status(&mut self, id: StreamId, status: u16) {
+        let mut block = bytes::BytesMut::new();
+        let code = Bytes::copy_from_slice(status.to_string().as_bytes());
+        self.encoder
+            .encode([(&b":status"[..], &code[..], false)], &mut block);
+        let before = self.tx.buf().len();
+        frame::Headers::new(id, block.freeze(), true, true)
+            .encode_split(self.peer.max_frame_size, self.tx.buf());
+        let n = self.tx.buf().len() - before;
+        self.tx.appended(n);
+        // The request may still be sending: stop it without an error (§8.1).
+        self.send_frame(frame::RstStream::new(id, ErrorCode::NO_ERROR));
+        self.remember_reset(id.get());
+    }
+
+    /// Removes a stream: `reset` = Some((code, remote)) ends it with `Reset`,
+    /// None with `Finished`. Unread content is given back to the connection
+    /// window.
+    pub(super) fn remove_stream(&mut self, id: u32, reset: Option<(ErrorCode, bool)>) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        if s.buffered > 0 {
+            self.release_connection(s.buffered);
+        }
+        let sid = s.id;
+        self.events.retain(
+            |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),
+        );
+        match reset {
+            Some((code, remote)) => self.events.push_back(Event::Reset {
+                id: sid,
+                code,
+                remote,
+            }),
+            None => self.events.push_back(Event::Finished { id: sid }),
+        }
+        if self.side == Side::Client && self.goaway_received.is_none() {
+            self.events.push_back(Event::StreamsAvailable);
+        }
+        self.after_stream_gone();
+    }
+
+    /// Retires `id` if both sides ended (and, on a client, the application
+    /// read the end).
+    pub(super) fn maybe_retire(&mut self, id: u32) {
+        let Some(s) = self.streams.get(&id) else {
+            return;
+        };
+        if s.state != State::Closed || s.finish.is_some() || s.pending_len > 0 {
+            return;
+        }
+        let done = match self.side {
+            Side::Server => true,
+            Side::Client => s.end_read,
+        };
+        if done {
+            self.remove_stream(id, None);
+        }
+    }
+
+    /// Closes a draining connection once its last stream is gone.
+    fn after_stream_gone(&mut self) {
+        if !self.streams.is_empty() || self.closed {
+            return;
+        }
+        let draining =
+            self.goaway_received.is_some() || (self.goaway_sent.is_some() && !self.shutdown_ping);
+        if draining {
+            let reason = if self.goaway_sent.is_some() {
+                CloseReason::Shutdown
+            } else {
+                CloseReason::Done
+            };
+            self.close(reason);
+        }
+    }
+
+    pub(super) fn close(&mut self, reason: CloseReason) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.phase = Phase::Done;
+        self.timers.stop_all();
+        let (code, remote) = match &reason {
+            CloseReason::Peer(PeerError::H2 { code, .. }) => (*code, true),
+            CloseReason::Peer(_) => (ErrorCode::CANCEL, true),
+            CloseReason::GoAway(code) => (*code, true),
+            _ => (ErrorCode::CANCEL, false),
+        };
+        let ids: Vec<StreamId> = self.streams.values().map(|s| s.id).collect();
+        self.streams.clear();
+        self.events
+            .retain(|e| !matches!(e, Event::Readable { .. } | Event::Writable { .. }));
+        for id in ids {
+            self.events.push_back(Event::Reset { id, code, remote });
+        }
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    pub(super) fn on_goaway(&mut self, g: frame::GoAway) {
+        let last = g.last_stream_id.get();
+        self.goaway_received = Some(self.goaway_received.map_or(last, |prev| prev.min(last)));
+        self.events.push_back(Event::GoAway {
+            last_stream_id: g.last_stream_id,
+            code: g.error_code,
+            debug: g.debug_data.clone(),
+            remote: true,
+        });
+        // Streams we opened above `last` were never processed (§6.8).
+        let refused: Vec<u32> = self
+            .streams
+            .keys()
+            .copied()
+            .filter(|&id| !self.peer_initiated(id) && id > last)
+            .collect();
+        for id in refused {
+            self.remove_stream(id, Some((ErrorCode::REFUSED_STREAM, true)));
+        }
+        if g.error_code != ErrorCode::NO_ERROR {
+            return self.close(CloseReason::GoAway(g.error_code));
+        }
+        if self.streams.is_empty() {
+            self.close(CloseReason::Done);
+        }
+    }
+
+    /// Graceful shutdown, phase two (§6.8): the PING round trip proved the
+    /// peer saw the first GOAWAY, so the real last stream id is final now.
+    pub(super) fn goaway_phase_two(&mut self) {
+        let last = self.last_peer_id;
+        self.goaway_sent = Some(last);
+        self.send_frame(frame::GoAway::new(StreamId::new(last), ErrorCode::NO_ERROR));
+        self.events.push_back(Event::GoAway {
+            last_stream_id: StreamId::new(last),
+            code: ErrorCode::NO_ERROR,
+            debug: Bytes::new(),
+            remote: false,
+        });
+        self.after_stream_gone();
+    }
+
+    pub(crate) fn shutdown(&mut self, how: Shutdown) {
+        if self.closed {
+            return;
+        }
+        match how {
+            Shutdown::Immediate => {
+                let last = StreamId::new(self.last_peer_id);
+                self.send_frame(frame::GoAway::new(last, ErrorCode::NO_ERROR));
+                self.close(CloseReason::Shutdown);
+            }
+            Shutdown::Graceful { drain } => {
+                if self.goaway_sent.is_some() || self.shutdown_ping {
+                    return;
+                }
+                self.arm(TimerKind::ShutdownDrain, Some(drain));
+                if self.side == Side::Server && self.phase != Phase::Done {
+                    // Phase one: no new streams please, but the ones in flight
+                    // may still arrive (§6.8).
+                    let max = StreamId::new((1 << 31) - 1);
+                    self.send_frame(frame::GoAway::new(max, ErrorCode::NO_ERROR));
+                    self.goaway_sent = Some((1 << 31) - 1);
+                    self.shutdown_ping = true;
+                    self.ping_outstanding = Some(SHUTDOWN_PING);
+                    self.send_frame(frame::Ping::new(SHUTDOWN_PING));
+                } else {
+                    self.goaway_phase_two();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        while !self.closed {
+            let Some(kind) = self.timers.pop_expired(now) else {
+                break;
+            };
+            self.on_timeout(kind);
+        }
+    }
+
+    fn on_timeout(&mut self, kind: TimerKind) {
+        if kind == TimerKind::KeepAlive {
+            if self.ping_outstanding.is_none() {
+                self.ping_outstanding = Some(KEEPALIVE_PING);
+                self.send_frame(frame::Ping::new(KEEPALIVE_PING));
+                self.arm(TimerKind::PingTimeout, Some(self.cfg.h2.keep_alive_timeout));
+            }
+            self.arm(TimerKind::KeepAlive, self.cfg.h2.keep_alive_interval);
+            return;
+        }
+        self.events.push_back(Event::TimedOut { kind });
+        match kind {
+            TimerKind::SettingsAck => {
+                self.connection_error(ErrorCode::SETTINGS_TIMEOUT, "SETTINGS not acknowledged");
+            }
+            TimerKind::HeaderBlock => {
+                self.connection_error(
+                    ErrorCode::PROTOCOL_ERROR,
+                    "header block not completed in time",
+                );
+            }
+            TimerKind::Idle => {
+                let last = StreamId::new(self.last_peer_id);
+                self.send_frame(frame::GoAway::new(last, ErrorCode::NO_ERROR));
+                self.close(CloseReason::TimedOut(kind));
+            }
+            _ => self.close(CloseReason::TimedOut(kind)),
+        }
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            None
+        } else {
+            self.timers.next()
+        }
+    }
+
+    /// Idle: no stream open for `idle_timeout` → GOAWAY NO_ERROR and close.
+    pub(super) fn update_idle_timer(&mut self) {
+        if self.closed {
+            return;
+        }
+        if self.streams.is_empty() {
+            if self.timers.get(TimerKind::Idle).is_none() {
+                self.arm(TimerKind::Idle, self.cfg.idle_timeout);
+            }
+        } else {
+            self.timers.stop(TimerKind::Idle);
+        }
+        if self.cfg.h2.keep_alive_interval.is_some()
+            && self.timers.get(TimerKind::KeepAlive).is_none()
+        {
+            self.arm(TimerKind::KeepAlive, self.cfg.h2.keep_alive_interval);
+        }
+    }
+}

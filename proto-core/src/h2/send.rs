@@ -1,0 +1,385 @@
+//! HTTP/2 commands from the application and the send scheduler.
+//!
+//! Windows are debited when `write` accepts bytes, so queued content never
+//! waits for flow control; the scheduler only interleaves it. Header blocks
+//! are HPACK-encoded at the moment they are appended to the transmit queue,
+//! so the encoder's table follows wire order.
+
+use bytes::{Bytes, BytesMut};
+
+use super::conn::H2Conn;
+use super::frame;
+use super::headers;
+use super::stream::{HeadState, State, Stream};
+use crate::connection::Side;
+use crate::error::{ErrorCode, UserError};
+use crate::event::{Event, StreamId};
+use crate::head::{Fields, Method, RequestHead, ResponseHead};
+
+/// How many bytes the scheduler frames per `poll_transmit` batch.
+const BATCH: usize = 256 * 1024;
+
+/// Never-indexed fields (RFC 7541 §7.1.3): credentials.
+fn sensitive(name: &[u8]) -> bool {
+    matches!(name, b"authorization" | b"proxy-authorization")
+}
+
+impl H2Conn {
+    /// HPACK-encodes `self.scratch` and queues HEADERS (+ CONTINUATION).
+    fn queue_header_block(&mut self, id: StreamId, end_stream: bool) {
+        let mut block = BytesMut::new();
+        let fields = core::mem::take(&mut self.scratch);
+        self.encoder.encode(
+            fields.iter().map(|(n, v)| (&n[..], &v[..], sensitive(n))),
+            &mut block,
+        );
+        self.scratch = fields;
+        self.scratch.clear();
+        let before = self.tx.buf().len();
+        frame::Headers::new(id, block.freeze(), end_stream, true)
+            .encode_split(self.peer.max_frame_size, self.tx.buf());
+        let n = self.tx.buf().len() - before;
+        self.tx.appended(n);
+    }
+
+    pub(crate) fn send_request(
+        &mut self,
+        head: RequestHead,
+        end_stream: bool,
+    ) -> Result<StreamId, UserError> {
+        if self.side != Side::Client {
+            return Err(UserError::WrongSide);
+        }
+        if self.closed || self.goaway_received.is_some() || self.goaway_sent.is_some() {
+            return Err(UserError::Closed);
+        }
+        let open = self
+            .streams
+            .values()
+            .filter(|s| s.state != State::Closed)
+            .count();
+        if open >= self.peer.max_concurrent_streams as usize {
+            // §5.1.2: wait for `StreamsAvailable`.
+            return Err(UserError::Busy);
+        }
+        let id = self.next_local_id;
+        if id > (1 << 31) - 1 {
+            // §5.1.1: ids are exhausted; a new connection is needed.
+            return Err(UserError::Closed);
+        }
+        self.next_local_id += 2;
+        let sid = StreamId::new(id);
+        self.scratch.clear();
+        headers::request_fields(&head, &mut self.scratch);
+        self.queue_header_block(sid, end_stream);
+        let mut stream = Stream::new(
+            sid,
+            head.method.clone(),
+            self.peer.initial_window_size,
+            self.cfg
+                .h2
+                .initial_window_size
+                .max(super::flow::DEFAULT_WINDOW),
+        );
+        if end_stream {
+            stream.state = stream.state.send_end();
+        }
+        self.streams.insert(id, stream);
+        self.update_idle_timer();
+        Ok(sid)
+    }
+
+    pub(crate) fn send_response(
+        &mut self,
+        id: StreamId,
+        head: ResponseHead,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
+        if self.side != Side::Server {
+            return Err(UserError::WrongSide);
+        }
+        let key = id.get();
+        let s = self.streams.get(&key).ok_or(UserError::UnknownStream)?;
+        if s.head != HeadState::Pending || !s.state.send_open() {
+            return Err(UserError::InvalidState("a response was already sent"));
+        }
+        if !(200..=999).contains(&head.status) {
+            // §8.6: no 101 in HTTP/2; 1xx go through send_informational.
+            return Err(UserError::InvalidHead("final status must be 200..=999"));
+        }
+        let no_content = s.method == Method::Head || head.status == 204 || head.status == 304;
+        let end = end_stream || (no_content && s.method != Method::Head && head.status != 200);
+        self.scratch.clear();
+        headers::response_fields(&head, &mut self.scratch);
+        self.queue_header_block(id, end);
+        let Some(s) = self.streams.get_mut(&key) else {
+            return Ok(());
+        };
+        s.head = HeadState::Final;
+        s.expect_continue = false;
+        if end {
+            s.state = s.state.send_end();
+            self.maybe_retire(key);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_informational(
+        &mut self,
+        id: StreamId,
+        head: ResponseHead,
+    ) -> Result<(), UserError> {
+        if self.side != Side::Server {
+            return Err(UserError::WrongSide);
+        }
+        if !(100..200).contains(&head.status) || head.status == 101 {
+            return Err(UserError::InvalidHead(
+                "informational status must be 1xx other than 101",
+            ));
+        }
+        let s = self
+            .streams
+            .get_mut(&id.get())
+            .ok_or(UserError::UnknownStream)?;
+        if s.head != HeadState::Pending {
+            return Err(UserError::InvalidState(
+                "the final response was already sent",
+            ));
+        }
+        if head.status == 100 {
+            if !s.expect_continue {
+                return Ok(());
+            }
+            s.expect_continue = false;
+        }
+        self.scratch.clear();
+        headers::response_fields(&head, &mut self.scratch);
+        self.queue_header_block(id, false);
+        Ok(())
+    }
+
+    pub(crate) fn accept_continue(&mut self, id: StreamId) -> Result<(), UserError> {
+        let s = self
+            .streams
+            .get_mut(&id.get())
+            .ok_or(UserError::UnknownStream)?;
+        if s.expect_continue {
+            s.expect_continue = false;
+            self.send_continue(id);
+        }
+        Ok(())
+    }
+
+    pub(super) fn send_continue(&mut self, id: StreamId) {
+        self.scratch.clear();
+        self.scratch
+            .push((Bytes::from_static(b":status"), Bytes::from_static(b"100")));
+        self.queue_header_block(id, false);
+    }
+
+    /// Client: a 100 arrived (nothing is held back in HTTP/2: the body was
+    /// never blocked on it, RFC 9110 §10.1.1 lets clients send anyway).
+    pub(super) fn continue_received(&mut self, _id: u32) {}
+
+    pub(crate) fn write_capacity(&self, id: StreamId) -> usize {
+        self.write_capacity_of(id.get())
+    }
+
+    pub(super) fn write_capacity_of(&self, key: u32) -> usize {
+        let Some(s) = self.streams.get(&key) else {
+            return 0;
+        };
+        if self.closed || !s.state.send_open() || s.finish.is_some() {
+            return 0;
+        }
+        if self.side == Side::Server && s.head == HeadState::Pending {
+            return 0;
+        }
+        let budget = self.cfg.send_buffer.saturating_sub(s.pending_len);
+        s.send_window
+            .available()
+            .min(self.send_window.available())
+            .min(budget)
+    }
+
+    pub(crate) fn write(&mut self, id: StreamId, data: &mut Bytes) -> Result<usize, UserError> {
+        let key = id.get();
+        let s = self.streams.get(&key).ok_or(UserError::UnknownStream)?;
+        if self.side == Side::Server && s.head == HeadState::Pending {
+            return Err(UserError::InvalidState("no head sent yet"));
+        }
+        if !s.state.send_open() || s.finish.is_some() {
+            return Err(UserError::InvalidState("the body is finished"));
+        }
+        let no_content = self.side == Side::Server && s.method == Method::Head;
+        let cap = self.write_capacity_of(key);
+        let offered = data.len();
+        let take = cap.min(offered);
+        let Some(s) = self.streams.get_mut(&key) else {
+            return Ok(0);
+        };
+        if take < offered {
+            s.write_wanted = true;
+        }
+        if take == 0 {
+            return Ok(0);
+        }
+        let chunk = data.split_to(take);
+        if no_content {
+            // §8.1.1 / RFC 9110 §9.3.2: a HEAD response has no content.
+            return Ok(take);
+        }
+        let _ = s.send_window.consume(take);
+        let _ = self.send_window.consume(take);
+        s.pending_len += take;
+        s.pending.push_back(chunk);
+        self.schedule(key);
+        Ok(take)
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        id: StreamId,
+        trailers: Option<Fields>,
+    ) -> Result<(), UserError> {
+        let key = id.get();
+        let s = self.streams.get_mut(&key).ok_or(UserError::UnknownStream)?;
+        if s.head == HeadState::Pending && self.side == Side::Server {
+            return Err(UserError::InvalidState("no head sent yet"));
+        }
+        if !s.state.send_open() || s.finish.is_some() {
+            return Err(UserError::InvalidState("the body is already finished"));
+        }
+        s.finish = Some(trailers.filter(|t| !t.is_empty()));
+        self.schedule(key);
+        Ok(())
+    }
+
+    pub(crate) fn reset(&mut self, id: StreamId, code: ErrorCode) {
+        if self.streams.contains_key(&id.get()) {
+            self.stream_error(id, code);
+        }
+    }
+
+    /// Puts a stream with something to send in its urgency's queue.
+    fn schedule(&mut self, key: u32) {
+        let Some(s) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if !s.scheduled {
+            s.scheduled = true;
+            self.ready[usize::from(s.urgency.min(7))].push_back(key);
+        }
+    }
+
+    /// Frames queued content into the transmit queue: the most urgent
+    /// streams first; among equals, incremental ones round-robin a frame at a
+    /// time and the others one after another (RFC 9218 §4).
+    fn run_scheduler(&mut self) {
+        while self.tx.len() < BATCH {
+            let Some(urgency) = self.ready.iter().position(|q| !q.is_empty()) else {
+                break;
+            };
+            let Some(key) = self.ready[urgency].pop_front() else {
+                break;
+            };
+            let max_frame = self.peer.max_frame_size as usize;
+            let Some(s) = self.streams.get_mut(&key) else {
+                continue;
+            };
+            s.scheduled = false;
+            let sid = s.id;
+            // One DATA frame of up to max_frame bytes, gathered from pending.
+            let mut len = 0;
+            let mut parts: [Option<Bytes>; 4] = [None, None, None, None];
+            let mut nparts = 0;
+            while len < max_frame && nparts < parts.len() {
+                let Some(front) = s.pending.front_mut() else {
+                    break;
+                };
+                let take = (max_frame - len).min(front.len());
+                let piece = if take == front.len() {
+                    s.pending.pop_front().unwrap_or_default()
+                } else {
+                    front.split_to(take)
+                };
+                len += piece.len();
+                parts[nparts] = Some(piece);
+                nparts += 1;
+            }
+            s.pending_len -= len;
+            let finishing = s.pending.is_empty() && s.finish.is_some();
+            let trailers = if finishing {
+                s.finish.take().flatten()
+            } else {
+                None
+            };
+            let end_on_data = finishing && trailers.is_none();
+            let more = !s.pending.is_empty();
+            let incremental = s.incremental;
+            if len > 0 || end_on_data {
+                let before = self.tx.buf().len();
+                frame::Data::encode_header(len as u32, end_on_data, sid, self.tx.buf());
+                let n = self.tx.buf().len() - before;
+                self.tx.appended(n);
+                for part in parts.into_iter().flatten() {
+                    self.tx.push(part);
+                }
+            }
+            if let Some(t) = trailers {
+                self.scratch.clear();
+                headers::trailer_fields(&t, &mut self.scratch);
+                self.queue_header_block(sid, true);
+            }
+            if finishing {
+                if let Some(s) = self.streams.get_mut(&key) {
+                    s.state = s.state.send_end();
+                }
+                self.maybe_retire(key);
+            } else if more {
+                if let Some(s) = self.streams.get_mut(&key) {
+                    s.scheduled = true;
+                }
+                let q = &mut self.ready[urgency];
+                if incremental {
+                    q.push_back(key)
+                } else {
+                    q.push_front(key)
+                }
+            }
+            // Room in the stream's send budget again.
+            if let Some(s) = self.streams.get_mut(&key) {
+                if s.write_wanted && len > 0 {
+                    s.write_wanted = false;
+                    self.events.push_back(Event::Writable { id: sid });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_transmit(&mut self) -> &[Bytes] {
+        if self.tx.len() < BATCH && !self.closed {
+            self.run_scheduler();
+        }
+        self.tx.chunks()
+    }
+
+    pub(crate) fn transmit_complete(&mut self, n: usize) {
+        self.tx.advance(n);
+        if self.tx.is_empty() {
+            self.pending_control = 0;
+        }
+    }
+
+    /// Sends a PING; the answer comes as `Event::Pong`.
+    pub(crate) fn ping(&mut self, payload: [u8; 8]) {
+        if !self.closed {
+            self.ping_outstanding = Some(payload);
+            self.send_frame(frame::Ping::new(payload));
+        }
+    }
+
+    pub(crate) fn take_upgrade(&mut self, _id: StreamId) -> Option<Bytes> {
+        None
+    }
+}
