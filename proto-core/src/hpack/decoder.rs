@@ -215,12 +215,16 @@ impl Cursor<'_> {
             return Ok(self.block.slice(start..end));
         }
         let src = self.block.get(start..end).unwrap_or_default();
+        if src.is_empty() {
+            return Ok(Bytes::new());
+        }
+        // `huffman::decode` needs its output bound plus one spare byte.
         let spare = self.huffman.capacity() - self.huffman.len();
-        if spare < huffman::max_decoded_len(len) {
+        if spare <= huffman::max_decoded_len(len) {
             // The block's remaining Huffman strings cannot decode to more than 8/5 of the bytes
             // left, so this is the block's only allocation for them.
             let rest = self.block.len() - start;
-            self.huffman = BytesMut::with_capacity(huffman::max_decoded_len(rest));
+            self.huffman = BytesMut::with_capacity(huffman::max_decoded_len(rest) + 1);
         }
         huffman::decode(src, &mut self.huffman)?;
         Ok(self.huffman.split().freeze())

@@ -239,6 +239,22 @@ fn zero_copy() {
         fields[0].name.as_ptr().wrapping_add(1),
         fields[1].name.as_ptr()
     );
+    // Longer strings ("www.example.com", "no-cache", from §C.4) fill the same buffer in turn.
+    let block = hex("008cf1e3c2e5f23a6ba0ab90f4ff86a8eb10649cbf 0080 80");
+    let mut fields = Vec::new();
+    Decoder::new(4096)
+        .decode(&block, usize::MAX, |f| fields.push(f))
+        .unwrap();
+    assert_eq!(
+        (&fields[0].name[..], &fields[0].value[..]),
+        (&b"www.example.com"[..], &b"no-cache"[..])
+    );
+    assert_eq!(
+        fields[0].name.as_ptr().wrapping_add(15),
+        fields[0].value.as_ptr()
+    );
+    // Empty Huffman-coded strings are valid (§5.2: no bits, no padding).
+    assert_eq!((fields[1].name.len(), fields[1].value.len()), (0, 0));
 }
 
 /// RFC 7541 §4.4: a literal with indexing larger than the table empties it; not an error.
