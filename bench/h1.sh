@@ -168,10 +168,13 @@ run_one() {
     local name=$1 workload=$2 port=$3 run=$4 out="$WORK/wrk.out" before after
     local -a args
     mapfile -t args < <(wrk_args "$workload" "$port")
+    local t0 t1
+    t0=$(date +%s%N)
     before=$(cpu_ticks "${PID[$name]}")
     taskset -c "$CLIENT_CPU" wrk "${args[@]}" >"$out" 2>&1 ||
         die "wrk failed against $name ($workload):$(printf '\n'; cat "$out")"
     after=$(cpu_ticks "${PID[$name]}")
+    t1=$(date +%s%N)
     kill -0 "${PID[$name]}" 2>/dev/null ||
         die "$name server died during $workload run $run; log:$(printf '\n'; tail -20 "$WORK/$name.log")"
     if grep -q 'Non-2xx or 3xx responses' "$out"; then
@@ -185,13 +188,15 @@ run_one() {
     errs=$(awk '/Socket errors:/{sub(/^ *Socket errors: */, ""); print; exit}' "$out")
     [ -z "$errs" ] || log "  note: $name $workload run $run socket errors: $errs"
     [ "$workload" = warmup ] && return 0
-    local cpu_us
+    local cpu_us busy
     cpu_us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$reqs" \
         'BEGIN{printf "%.3f", t / hz / n * 1e6}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$name" "$run" "$reqs" "$rps" \
-        $((after - before)) "$cpu_us" >>"$WORK/runs.tsv"
-    log "  $(printf '%-9s %-5s run %s: %10.0f req/s  %8.2f us CPU/req  (%s requests, %s ticks)' \
-        "$workload" "$name" "$run" "$rps" "$cpu_us" "$reqs" $((after - before)))"
+    busy=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) \
+        'BEGIN{printf "%.1f", t / hz / (ns / 1e9) * 100}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$name" "$run" "$reqs" "$rps" \
+        $((after - before)) "$cpu_us" "$busy" >>"$WORK/runs.tsv"
+    log "  $(printf '%-9s %-5s run %s: %10.0f req/s  %8.2f us CPU/req  %5.1f%% CPU busy  (%s requests)' \
+        "$workload" "$name" "$run" "$rps" "$cpu_us" "$busy" "$reqs")"
 }
 
 # shellcheck disable=SC2086
@@ -252,28 +257,31 @@ MD=$RESULTS/h1-latest.md
     echo "Machine: $NCPU CPUs ($CPU_MODEL), Linux $KERNEL, $RUSTC."
     echo "Servers pinned to CPU $SERVER_CPU (one tokio worker thread each), wrk 1 thread pinned to CPU $CLIENT_CPU; loopback."
     echo "Each cell: median of $RUNS interleaved ${DUR}s runs (min–max). Ratio: median of per-run ours/hyper req/s."
-    echo "CPU/req: server utime+stime from /proc/PID/stat over the run / requests completed (median)."
+    echo "CPU/req: server utime+stime from /proc/PID/stat over the run / requests completed (median, min–max)."
+    echo "CPU busy: that CPU time / wall time of the run (median); well under 100% means the server was not the bottleneck (or was starved)."
     [ "$(basename "$OURS_BIN")" = hello ] || echo "**ours = $OURS_BIN** (not the adapter-tokio hello example)."
     [ -z "$HYPER_ARGS$OURS_ARGS" ] || echo "Server arguments: ours '$OURS_ARGS', hyper '$HYPER_ARGS'."
     echo
-    echo "| workload | ours req/s | hyper req/s | ours/hyper | ours µs CPU/req | hyper µs CPU/req |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| workload | ours req/s | hyper req/s | ours/hyper | ours µs CPU/req | hyper µs CPU/req | server CPU busy ours / hyper |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for workload in $WORKLOADS; do
         read -r om omin omax <<<"$(stats 5 "$workload" ours)"
         read -r hm hmin hmax <<<"$(stats 5 "$workload" hyper)"
         read -r rm rmin rmax <<<"$(ratio_stats "$workload")"
-        read -r oc _ _ <<<"$(stats 7 "$workload" ours)"
-        read -r hc _ _ <<<"$(stats 7 "$workload" hyper)"
-        printf '| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2f (%.2f–%.2f) | %.2f | %.2f |\n' \
+        read -r oc ocmin ocmax <<<"$(stats 7 "$workload" ours)"
+        read -r hc hcmin hcmax <<<"$(stats 7 "$workload" hyper)"
+        read -r ob _ _ <<<"$(stats 8 "$workload" ours)"
+        read -r hb _ _ <<<"$(stats 8 "$workload" hyper)"
+        printf '| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.0f%% / %.0f%% |\n' \
             "$(label "$workload")" "$om" "$omin" "$omax" "$hm" "$hmin" "$hmax" \
-            "$rm" "$rmin" "$rmax" "$oc" "$hc"
+            "$rm" "$rmin" "$rmax" "$oc" "$ocmin" "$ocmax" "$hc" "$hcmin" "$hcmax" "$ob" "$hb"
     done
     case " $WORKLOADS " in
         *" big "*) echo; echo "For /big, 1 request = 1 MiB, so req/s = MiB/s." ;;
     esac
 } >"$MD"
 {
-    printf 'workload\tserver\trun\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\n'
+    printf 'workload\tserver\trun\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\tcpu_busy_pct\n'
     cat "$WORK/runs.tsv"
 } >"$RESULTS/h1-runs-latest.tsv"
 
