@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use bytes::{Buf, Bytes, BytesMut};
 pub use proto_core::{
     CloseReason, Config, Connection, Duration, ErrorCode, Event, Fields, Instant, Method,
-    PeerError, ReadChunk, RequestHead, ResponseHead, Shutdown, Side, StreamId, TimerKind,
+    PeerError, Protocol, ReadChunk, RequestHead, ResponseHead, Shutdown, Side, StreamId, TimerKind,
     UpgradeKind, UserError, Version,
 };
 
@@ -909,9 +909,29 @@ impl Pair {
 
     /// A pair with the given configs and delivery, created at [`T0`].
     pub fn with(client: Config, server: Config, delivery: Delivery) -> Self {
+        Self::with_protocol(Protocol::Http1, client, server, delivery)
+    }
+
+    /// An HTTP/2 pair (prior knowledge) with default configs.
+    pub fn h2() -> Self {
+        Self::with_protocol(
+            Protocol::Http2,
+            Config::default(),
+            Config::default(),
+            Delivery::WHOLE,
+        )
+    }
+
+    /// A pair speaking `protocol` from the first byte.
+    pub fn with_protocol(
+        protocol: Protocol,
+        client: Config,
+        server: Config,
+        delivery: Delivery,
+    ) -> Self {
         let now = T0;
-        let c = Connection::new(Side::Client, client, now);
-        let s = Connection::new(Side::Server, server, now);
+        let c = Connection::with_protocol(Side::Client, protocol, client, now);
+        let s = Connection::with_protocol(Side::Server, protocol, server, now);
         let server_delivery = Delivery {
             recv: delivery.recv,
             write: match delivery.write {
