@@ -92,7 +92,26 @@ enum Proto {
     // Boxed: the connection's state is large and moved rarely.
     H1(Box<H1Conn>),
     H2(Box<H2Conn>),
+    /// Server, [`Protocol::Auto`]: the first bytes decide.
+    Sniff(Box<Sniff>),
 }
+
+/// A server connection that has not seen enough bytes to choose a protocol.
+#[derive(Debug)]
+struct Sniff {
+    cfg: Config,
+    /// Accept time: timers of the chosen protocol count from here.
+    start: Instant,
+    /// The first bytes, while they still match the start of the HTTP/2 preface.
+    seen: [u8; SNIFF_LEN],
+    len: usize,
+}
+
+/// "PRI " never starts a valid HTTP/1.1 request line we would accept (it
+/// would carry version HTTP/2.0), so four bytes decide; a corrupted rest of
+/// the preface is then an HTTP/2 connection error, not an HTTP/1 request.
+const SNIFF_LEN: usize = 4;
+const SNIFF: &[u8; SNIFF_LEN] = b"PRI ";
 
 /// Which protocol a new connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,14 +121,20 @@ pub enum Protocol {
     Http1,
     /// HTTP/2 from the first byte: prior knowledge, or ALPN `h2` (RFC 9113 §3.3, §3.4).
     Http2,
+    /// Server only: HTTP/2 if the client starts with the connection preface
+    /// (prior knowledge, RFC 9113 §3.3), HTTP/1.1 otherwise. A client given
+    /// `Auto` speaks HTTP/1.1.
+    Auto,
 }
 
 /// Calls the same method on whichever protocol the connection speaks.
+/// Before the protocol is chosen, `$pending` answers instead.
 macro_rules! dispatch {
-    ($self:expr, $c:ident => $e:expr) => {
+    ($self:expr, $c:ident => $e:expr, pending => $pending:expr) => {
         match $self {
             Proto::H1($c) => $e,
             Proto::H2($c) => $e,
+            Proto::Sniff(_) => $pending,
         }
     };
 }
@@ -123,80 +148,143 @@ impl Connection {
     /// A new connection speaking `protocol`, accepted or connected at `now`.
     /// An HTTP/2 client queues the connection preface and SETTINGS at once.
     pub fn with_protocol(side: Side, protocol: Protocol, config: Config, now: Instant) -> Self {
-        let proto = match protocol {
-            Protocol::Http1 => Proto::H1(Box::new(H1Conn::new(side, config, now))),
-            Protocol::Http2 => Proto::H2(Box::new(H2Conn::new(side, config, now))),
+        let proto = match (protocol, side) {
+            (Protocol::Http2, _) => Proto::H2(Box::new(H2Conn::new(side, config, now))),
+            (Protocol::Auto, Side::Server) => Proto::Sniff(Box::new(Sniff {
+                cfg: config,
+                start: now,
+                seen: [0; SNIFF_LEN],
+                len: 0,
+            })),
+            _ => Proto::H1(Box::new(H1Conn::new(side, config, now))),
         };
         Self { proto }
     }
 
+    /// Sniffing: takes the first bytes of `data`; returns how many, and
+    /// settles the protocol once they decide (then feeds it what was seen).
+    fn sniff(&mut self, now: Instant, data: &[u8]) -> usize {
+        let Proto::Sniff(sn) = &mut self.proto else {
+            return 0;
+        };
+        let take = (SNIFF_LEN - sn.len).min(data.len());
+        sn.seen[sn.len..sn.len + take].copy_from_slice(&data[..take]);
+        sn.len += take;
+        let matches = sn.seen[..sn.len] == SNIFF[..sn.len];
+        if !matches {
+            self.settle(now, Protocol::Http1);
+        } else if sn.len == SNIFF_LEN {
+            self.settle(now, Protocol::Http2);
+        }
+        take
+    }
+
+    /// Replaces the sniffer with the chosen protocol and replays the bytes.
+    fn settle(&mut self, now: Instant, protocol: Protocol) {
+        let Proto::Sniff(sn) = &self.proto else {
+            return;
+        };
+        let (start, seen, len) = (sn.start, sn.seen, sn.len);
+        let placeholder = Proto::H1(Box::new(H1Conn::new(
+            Side::Server,
+            Config::default(),
+            start,
+        )));
+        let Proto::Sniff(sn) = core::mem::replace(&mut self.proto, placeholder) else {
+            return;
+        };
+        let cfg = sn.cfg;
+        self.proto = match protocol {
+            Protocol::Http2 => Proto::H2(Box::new(H2Conn::new(Side::Server, cfg, start))),
+            _ => Proto::H1(Box::new(H1Conn::new(Side::Server, cfg, start))),
+        };
+        self.handle_timeout(now);
+        if len > 0 {
+            let _ = self.recv(now, &seen[..len]);
+        }
+    }
+
     /// This end's role.
     pub fn side(&self) -> Side {
-        dispatch!(&self.proto, c => c.side())
+        dispatch!(&self.proto, c => c.side(), pending => Side::Server)
     }
 
     /// The protocol version in use.
     pub fn version(&self) -> Version {
         match &self.proto {
-            Proto::H1(_) => Version::Http11,
+            Proto::H1(_) | Proto::Sniff(_) => Version::Http11,
             Proto::H2(_) => Version::H2,
         }
     }
 
     /// Feeds bytes received from the transport; returns how many were taken.
     pub fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
-        dispatch!(&mut self.proto, c => c.recv(now, data))
+        let sniffed = self.sniff(now, data);
+        let rest = data.get(sniffed..).unwrap_or_default();
+        sniffed + dispatch!(&mut self.proto, c => c.recv(now, rest), pending => 0)
     }
 
     /// Zero-copy variant of [`Connection::recv`]: takes what it accepts from
     /// the front of `buf` without copying when the core's buffer is empty.
     pub fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
-        dispatch!(&mut self.proto, c => c.recv_buf(now, buf))
+        if matches!(self.proto, Proto::Sniff(_)) {
+            let n = self.sniff(now, buf);
+            let _ = buf.split_to(n);
+        }
+        dispatch!(&mut self.proto, c => c.recv_buf(now, buf), pending => ())
     }
 
     /// The peer closed its sending side.
     pub fn recv_eof(&mut self, now: Instant) {
-        dispatch!(&mut self.proto, c => c.recv_eof(now))
+        self.settle(now, Protocol::Http1);
+        dispatch!(&mut self.proto, c => c.recv_eof(now), pending => ())
     }
 
     /// Tells the core the time, firing any timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        dispatch!(&mut self.proto, c => c.handle_timeout(now))
+        if self.poll_timeout().is_some_and(|t| t <= now) && matches!(self.proto, Proto::Sniff(_)) {
+            // Too slow to say anything: HTTP/1 answers the timeout (408).
+            self.settle(now, Protocol::Http1);
+        }
+        dispatch!(&mut self.proto, c => c.handle_timeout(now), pending => ())
     }
 
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        dispatch!(&mut self.proto, c => c.poll_event())
+        dispatch!(&mut self.proto, c => c.poll_event(), pending => None)
     }
 
     /// The bytes owed to the transport, as a gather list (empty: nothing to
     /// send). Report what was written with [`Connection::transmit_complete`].
     #[must_use]
     pub fn poll_transmit(&mut self) -> &[Bytes] {
-        dispatch!(&mut self.proto, c => c.poll_transmit())
+        dispatch!(&mut self.proto, c => c.poll_transmit(), pending => &[])
     }
 
     /// The transport accepted the first `n` bytes of `poll_transmit`.
     pub fn transmit_complete(&mut self, n: usize) {
-        dispatch!(&mut self.proto, c => c.transmit_complete(n))
+        dispatch!(&mut self.proto, c => c.transmit_complete(n), pending => ())
     }
 
     /// When to call `handle_timeout` next, if any timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        dispatch!(&self.proto, c => c.poll_timeout())
+        dispatch!(&self.proto, c => c.poll_timeout(), pending => match &self.proto {
+            Proto::Sniff(sn) => sn.cfg.header_read_timeout.map(|d| sn.start + d),
+            _ => None,
+        })
     }
 
     /// False while the core will not take more input (backpressure, upgrade,
     /// or closed): stop reading the transport until it turns true again.
     pub fn wants_read(&self) -> bool {
-        dispatch!(&self.proto, c => c.wants_read())
+        dispatch!(&self.proto, c => c.wants_read(), pending => true)
     }
 
     /// True once `Closed` has been emitted.
     pub fn is_closed(&self) -> bool {
-        dispatch!(&self.proto, c => c.is_closed())
+        dispatch!(&self.proto, c => c.is_closed(), pending => false)
     }
 
     /// Client: sends a request head; write the body through `stream(id)`
@@ -206,7 +294,7 @@ impl Connection {
         head: RequestHead,
         end_stream: bool,
     ) -> Result<StreamId, UserError> {
-        dispatch!(&mut self.proto, c => c.send_request(head, end_stream))
+        dispatch!(&mut self.proto, c => c.send_request(head, end_stream), pending => Err(UserError::WrongSide))
     }
 
     /// Server: sends the final response head for `id`; write the body through
@@ -217,7 +305,7 @@ impl Connection {
         head: ResponseHead,
         end_stream: bool,
     ) -> Result<(), UserError> {
-        dispatch!(&mut self.proto, c => c.send_response(id, head, end_stream))
+        dispatch!(&mut self.proto, c => c.send_response(id, head, end_stream), pending => Err(UserError::UnknownStream))
     }
 
     /// Server: sends an interim response (1xx other than 101, e.g. 103 Early
@@ -227,12 +315,12 @@ impl Connection {
         id: StreamId,
         head: ResponseHead,
     ) -> Result<(), UserError> {
-        dispatch!(&mut self.proto, c => c.send_informational(id, head))
+        dispatch!(&mut self.proto, c => c.send_informational(id, head), pending => Err(UserError::UnknownStream))
     }
 
     /// Server: sends `100 Continue` now for a request that expects it.
     pub fn accept_continue(&mut self, id: StreamId) -> Result<(), UserError> {
-        dispatch!(&mut self.proto, c => c.accept_continue(id))
+        dispatch!(&mut self.proto, c => c.accept_continue(id), pending => Err(UserError::UnknownStream))
     }
 
     /// A handle on a live stream, or `None` if it does not exist (any more).
@@ -246,12 +334,18 @@ impl Connection {
                 conn: StreamConn::H2(c),
                 id,
             }),
+            Proto::Sniff(_) => None,
         }
     }
 
     /// Starts closing the connection.
     pub fn shutdown(&mut self, how: Shutdown) {
-        dispatch!(&mut self.proto, c => c.shutdown(how))
+        if let Proto::Sniff(sn) = &self.proto {
+            // Nothing received yet: HTTP/1 closes an idle connection at once.
+            let start = sn.start;
+            self.settle(start, Protocol::Http1);
+        }
+        dispatch!(&mut self.proto, c => c.shutdown(how), pending => ())
     }
 
     /// HTTP/2: sends a PING; the answer arrives as [`Event::Pong`]. Does
@@ -265,7 +359,7 @@ impl Connection {
     /// After [`Event::Upgrade`]: the bytes received past the upgrading
     /// message, which belong to the new protocol. Returns them once.
     pub fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
-        dispatch!(&mut self.proto, c => c.take_upgrade(id))
+        dispatch!(&mut self.proto, c => c.take_upgrade(id), pending => None)
     }
 }
 

@@ -929,9 +929,21 @@ impl Pair {
         server: Config,
         delivery: Delivery,
     ) -> Self {
+        Self::with_protocols(protocol, protocol, client, server, delivery)
+    }
+
+    /// A pair whose ends are created with their own protocol choice (e.g. a
+    /// server with [`Protocol::Auto`]).
+    pub fn with_protocols(
+        client_protocol: Protocol,
+        server_protocol: Protocol,
+        client: Config,
+        server: Config,
+        delivery: Delivery,
+    ) -> Self {
         let now = T0;
-        let c = Connection::with_protocol(Side::Client, protocol, client, now);
-        let s = Connection::with_protocol(Side::Server, protocol, server, now);
+        let c = Connection::with_protocol(Side::Client, client_protocol, client, now);
+        let s = Connection::with_protocol(Side::Server, server_protocol, server, now);
         let server_delivery = Delivery {
             recv: delivery.recv,
             write: match delivery.write {
