@@ -1,13 +1,14 @@
 //! Answers every request with `200 Hello, World!` (`GET /big`: 1 MiB from a
 //! static buffer, no per-request allocation).
 //!
-//! `cargo run --release --example hello -- [ADDR] [--threads N]`
-//! (default `127.0.0.1:8080`, one thread: a current-thread runtime).
+//! `cargo run --release --example hello -- [ADDR] [--threads N] [--h1-only | --h2-only]`
+//! (default `127.0.0.1:8080`, one thread: a current-thread runtime; HTTP/1.1
+//! and HTTP/2 prior knowledge on the same port).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use adapter_tokio::{Incoming, Server, service_fn};
+use adapter_tokio::{Incoming, Protocol, Server, service_fn};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::Full;
@@ -29,12 +30,14 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut threads = 1usize;
+    let mut protocol = Protocol::Auto;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--threads" {
-            threads = args.next().ok_or("--threads needs a number")?.parse()?;
-        } else {
-            addr = arg;
+        match arg.as_str() {
+            "--threads" => threads = args.next().ok_or("--threads needs a number")?.parse()?,
+            "--h1-only" => protocol = Protocol::Http1,
+            "--h2-only" => protocol = Protocol::Http2,
+            _ => addr = arg,
         }
     }
     let runtime = if threads <= 1 {
@@ -48,7 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?
     };
     runtime.block_on(async {
-        let server = Server::bind(addr.as_str()).await?;
+        let server = Server::builder()
+            .protocol(protocol)
+            .bind(addr.as_str())
+            .await?;
         let addr = server.local_addr()?;
         println!("listening on http://{addr}");
         let shutdown = server.shutdown_handle();

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use proto_core::{
-    CloseReason, Config, Connection, ErrorCode, Event, Fields, ReadChunk, Shutdown, Side, StreamId,
-    UpgradeKind,
+    CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, Shutdown, Side,
+    StreamId, UpgradeKind,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
@@ -629,10 +629,17 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
-    pub(crate) fn new(io: IO, side: Side, config: Config, rx: CmdRx, handler: H) -> Self {
+    pub(crate) fn new(
+        io: IO,
+        side: Side,
+        protocol: Protocol,
+        config: Config,
+        rx: CmdRx,
+        handler: H,
+    ) -> Self {
         let transport = Transport::new(io);
         let recv_limit = config.max_recv_buffer.max(MIN_READ);
-        let conn = Connection::new(side, config, transport.now());
+        let conn = Connection::with_protocol(side, protocol, config, transport.now());
         Self {
             core: Core {
                 conn,

@@ -93,4 +93,4 @@ pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
 pub use service::{HttpService, ServiceFn, service_fn};
 
 /// The core's configuration, re-exported for convenience.
-pub use proto_core::Config;
+pub use proto_core::{Config, Protocol};

@@ -107,3 +107,17 @@ fn auto_server_silent_client_times_out() {
     assert!(out.starts_with(b"HTTP/1.1 408"), "{}", show(&out));
     assert!(conn.is_closed());
 }
+
+/// The zero-copy input path sniffs the same way.
+#[test]
+fn auto_server_sniffs_through_recv_buf() {
+    let mut conn = Connection::with_protocol(Side::Server, Protocol::Auto, Config::default(), T0);
+    let mut buf = bytes::BytesMut::from(
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"[..],
+    );
+    conn.recv_buf(T0, &mut buf);
+    assert!(buf.is_empty());
+    assert_eq!(conn.version(), Version::H2);
+    let out = drain_transmit(&mut conn);
+    assert!(!out.starts_with(b"HTTP/1.1"), "{}", show(&out));
+}

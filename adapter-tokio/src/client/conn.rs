@@ -17,7 +17,7 @@ use std::task::Context;
 use bytes::{Buf, Bytes};
 use http::{Request, Response, header};
 use http_body::Body;
-use proto_core::{Config, ErrorCode, Event, Fields, RequestHead, Side, UserError};
+use proto_core::{Config, ErrorCode, Event, Fields, Protocol, RequestHead, Side, UserError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{self, WeakUnboundedSender};
 use tokio::sync::oneshot;
@@ -400,7 +400,7 @@ where
         ready: true,
         hook,
     };
-    let driver = Driver::new(io, Side::Client, config, rx, handler);
+    let driver = Driver::new(io, Side::Client, Protocol::Http1, config, rx, handler);
     let sender = SendRequest {
         tx,
         next_key: Arc::new(AtomicU64::new(1)),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-use proto_core::{Config, Side};
+use proto_core::{Config, Protocol, Side};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, watch};
@@ -138,11 +138,23 @@ impl fmt::Debug for ShutdownHandle {
 
 /// Server and connection settings: the core's [`Config`] (limits and
 /// timeouts), the shutdown handle and the counters connections report to.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Builder {
     config: Config,
+    protocol: Protocol,
     stats: Stats,
     shutdown: ShutdownHandle,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            protocol: Protocol::Auto,
+            stats: Stats::default(),
+            shutdown: ShutdownHandle::default(),
+        }
+    }
 }
 
 impl Builder {
@@ -155,6 +167,15 @@ impl Builder {
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Which protocols to serve: [`Protocol::Auto`] (the default) serves
+    /// HTTP/1.1 and HTTP/2 prior knowledge on one port; `Http1` or `Http2`
+    /// only one of them (e.g. `Http2` after TLS ALPN chose `h2`).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
         self
     }
 
@@ -198,7 +219,7 @@ impl Builder {
         }
     }
 
-    /// Serves HTTP/1.1 on one transport (a `TcpStream`, a TLS stream, a
+    /// Serves HTTP on one transport (a `TcpStream`, a TLS stream, a
     /// `tokio::io::duplex` half...) until the connection closes. Resolves to
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
     pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
@@ -225,7 +246,14 @@ impl Builder {
             tx,
             stats: self.stats.clone(),
         };
-        let driver = Driver::new(io, Side::Server, self.config.clone(), rx, handler);
+        let driver = Driver::new(
+            io,
+            Side::Server,
+            self.protocol,
+            self.config.clone(),
+            rx,
+            handler,
+        );
         let shutdown = self.shutdown.subscribe();
         async move {
             let _active = guard;
