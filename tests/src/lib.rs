@@ -1407,6 +1407,8 @@ pub fn no_timers() -> Config {
     c
 }
 
+pub mod h2;
+
 /// The README examples, compiled and run as doctests.
 #[cfg(doctest)]
 mod readme;
