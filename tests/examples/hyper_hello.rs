@@ -1,11 +1,14 @@
-//! Comparison server for the benchmarks in `bench/`: hyper 1.x, HTTP/1 only,
-//! with the same handler as `adapter-tokio/examples/hello.rs`.
+//! Comparison server for the benchmarks in `bench/`: hyper 1.x, HTTP/1 (or,
+//! with `--h2`, HTTP/2 prior knowledge only), with the same handler as
+//! `adapter-tokio/examples/hello.rs`.
 //!
 //! - every request: `200 OK`, `content-type: text/plain`, body `Hello, World!`
 //! - `GET /big`: 1 MiB from a static buffer (no per-request allocation)
 //!
-//! Usage: `hyper_hello [ADDR] [--pipeline-flush] [--threads N]`
-//! (default `127.0.0.1:8081`, current-thread runtime).
+//! Usage: `hyper_hello [ADDR] [--pipeline-flush] [--threads N] [--h2]`
+//! (default `127.0.0.1:8081`, current-thread runtime). `--h2` serves every
+//! connection with hyper's `http2::Builder` (streams spawned on the same
+//! runtime with `TokioExecutor`); `--pipeline-flush` is HTTP/1 only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
@@ -16,9 +19,9 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 const HELLO: &[u8] = b"Hello, World!";
@@ -41,6 +44,7 @@ struct Args {
     addr: SocketAddr,
     pipeline_flush: bool,
     threads: usize,
+    h2: bool,
 }
 
 fn parse_args() -> Args {
@@ -48,11 +52,13 @@ fn parse_args() -> Args {
         addr: "127.0.0.1:8081".parse().unwrap(),
         pipeline_flush: false,
         threads: 1,
+        h2: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--pipeline-flush" => args.pipeline_flush = true,
+            "--h2" => args.h2 = true,
             "--threads" => {
                 args.threads = it
                     .next()
@@ -60,7 +66,7 @@ fn parse_args() -> Args {
                     .expect("--threads needs a number");
             }
             "-h" | "--help" => {
-                eprintln!("usage: hyper_hello [ADDR] [--pipeline-flush] [--threads N]");
+                eprintln!("usage: hyper_hello [ADDR] [--pipeline-flush] [--threads N] [--h2]");
                 std::process::exit(0);
             }
             other => args.addr = other.parse().expect("invalid listen address"),
@@ -101,6 +107,17 @@ async fn serve(args: Args) {
         };
         let _ = stream.set_nodelay(true);
         let pipeline_flush = args.pipeline_flush;
+        if args.h2 {
+            tokio::spawn(async move {
+                if let Err(e) = http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service_fn(handle))
+                    .await
+                {
+                    eprintln!("connection error: {e}");
+                }
+            });
+            continue;
+        }
         tokio::spawn(async move {
             let mut builder = http1::Builder::new();
             builder.pipeline_flush(pipeline_flush);
