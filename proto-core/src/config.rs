@@ -42,6 +42,9 @@ pub struct Config {
     pub expect_continue_timeout: Duration,
     /// Send `Connection: keep-alive` semantics (false: one exchange per connection).
     pub keep_alive: bool,
+    /// Server: accept HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) on a request
+    /// without content, switching the connection to HTTP/2.
+    pub h2c_upgrade: bool,
     /// HTTP/2 settings and limits.
     pub h2: H2Config,
 }
@@ -133,6 +136,7 @@ impl Default for Config {
             body_read_timeout: Some(Duration::from_secs(60)),
             expect_continue_timeout: Duration::from_secs(1),
             keep_alive: true,
+            h2c_upgrade: true,
             h2: H2Config::default(),
         }
     }

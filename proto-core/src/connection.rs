@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::error::{ErrorCode, UserError};
 use crate::event::{Event, StreamId, Version};
-use crate::h1::H1Conn;
+use crate::h1::{H1Conn, H2cSwitch};
 use crate::h2::H2Conn;
 use crate::head::{Fields, RequestHead, ResponseHead};
 use crate::time::Instant;
@@ -221,7 +221,27 @@ impl Connection {
     pub fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
         let sniffed = self.sniff(now, data);
         let rest = data.get(sniffed..).unwrap_or_default();
-        sniffed + dispatch!(&mut self.proto, c => c.recv(now, rest), pending => 0)
+        let n = sniffed + dispatch!(&mut self.proto, c => c.recv(now, rest), pending => 0);
+        self.switch_if_h2c(now);
+        n
+    }
+
+    /// An HTTP/1 connection that accepted `Upgrade: h2c` continues as HTTP/2.
+    fn switch_if_h2c(&mut self, now: Instant) {
+        let Proto::H1(c) = &mut self.proto else {
+            return;
+        };
+        let Some(h) = c.take_h2c() else { return };
+        let mut h2 = match h.switch {
+            H2cSwitch::Server { head, settings } => {
+                H2Conn::h2c_server(h.cfg, now, h.tx, head, &settings, h.leftover)
+            }
+            H2cSwitch::Client { method } => {
+                H2Conn::h2c_client(h.cfg, now, h.tx, method, h.leftover)
+            }
+        };
+        h2.prepend_events(h.events);
+        self.proto = Proto::H2(Box::new(h2));
     }
 
     /// Zero-copy variant of [`Connection::recv`]: takes what it accepts from
@@ -231,7 +251,8 @@ impl Connection {
             let n = self.sniff(now, buf);
             let _ = buf.split_to(n);
         }
-        dispatch!(&mut self.proto, c => c.recv_buf(now, buf), pending => ())
+        dispatch!(&mut self.proto, c => c.recv_buf(now, buf), pending => ());
+        self.switch_if_h2c(now);
     }
 
     /// The peer closed its sending side.

@@ -121,3 +121,88 @@ fn auto_server_sniffs_through_recv_buf() {
     let out = drain_transmit(&mut conn);
     assert!(!out.starts_with(b"HTTP/1.1"), "{}", show(&out));
 }
+
+/// RFC 7540 §3.2 (h2c upgrade, both roles): a client request offering
+/// `Upgrade: h2c` is answered with 101, becomes stream 1 of an HTTP/2
+/// connection, and its response arrives over HTTP/2; later requests are
+/// HTTP/2 streams 3, 5, ...
+#[test]
+fn h2c_upgrade_both_roles_7540_3_2() {
+    for delivery in [Delivery::WHOLE, Delivery::BYTEWISE, Delivery::random(11)] {
+        let mut p = Pair::with_protocols(
+            Protocol::Http1,
+            Protocol::Auto,
+            Config::default(),
+            Config::default(),
+            delivery,
+        );
+        p.server.app = Some(echo_server());
+        p.client.app = Some(reader());
+        let settings = proto_core::h2::h2c::settings_header(&Config::default());
+        let mut head = request(
+            Method::Get,
+            "/up",
+            &[
+                ("host", "h"),
+                ("connection", "Upgrade, HTTP2-Settings"),
+                ("upgrade", "h2c"),
+            ],
+        );
+        head.fields
+            .push(bytes::Bytes::from_static(b"HTTP2-Settings"), settings);
+        p.request(head, b"");
+        p.drive();
+        assert!(p.client.wire_str().starts_with("GET /up HTTP/1.1\r\n"));
+        assert!(
+            p.server
+                .wire_str()
+                .starts_with("HTTP/1.1 101 Switching Protocols\r\n")
+        );
+        assert_eq!(p.client.conn.version(), Version::H2, "client switched");
+        assert_eq!(p.server.conn.version(), Version::H2, "server switched");
+        assert_eq!(p.client.app_log(), vec!["app: body 1: GET /up ".to_owned()]);
+        // The connection goes on as HTTP/2.
+        let id = p.request(request(Method::Post, "/next", &[("host", "h")]), b"more");
+        assert_eq!(id, sid(3));
+        p.drive();
+        assert_eq!(
+            p.client.app_log().last().map(String::as_str),
+            Some("app: body 3: POST /next more")
+        );
+    }
+}
+
+/// RFC 7540 §3.2: a request with content is served over HTTP/1.1 (the
+/// upgrade is optional for the server), never half-upgraded.
+#[test]
+fn h2c_upgrade_ignored_for_request_with_content() {
+    let mut p = Pair::with_protocols(
+        Protocol::Http1,
+        Protocol::Auto,
+        Config::default(),
+        Config::default(),
+        Delivery::WHOLE,
+    );
+    p.server.app = Some(echo_server());
+    p.client.app = Some(reader());
+    let settings = proto_core::h2::h2c::settings_header(&Config::default());
+    let mut head = request(
+        Method::Post,
+        "/up",
+        &[
+            ("host", "h"),
+            ("connection", "Upgrade, HTTP2-Settings"),
+            ("upgrade", "h2c"),
+            ("content-length", "3"),
+        ],
+    );
+    head.fields
+        .push(bytes::Bytes::from_static(b"HTTP2-Settings"), settings);
+    p.request(head, b"abc");
+    p.drive();
+    assert_eq!(p.server.conn.version(), Version::Http11);
+    assert_eq!(
+        p.client.app_log(),
+        vec!["app: body 1: POST /up abc".to_owned()]
+    );
+}

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::connection::{ReadChunk, Shutdown, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
+use crate::h2::{frame, h2c};
 use crate::head::{Method, RequestHead, ResponseHead};
 use crate::time::Instant;
 use crate::timer::Timers;
@@ -74,6 +75,32 @@ pub(crate) struct H1Conn {
     pub(super) eof: bool,
     pub(super) closed: bool,
     pub(super) upgrade: Option<(StreamId, Bytes)>,
+    /// Client: the request in flight offered `Upgrade: h2c`.
+    pub(super) h2c_offered: bool,
+    /// An accepted h2c upgrade, waiting for `Connection` to switch.
+    pub(super) h2c: Option<H2cSwitch>,
+}
+
+/// What an h2c upgrade hands to the HTTP/2 connection.
+#[derive(Debug)]
+pub(crate) enum H2cSwitch {
+    /// Server: the upgrading request and its `HTTP2-Settings`.
+    Server {
+        head: RequestHead,
+        settings: frame::Settings,
+    },
+    /// Client: our request's method (it becomes stream 1).
+    Client { method: Method },
+}
+
+/// Everything an HTTP/1 connection passes on when it becomes HTTP/2.
+#[derive(Debug)]
+pub(crate) struct H2cHandover {
+    pub(crate) switch: H2cSwitch,
+    pub(crate) cfg: Config,
+    pub(crate) tx: TxQueue,
+    pub(crate) leftover: BytesMut,
+    pub(crate) events: VecDeque<Event>,
 }
 
 impl H1Conn {
@@ -102,6 +129,8 @@ impl H1Conn {
             eof: false,
             closed: false,
             upgrade: None,
+            h2c_offered: false,
+            h2c: None,
         };
         conn.events.push_back(Event::Negotiated {
             version: Version::Http11,
@@ -301,6 +330,23 @@ impl H1Conn {
             Ok(b) => b,
             Err(e) => return self.peer_error(e),
         };
+        if self.cfg.h2c_upgrade
+            && self.streams.is_empty()
+            && body == BodyKind::Empty
+            && h2c::wants_h2c(&head)
+        {
+            if let Some(settings) = h2c::decode_settings(&head) {
+                // RFC 7540 §3.2: 101, then HTTP/2 from the next byte on.
+                const SWITCH: &[u8] =
+                    b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n";
+                self.tx.buf().extend_from_slice(SWITCH);
+                self.tx.appended(SWITCH.len());
+                self.timers.stop_all();
+                self.reading = Reading::Done;
+                self.h2c = Some(H2cSwitch::Server { head, settings });
+                return;
+            }
+        }
         let id = StreamId(self.next_id);
         self.next_id = self.next_id.saturating_add(2);
         self.timers.stop(TimerKind::HeaderRead);
@@ -348,6 +394,15 @@ impl H1Conn {
             // RFC 9110 §15.2.2: only in answer to an Upgrade request.
             if !stream.upgrade_requested || stream.method == Method::Connect {
                 return self.peer_error(PeerError::UnexpectedResponse);
+            }
+            if self.h2c_offered && head.fields.has_token("upgrade", "h2c") && stream.send_done() {
+                // RFC 7540 §3.2: the response to our request comes as HTTP/2.
+                let method = stream.method.clone();
+                self.streams.clear();
+                self.timers.stop_all();
+                self.reading = Reading::Done;
+                self.h2c = Some(H2cSwitch::Client { method });
+                return;
             }
             // The head matters (e.g. Sec-WebSocket-Accept): report it, then switch.
             self.events.push_back(Event::Response {
@@ -815,6 +870,19 @@ impl H1Conn {
         }
         self.push_terminal(Event::Upgrade { id, kind });
         self.close(CloseReason::Upgraded);
+    }
+
+    /// An accepted h2c upgrade: the state the HTTP/2 connection continues from.
+    pub(crate) fn take_h2c(&mut self) -> Option<H2cHandover> {
+        let switch = self.h2c.take()?;
+        self.closed = true;
+        Some(H2cHandover {
+            switch,
+            cfg: self.cfg.clone(),
+            tx: core::mem::take(&mut self.tx),
+            leftover: self.rbuf.split(),
+            events: core::mem::take(&mut self.events),
+        })
     }
 
     pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {

@@ -9,4 +9,4 @@ pub mod parse;
 mod send;
 mod stream;
 
-pub(crate) use conn::H1Conn;
+pub(crate) use conn::{H1Conn, H2cSwitch};

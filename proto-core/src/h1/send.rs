@@ -125,6 +125,7 @@ impl H1Conn {
                 Some(self.cfg.expect_continue_timeout),
             );
         }
+        self.h2c_offered = head.fields.has_token("upgrade", "h2c");
         self.streams.push_back(stream);
         self.timers.stop(TimerKind::Idle);
         self.reading = Reading::Head;

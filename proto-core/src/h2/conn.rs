@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::connection::{ReadChunk, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, Version};
-use crate::head::Method;
+use crate::head::{Method, RequestHead};
 use crate::hpack;
 use crate::time::Instant;
 use crate::timer::Timers;
@@ -28,6 +28,29 @@ pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Most recently reset stream ids remembered, to ignore what the peer sent
 /// before it saw our RST_STREAM (§5.1 "closed").
 pub(super) const RECENT_RESETS: usize = 64;
+
+/// The SETTINGS we send first (also the `HTTP2-Settings` of an h2c upgrade).
+pub(super) fn initial_settings(cfg: &Config, side: Side) -> frame::Settings {
+    let h2 = &cfg.h2;
+    let mut s = frame::Settings::default()
+        .with_max_concurrent_streams(h2.max_concurrent_streams)
+        .with_initial_window_size(h2.initial_window_size.max(DEFAULT_WINDOW))
+        .with_max_header_list_size(h2.max_header_list_size)
+        // RFC 9218 §2.1: we schedule by the priority field, not RFC 7540 trees.
+        .with_no_rfc7540_priorities(1);
+    if h2.max_frame_size != frame::DEFAULT_MAX_FRAME_SIZE {
+        s = s.with_max_frame_size(h2.max_frame_size);
+    }
+    if h2.header_table_size != 4096 {
+        s = s.with_header_table_size(h2.header_table_size);
+    }
+    match side {
+        // §8.4: push is off; we refuse PUSH_PROMISE.
+        Side::Client => s.with_enable_push(0),
+        Side::Server if h2.enable_connect_protocol => s.with_enable_connect_protocol(1),
+        Side::Server => s,
+    }
+}
 
 /// Where reading is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +149,71 @@ pub(crate) struct H2Conn {
 
 impl H2Conn {
     pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
+        Self::with_tx(side, cfg, now, TxQueue::default())
+    }
+
+    /// Server side of an h2c upgrade (RFC 7540 §3.2): the 101 is in `tx`,
+    /// `head` (which had no content) becomes stream 1, half-closed (remote),
+    /// and `settings` (from `HTTP2-Settings`) apply without an ACK, the 101
+    /// acknowledging them (§3.2.1). `leftover` is what followed the request.
+    pub(crate) fn h2c_server(
+        cfg: Config,
+        now: Instant,
+        tx: TxQueue,
+        mut head: RequestHead,
+        settings: &frame::Settings,
+        leftover: BytesMut,
+    ) -> Self {
+        let mut conn = Self::with_tx(Side::Server, cfg, now, tx);
+        if !conn.apply_settings(settings) {
+            return conn;
+        }
+        let mut stream = Stream::new(
+            StreamId::new(1),
+            head.method.clone(),
+            conn.peer.initial_window_size,
+            conn.cfg.h2.initial_window_size.max(DEFAULT_WINDOW),
+        );
+        stream.state = stream.state.recv_end();
+        conn.streams.insert(1, stream);
+        conn.last_peer_id = 1;
+        head.version = Version::H2;
+        conn.events.push_back(Event::Request {
+            id: StreamId::new(1),
+            head,
+            end_stream: true,
+        });
+        conn.rbuf = leftover;
+        conn.process();
+        conn
+    }
+
+    /// Client side of an h2c upgrade: our request (fully sent, method
+    /// `method`) is stream 1, half-closed (local); the server's frames follow
+    /// in `leftover`.
+    pub(crate) fn h2c_client(
+        cfg: Config,
+        now: Instant,
+        tx: TxQueue,
+        method: Method,
+        leftover: BytesMut,
+    ) -> Self {
+        let mut conn = Self::with_tx(Side::Client, cfg, now, tx);
+        let mut stream = Stream::new(
+            StreamId::new(1),
+            method,
+            conn.peer.initial_window_size,
+            conn.cfg.h2.initial_window_size.max(DEFAULT_WINDOW),
+        );
+        stream.state = stream.state.send_end();
+        conn.streams.insert(1, stream);
+        conn.next_local_id = 3;
+        conn.rbuf = leftover;
+        conn.process();
+        conn
+    }
+
+    fn with_tx(side: Side, cfg: Config, now: Instant, tx: TxQueue) -> Self {
         let h2 = &cfg.h2;
         let mut conn = Self {
             side,
@@ -151,7 +239,7 @@ impl H2Conn {
             recv_window: Window::new(DEFAULT_WINDOW),
             unreleased: 0,
             events: VecDeque::new(),
-            tx: TxQueue::default(),
+            tx,
             ready: Default::default(),
             timers: Timers::default(),
             pending_control: 0,
@@ -180,6 +268,12 @@ impl H2Conn {
         conn
     }
 
+    /// Events an HTTP/1 connection queued before it became this one.
+    pub(crate) fn prepend_events(&mut self, mut earlier: VecDeque<Event>) {
+        earlier.append(&mut self.events);
+        self.events = earlier;
+    }
+
     pub(crate) fn side(&self) -> Side {
         self.side
     }
@@ -192,25 +286,8 @@ impl H2Conn {
     }
 
     fn send_initial_settings(&mut self) {
+        let s = initial_settings(&self.cfg, self.side);
         let h2 = &self.cfg.h2;
-        let mut s = frame::Settings::default()
-            .with_max_concurrent_streams(h2.max_concurrent_streams)
-            .with_initial_window_size(h2.initial_window_size.max(DEFAULT_WINDOW))
-            .with_max_header_list_size(h2.max_header_list_size)
-            // RFC 9218 §2.1: we schedule by the priority field, not RFC 7540 trees.
-            .with_no_rfc7540_priorities(1);
-        if h2.max_frame_size != frame::DEFAULT_MAX_FRAME_SIZE {
-            s = s.with_max_frame_size(h2.max_frame_size);
-        }
-        if h2.header_table_size != 4096 {
-            s = s.with_header_table_size(h2.header_table_size);
-        }
-        match self.side {
-            // §8.4: push is off; we refuse PUSH_PROMISE.
-            Side::Client => s = s.with_enable_push(0),
-            Side::Server if h2.enable_connect_protocol => s = s.with_enable_connect_protocol(1),
-            Side::Server => {}
-        }
         let conn_window = h2.connection_window_size;
         let mut buf = core::mem::take(self.tx.buf());
         let before = buf.len();
@@ -802,13 +879,24 @@ impl H2Conn {
             }
             return;
         }
+        if self.apply_settings(&s) {
+            self.send_frame(frame::Settings::ack());
+            self.pending_control += 1;
+            self.events.push_back(Event::PeerSettings { settings: s });
+        }
+    }
+
+    /// Applies the peer's settings (§6.5.2, §6.9.2); false after a
+    /// connection error.
+    pub(super) fn apply_settings(&mut self, s: &frame::Settings) -> bool {
         if s.entry_count() > self.cfg.h2.max_settings_entries {
-            return self
-                .connection_error(ErrorCode::ENHANCE_YOUR_CALM, "too many SETTINGS entries");
+            self.connection_error(ErrorCode::ENHANCE_YOUR_CALM, "too many SETTINGS entries");
+            return false;
         }
         if self.side == Side::Client && s.enable_push().is_some_and(|v| v != 0) {
             // §6.5.2: a server must not enable push.
-            return self.connection_error(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH=1");
+            self.connection_error(ErrorCode::PROTOCOL_ERROR, "server sent ENABLE_PUSH=1");
+            return false;
         }
         if let Some(n) = s.header_table_size() {
             self.encoder.set_max_table_size(n as usize);
@@ -838,18 +926,17 @@ impl H2Conn {
                 overflow |= st.send_window.adjust(delta).is_err();
             }
             if overflow {
-                return self.connection_error(
+                self.connection_error(
                     ErrorCode::FLOW_CONTROL_ERROR,
                     "window overflow after SETTINGS",
                 );
+                return false;
             }
             if delta > 0 {
                 self.wake_writers();
             }
         }
-        self.send_frame(frame::Settings::ack());
-        self.pending_control += 1;
-        self.events.push_back(Event::PeerSettings { settings: s });
+        true
     }
 
     fn on_ping(&mut self, p: frame::Ping) {

@@ -4,6 +4,7 @@
 mod conn;
 mod flow;
 pub mod frame;
+pub mod h2c;
 mod headers;
 mod lifecycle;
 mod priority;
