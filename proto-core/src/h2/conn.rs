@@ -223,7 +223,8 @@ impl H2Conn {
                 Side::Client => Phase::FirstSettings,
             },
             rbuf: BytesMut::new(),
-            decoder: hpack::Decoder::new(h2.header_table_size as usize),
+            // §6.5.3: our table size applies once the peer acknowledges it.
+            decoder: hpack::Decoder::new(4096),
             encoder: hpack::Encoder::new(),
             peer: PeerSettings::default(),
             settings_unacked: 0,
@@ -876,6 +877,7 @@ impl H2Conn {
             self.settings_unacked -= 1;
             if self.settings_unacked == 0 {
                 self.timers.stop(TimerKind::SettingsAck);
+                self.decoder.set_max_table_size(self.cfg.h2.header_table_size as usize);
             }
             return;
         }
