@@ -544,6 +544,53 @@ impl Peer {
             .sum()
     }
 
+    /// Asserts a connection error (§5.4.1): the last frame the core sent
+    /// since the last `take` is `GOAWAY last=<last> <code>`, and the core
+    /// reported `Closed`.
+    #[track_caller]
+    pub fn assert_goaway(&mut self, last: u32, code: ErrorCode) {
+        let got = self.take();
+        let want = format!("GOAWAY last={last} {code:?}");
+        assert_eq!(
+            got.last(),
+            Some(&want),
+            "want a connection error; frames sent: {got:#?}\nlog: {:#?}",
+            self.ep.log
+        );
+        assert!(
+            self.closed().is_some(),
+            "GOAWAY {code:?} sent but the core did not close: {:#?}",
+            self.ep.log
+        );
+    }
+
+    /// Asserts the core sent exactly `want` (rendered) since the last `take`.
+    #[track_caller]
+    pub fn assert_frames(&mut self, want: &[&str]) {
+        let got = self.take();
+        assert_eq!(got, want, "log: {:#?}", self.ep.log);
+    }
+
+    /// Asserts the connection is still open and answers a PING (so a
+    /// stream error did not become a connection error).
+    #[track_caller]
+    pub fn assert_alive(&mut self) {
+        assert!(
+            self.closed().is_none(),
+            "the connection closed: {:#?}",
+            self.ep.log
+        );
+        let _ = self.take();
+        self.send(frame::Ping::new(*b"alive?!!"));
+        let got = self.take();
+        assert_eq!(
+            got,
+            ["PING ACK 616c6976653f2121"],
+            "log: {:#?}",
+            self.ep.log
+        );
+    }
+
     /// The connection-level close code (GOAWAY) as the core reported it.
     pub fn closed_code(&self) -> Option<ErrorCode> {
         match self.closed()? {
