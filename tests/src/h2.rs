@@ -729,3 +729,21 @@ impl<'a> HeadersBuilder<'a> {
         (peer, out.to_vec())
     }
 }
+
+/// Decodes a whole HTTP/2 byte stream as one end wrote it (`from_client`:
+/// starts with the preface) into frames; a trailing partial frame is ignored.
+pub fn decode_wire(wire: &[u8], from_client: bool) -> Vec<Frame> {
+    let mut buf = BytesMut::from(wire);
+    if from_client {
+        assert!(
+            buf.starts_with(PREFACE),
+            "client output does not start with the preface"
+        );
+        let _ = buf.split_to(PREFACE.len());
+    }
+    let mut out = Vec::new();
+    while let Ok(Some(f)) = frame::decode(&mut buf, MAX_MAX_FRAME_SIZE) {
+        out.push(f);
+    }
+    out
+}
