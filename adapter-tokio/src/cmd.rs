@@ -61,4 +61,8 @@ pub(crate) struct ClientRequest {
     pub(crate) trailers: Option<Fields>,
     pub(crate) credit: Option<Arc<SendCredit>>,
     pub(crate) resp_tx: ResponseTx,
+    /// Streaming body: told when the request reaches the core, so that the
+    /// body is polled only then (a request that never gets there keeps its
+    /// body, and can be sent on another connection).
+    pub(crate) start: Option<oneshot::Sender<()>>,
 }

@@ -744,6 +744,14 @@ where
             }
         };
 
+        // Commands sent before the end: a request the core will refuse is
+        // answered (and may go elsewhere) rather than dropped unanswered.
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            if let Some(cmd) = self.core.common_cmd(cmd) {
+                self.handler.on_cmd(&mut self.core, cmd);
+            }
+        }
         let closed = self.core.closed.clone();
         let make_err = || match (&result, &closed) {
             (Err(e), _) => Error::io_like(e),

@@ -1,5 +1,5 @@
-//! `adapter-tokio`: HTTP/1.1 servers and clients on tokio, driving the
-//! sans-IO [`proto_core::Connection`].
+//! `adapter-tokio`: HTTP/1.1 and HTTP/2 servers and clients on tokio,
+//! driving the sans-IO [`proto_core::Connection`].
 //!
 //! # Server
 //!
@@ -57,6 +57,22 @@
 //! # let _ = body; Ok(()) }
 //! ```
 //!
+//! HTTP/2 (prior knowledge) multiplexes every request to an authority on one
+//! connection:
+//!
+//! ```no_run
+//! use adapter_tokio::Client;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let client = Client::builder().http2_prior_knowledge().build();
+//! let (a, b) = tokio::join!(
+//!     client.get("http://127.0.0.1:8080/a".parse()?),
+//!     client.get("http://127.0.0.1:8080/b".parse()?),
+//! );
+//! assert_eq!(a?.version(), http::Version::HTTP_2);
+//! # let _ = b; Ok(()) }
+//! ```
+//!
 //! # How it works
 //!
 //! Per connection, one task owns the core and loops: commands from stream
@@ -71,8 +87,8 @@
 //! [`upgrade`].
 //!
 //! Not yet supported: TLS
-//! (bring your own stream to [`serve_connection`] / [`Client::from_io`]),
-//! `https` URIs in [`Client`], HTTP/2.
+//! (bring your own stream to [`serve_connection`] / [`Client::from_io_with`]),
+//! `https` URIs in [`Client`], `h2c` upgrade in the client.
 
 mod body;
 mod client;
@@ -87,10 +103,13 @@ mod service;
 pub mod upgrade;
 
 pub use body::Incoming;
-pub use client::{Client, ClientBuilder, SendRequest, handshake};
+pub use client::{Client, ClientBuilder, SendRequest, handshake, handshake_with};
 pub use error::{BoxError, Error, TimeoutKind};
 pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
 pub use service::{HttpService, ServiceFn, service_fn};
 
 /// The core's configuration, re-exported for convenience.
 pub use proto_core::{Config, Protocol};
+
+/// HTTP/2 error codes (in [`Error::Reset`]), re-exported for convenience.
+pub use proto_core::ErrorCode;

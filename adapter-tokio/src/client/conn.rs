@@ -1,11 +1,23 @@
 //! The client side of a connection task, and [`SendRequest`], the handle
 //! that sends requests to it.
 //!
-//! HTTP/1.1 carries one exchange at a time: requests given while one is in
-//! flight wait in a queue in the connection task until the core says
-//! `StreamsAvailable`. A request body that is not complete at once is pumped
-//! by its own task; its window starts closed (see [`GATE`]) and opens when the
-//! request reaches the core, so no body bytes pile up for queued requests.
+//! HTTP/1.1 carries one exchange at a time; HTTP/2 many at once, up to the
+//! peer's `SETTINGS_MAX_CONCURRENT_STREAMS`. Either way a request goes to the
+//! core as soon as the core takes it (`send_request` until `Busy`); the
+//! others wait in a queue in the connection task until the core says
+//! `StreamsAvailable` (HTTP/1: the exchange ended; HTTP/2: a stream ended or
+//! the limit grew). A request body that is not complete at once is polled
+//! only once its request reached the core (the `start` signal), by its own
+//! pump task, so no body bytes pile up for queued requests, and a request
+//! that never got there still has its body.
+//!
+//! HTTP/2 retirement: after a GOAWAY (sent or received), when the core
+//! refuses new streams (`UserError::Closed`, e.g. stream ids exhausted), or
+//! when the connection closes, the connection leaves the pool and takes no
+//! new requests. Requests still queued are refused locally, like those the
+//! peer refused above its GOAWAY's last stream id: both end with
+//! `REFUSED_STREAM`, were not processed, and may be sent again on a new
+//! connection (RFC 9113 §8.7), which [`Client`](crate::Client) does once.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -17,7 +29,9 @@ use std::task::Context;
 use bytes::{Buf, Bytes};
 use http::{Request, Response, header};
 use http_body::Body;
-use proto_core::{Config, ErrorCode, Event, Fields, Protocol, RequestHead, Side, UserError};
+use proto_core::{
+    Config, ErrorCode, Event, Fields, Method, Protocol, RequestHead, Side, UserError,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{self, WeakUnboundedSender};
 use tokio::sync::oneshot;
@@ -28,19 +42,44 @@ use crate::cmd::{ClientRequest, Cmd, CmdTx};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Driver, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
-use crate::send::{SEND_WINDOW, SendCredit, first_part, pump};
+use crate::send::{SendCredit, first_part, pump};
 use crate::upgrade::OnUpgrade;
 
-/// Extra window a pump starts with: it waits until the connection task
-/// releases it, which happens when the request is handed to the core.
-const GATE: usize = SEND_WINDOW;
-
-/// Sends requests on one connection. Cheap to clone; requests given while
-/// one is in flight wait their turn (HTTP/1.1 has no multiplexing).
+/// Sends requests on one connection. Cheap to clone.
+///
+/// HTTP/1.1: requests given while one is in flight wait their turn (no
+/// multiplexing). HTTP/2: requests run concurrently on their own streams, as
+/// many as the server allows at once; the rest wait for a stream to end.
 #[derive(Clone, Debug)]
 pub struct SendRequest {
     tx: CmdTx,
     next_key: Arc<AtomicU64>,
+    /// HTTP/2: many requests at once; refused ones may be sent again.
+    multiplex: bool,
+    /// Set by the connection task once it takes no new requests (HTTP/2
+    /// GOAWAY, stream ids exhausted).
+    retired: Arc<AtomicBool>,
+}
+
+/// A request that failed, given back when the peer did not process it
+/// (HTTP/2 `REFUSED_STREAM`, or never sent) and it can be sent again.
+pub(crate) struct Failed<B> {
+    pub(crate) error: Error,
+    pub(crate) again: Option<Outgoing<B>>,
+}
+
+/// True for the errors that say the peer did not process the request.
+fn not_processed(e: &Error) -> bool {
+    matches!(e, Error::Reset { code, .. } if *code == ErrorCode::REFUSED_STREAM)
+}
+
+/// The error of a request refused before it was sent (its HTTP/2
+/// connection retired while it waited).
+fn refused_locally() -> Error {
+    Error::Reset {
+        code: ErrorCode::REFUSED_STREAM,
+        remote: false,
+    }
 }
 
 /// A request ready to hand to a connection: head, the body bytes that were
@@ -108,38 +147,110 @@ impl SendRequest {
         self.send(out).await
     }
 
-    /// True once the connection is closed: requests would fail.
+    /// True once the connection is closed, or (HTTP/2) takes no new
+    /// requests since a GOAWAY: requests would fail.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.tx.is_closed() || self.retired.load(Ordering::Acquire)
+    }
+
+    /// True if the connection speaks HTTP/2 (requests are multiplexed).
+    pub fn is_http2(&self) -> bool {
+        self.multiplex
     }
 
     pub(crate) async fn send<B>(&self, out: Outgoing<B>) -> Result<Response<Incoming>, Error>
     where
         B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
     {
+        self.send_or_return(out).await.map_err(|f| f.error)
+    }
+
+    /// Sends `out`; on failure, gives it back if the peer did not process it
+    /// and it can still be sent (HTTP/2 only: its body was complete at once,
+    /// or was never polled).
+    pub(crate) async fn send_or_return<B>(
+        &self,
+        out: Outgoing<B>,
+    ) -> Result<Response<Incoming>, Failed<B>>
+    where
+        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let (resp_tx, resp_rx) = oneshot::channel();
-        let credit = out
-            .rest
-            .as_ref()
-            .map(|_| SendCredit::new(out.data.len() + GATE));
+        // HTTP/2: what it takes to send the request again if it is refused.
+        let mut spare = self.multiplex.then(|| Outgoing {
+            head: out.head.clone(),
+            data: out.data.clone(),
+            end: out.end,
+            trailers: out.trailers.clone(),
+            rest: None,
+        });
+        let Outgoing {
+            head,
+            data,
+            end,
+            trailers,
+            mut rest,
+        } = out;
+        let (start, start_rx) = match rest {
+            Some(_) => {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let credit = rest.as_ref().map(|_| SendCredit::new(data.len()));
         let req = ClientRequest {
             key,
-            head: out.head,
-            data: out.data,
-            end: out.end,
-            trailers: out.trailers,
+            head,
+            data,
+            end,
+            trailers,
             credit: credit.clone(),
             resp_tx,
+            start,
         };
-        self.tx
-            .send(Cmd::Request(Box::new(req)))
-            .map_err(|_| Error::Canceled)?;
-        if let (Some(mut body), Some(credit)) = (out.rest, credit) {
-            let tx = self.tx.clone();
-            tokio::spawn(async move { pump(body.as_mut(), key, &tx, &credit).await });
+        if self.tx.send(Cmd::Request(Box::new(req))).is_err() {
+            // Never reached the connection: nothing was sent.
+            let again = spare.map(|mut s| {
+                s.rest = rest;
+                s
+            });
+            return Err(Failed {
+                error: Error::Canceled,
+                again,
+            });
         }
-        resp_rx.await.unwrap_or(Err(Error::Canceled))
+        if let (Some(start_rx), Some(credit)) = (start_rx, credit) {
+            // Dropped unsent (refused, canceled, connection gone): the body
+            // stays here, untouched.
+            if start_rx.await.is_ok() {
+                if let Some(mut body) = rest.take() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move { pump(body.as_mut(), key, &tx, &credit).await });
+                }
+                // Polled by the pump now: it cannot be sent again.
+                spare = None;
+            }
+        }
+        match resp_rx.await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(error)) => {
+                let again = if not_processed(&error) {
+                    spare.map(|mut s| {
+                        s.rest = rest;
+                        s
+                    })
+                } else {
+                    None
+                };
+                Err(Failed { error, again })
+            }
+            Err(_) => Err(Failed {
+                error: Error::Canceled,
+                again: None,
+            }),
+        }
     }
 }
 
@@ -155,8 +266,13 @@ pub(crate) struct ClientHandler {
     /// Weak: the connection ends when no handle, body or pump refers to it.
     tx: WeakUnboundedSender<Cmd>,
     queue: VecDeque<ClientRequest>,
-    /// The core can take a request now.
+    /// The core may take a request now (HTTP/1: none in flight; HTTP/2: it
+    /// did not say `Busy` since the last `StreamsAvailable`).
     ready: bool,
+    /// HTTP/2: requests run concurrently.
+    multiplex: bool,
+    /// HTTP/2: takes no new requests (shared with the `SendRequest`s).
+    retired: Arc<AtomicBool>,
     hook: Option<PoolHook>,
 }
 
@@ -179,12 +295,29 @@ fn reset(core: &mut Core, idx: usize, code: ErrorCode) {
     }
 }
 
+/// Ends a request that was never sent: its body pump never started, and
+/// dropping `start` tells the sender it keeps the body.
+fn fail_unsent(req: ClientRequest, err: Error) {
+    if let Some(credit) = &req.credit {
+        credit.close();
+    }
+    let _ = req.resp_tx.send(Err(err));
+}
+
 impl ClientHandler {
     fn start_next(&mut self, core: &mut Core) {
         while self.ready {
             let Some(req) = self.queue.pop_front() else {
                 break;
             };
+            if req.resp_tx.is_closed() {
+                fail_unsent(req, Error::Canceled);
+                continue;
+            }
+            if self.retired.load(Ordering::Acquire) {
+                fail_unsent(req, refused_locally());
+                continue;
+            }
             let ClientRequest {
                 key,
                 head,
@@ -193,56 +326,98 @@ impl ClientHandler {
                 trailers,
                 credit,
                 resp_tx,
+                start,
             } = req;
-            if resp_tx.is_closed() {
-                if let Some(credit) = credit {
-                    credit.close();
-                }
-                continue;
-            }
             let end_now = end && data.is_empty() && trailers.is_none();
-            let upgrade = head.method == proto_core::Method::Connect
+            let upgrade = head.method == Method::Connect
                 || (head.fields.has_token("connection", "upgrade")
                     && head.fields.contains("upgrade"));
-            match core.conn.send_request(head, end_now) {
-                Ok(id) => {
-                    self.ready = false;
-                    let mut st = Stream::new(key, id);
-                    st.head_sent = true;
-                    st.resp_tx = Some(resp_tx);
-                    if upgrade {
-                        let (tx, on_upgrade) = OnUpgrade::pair();
-                        st.upgrade = Some(tx);
-                        st.on_upgrade = Some(on_upgrade);
-                    }
-                    if !data.is_empty() {
-                        st.pending.push_back(data);
-                    }
-                    if end && !end_now {
-                        st.finish = Some(trailers);
-                    }
-                    if let Some(credit) = &credit {
-                        credit.release(GATE);
-                    }
-                    st.credit = credit;
-                    core.streams.push(st);
-                    core.flush_send(core.streams.len() - 1);
-                }
+            // HTTP/2: `Busy` is expected at the peer's stream limit, and the
+            // core consumes the head even then.
+            let kept = self.multiplex.then(|| head.clone());
+            let id = match core.conn.send_request(head, end_now) {
+                Ok(id) => id,
                 Err(e) => {
-                    if let Some(credit) = credit {
-                        credit.close();
+                    match (e, kept) {
+                        (UserError::Busy, Some(head)) => {
+                            // At the peer's stream limit: wait for `StreamsAvailable`.
+                            self.ready = false;
+                            self.queue.push_front(ClientRequest {
+                                key,
+                                head,
+                                data,
+                                end,
+                                trailers,
+                                credit,
+                                resp_tx,
+                                start,
+                            });
+                        }
+                        (e, _) => {
+                            if let Some(credit) = credit {
+                                credit.close();
+                            }
+                            let err = match e {
+                                UserError::Closed if self.multiplex => {
+                                    // GOAWAY, or stream ids exhausted: a new
+                                    // connection is needed.
+                                    self.retire();
+                                    refused_locally()
+                                }
+                                UserError::Closed => Error::Canceled,
+                                e => Error::User(e),
+                            };
+                            let _ = resp_tx.send(Err(err));
+                        }
                     }
-                    let err = match e {
-                        UserError::Closed => Error::Canceled,
-                        e => Error::User(e),
-                    };
-                    let _ = resp_tx.send(Err(err));
+                    continue;
                 }
+            };
+            if !self.multiplex {
+                self.ready = false;
+            }
+            let mut st = Stream::new(key, id);
+            st.head_sent = true;
+            st.resp_tx = Some(resp_tx);
+            if upgrade {
+                let (tx, on_upgrade) = OnUpgrade::pair();
+                st.upgrade = Some(tx);
+                st.on_upgrade = Some(on_upgrade);
+            }
+            if !data.is_empty() {
+                st.pending.push_back(data);
+            }
+            if end && !end_now {
+                st.finish = Some(trailers);
+            }
+            st.credit = credit;
+            core.streams.push(st);
+            core.flush_send(core.streams.len() - 1);
+            if let Some(start) = start {
+                let _ = start.send(());
             }
         }
-        if let Some(hook) = &self.hook {
+        if let (Some(hook), false) = (&self.hook, self.multiplex) {
             hook.idle
                 .store(self.ready && self.queue.is_empty(), Ordering::Release);
+        }
+    }
+
+    /// HTTP/2: takes no new requests from now on; leaves the pool, and
+    /// refuses the queued requests so that they go to another connection.
+    fn retire(&mut self) {
+        if !self.multiplex || self.retired.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::debug!(queued = self.queue.len(), "HTTP/2 connection retired");
+        if let Some(hook) = &self.hook {
+            hook.idle.store(false, Ordering::Release);
+            if let Some(pool) = hook.pool.upgrade() {
+                pool.remove(&hook.key, hook.conn_id);
+            }
+        }
+        for req in self.queue.drain(..) {
+            fail_unsent(req, refused_locally());
         }
     }
 
@@ -307,6 +482,18 @@ impl Handler for ClientHandler {
             Event::Informational { id, head } => {
                 tracing::trace!(stream = id.get(), status = head.status, "interim response");
             }
+            Event::GoAway {
+                last_stream_id,
+                code,
+                remote,
+                ..
+            } => {
+                tracing::debug!(last = last_stream_id.get(), ?code, remote, "GOAWAY");
+                // The streams the peer will not process are reset with
+                // REFUSED_STREAM by the core, after this event: by then the
+                // connection has left the pool, so they are retried elsewhere.
+                self.retire();
+            }
             other => tracing::trace!(event = ?other, "ignored"),
         }
     }
@@ -334,8 +521,9 @@ impl Handler for ClientHandler {
                 let Some(idx) = core.by_key(key) else { return };
                 let done = core.streams.get(idx).is_none_or(|s| s.recv == Recv::Done);
                 if !done {
-                    // The rest of the response would have to be read to
-                    // reuse the connection; closing is cheaper and bounded.
+                    // HTTP/1: the rest of the response would have to be read
+                    // to reuse the connection; closing is cheaper and
+                    // bounded. HTTP/2: only this stream is canceled.
                     reset(core, idx, ErrorCode::CANCEL);
                 }
             }
@@ -365,6 +553,8 @@ impl Handler for ClientHandler {
     }
 
     fn on_close(&mut self, err: &dyn Fn() -> Error) {
+        // HTTP/2: the queued requests were never sent; they may go elsewhere.
+        self.retire();
         for req in self.queue.drain(..) {
             if let Some(credit) = &req.credit {
                 credit.close();
@@ -384,6 +574,7 @@ impl Handler for ClientHandler {
 /// task to spawn.
 pub(crate) fn connection<IO>(
     io: IO,
+    protocol: Protocol,
     config: Config,
     hook: Option<PoolHook>,
 ) -> (
@@ -393,17 +584,29 @@ pub(crate) fn connection<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // A client given `Auto` speaks HTTP/1.1 (nothing to sniff).
+    let multiplex = protocol == Protocol::Http2;
+    let protocol = if multiplex {
+        Protocol::Http2
+    } else {
+        Protocol::Http1
+    };
     let (tx, rx) = mpsc::unbounded_channel();
+    let retired = Arc::new(AtomicBool::new(false));
     let handler = ClientHandler {
         tx: tx.downgrade(),
         queue: VecDeque::new(),
         ready: true,
+        multiplex,
+        retired: retired.clone(),
         hook,
     };
-    let driver = Driver::new(io, Side::Client, Protocol::Http1, config, rx, handler);
+    let driver = Driver::new(io, Side::Client, protocol, config, rx, handler);
     let sender = SendRequest {
         tx,
         next_key: Arc::new(AtomicU64::new(1)),
+        multiplex,
+        retired,
     };
     (sender, driver.run(None))
 }
@@ -417,5 +620,19 @@ pub fn handshake<IO>(io: IO) -> (SendRequest, impl Future<Output = Result<(), Er
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    connection(io, Config::default(), None)
+    connection(io, Protocol::Http1, Config::default(), None)
+}
+
+/// [`handshake`] speaking `protocol`: [`Protocol::Http2`] starts HTTP/2 at
+/// once (prior knowledge, RFC 9113 §3.3, or after TLS ALPN chose `h2`), and
+/// the handle then multiplexes concurrent requests on the connection;
+/// `Http1` (and `Auto`, for a client) speak HTTP/1.1.
+pub fn handshake_with<IO>(
+    io: IO,
+    protocol: Protocol,
+) -> (SendRequest, impl Future<Output = Result<(), Error>>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    connection(io, protocol, Config::default(), None)
 }

@@ -1,4 +1,5 @@
-//! The client: connections by URI authority, a keep-alive pool, timeouts.
+//! The client: connections by URI authority, a keep-alive pool (HTTP/1.1)
+//! or one shared connection per authority (HTTP/2), timeouts.
 
 mod conn;
 
@@ -12,15 +13,15 @@ use std::time::Duration;
 use bytes::Buf;
 use http::{Request, Response, Uri};
 use http_body::Body;
-use proto_core::Config;
+use proto_core::{Config, Protocol};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use crate::body::Incoming;
 use crate::error::{BoxError, Error, TimeoutKind};
-use conn::{Outgoing, PoolHook};
-pub use conn::{SendRequest, handshake};
+use conn::{Failed, Outgoing, PoolHook};
+pub use conn::{SendRequest, handshake, handshake_with};
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -28,10 +29,15 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
 
 /// Connections by authority (`host:port`). An entry lives as long as its
-/// connection; `idle` says whether it can take a request now (the
-/// connection task sets it, a checkout clears it).
+/// connection. HTTP/1.1: `idle` says whether it can take a request now (the
+/// connection task sets it, a checkout clears it). HTTP/2: one connection
+/// per authority, shared by every request; `idle` says whether it still
+/// takes new requests (cleared at GOAWAY, when it also leaves the pool).
 pub(crate) struct Pool {
     conns: Mutex<HashMap<String, Vec<PoolEntry>>>,
+    /// HTTP/2: one connection attempt per authority at a time, so that
+    /// concurrent first requests share one connection.
+    connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     max_per_host: usize,
 }
 
@@ -49,16 +55,22 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn checkout(&self, key: &str) -> Option<SendRequest> {
+    /// An idle HTTP/1.1 connection (taken: no longer idle), or the shared
+    /// HTTP/2 connection (`shared`) if it still takes requests.
+    fn checkout(&self, key: &str, shared: bool) -> Option<SendRequest> {
         let mut conns = self.lock();
         let entries = conns.get_mut(key)?;
         entries.retain(|e| !e.sender.is_closed());
         let found = entries
             .iter()
             .find(|e| {
-                e.idle
-                    .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
+                if shared {
+                    e.idle.load(Ordering::Acquire)
+                } else {
+                    e.idle
+                        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                }
             })
             .map(|e| e.sender.clone());
         if entries.is_empty() {
@@ -93,12 +105,34 @@ impl Pool {
     fn len(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
     }
+
+    /// The lock serializing connection attempts to `key`.
+    fn connect_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .connecting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Forgets `key`'s connect lock once nobody else holds or waits for it.
+    fn release_connect_lock(&self, key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut map = self
+            .connecting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The map's reference and `lock`: nobody else.
+        if Arc::strong_count(&lock) == 2 {
+            map.remove(key);
+        }
+    }
 }
 
 /// Client settings.
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
     config: Config,
+    protocol: Protocol,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_idle_per_host: usize,
@@ -108,6 +142,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             config: Config::default(),
+            protocol: Protocol::Http1,
             connect_timeout: None,
             request_timeout: None,
             max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
@@ -130,6 +165,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Which protocol connections speak: [`Protocol::Http1`] (the default;
+    /// `Auto` means the same for a client) or [`Protocol::Http2`] (prior
+    /// knowledge, see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Speaks HTTP/2 from the first byte to `http://` authorities (RFC 9113
+    /// §3.3): one connection per authority carries every request
+    /// concurrently, up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
+    /// (further requests wait for a stream to end).
+    #[must_use]
+    pub fn http2_prior_knowledge(self) -> Self {
+        self.protocol(Protocol::Http2)
+    }
+
     /// Fails a connection attempt that takes longer than `timeout`.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -145,7 +198,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Most connections kept for reuse per authority (0: no reuse).
+    /// Most connections kept for reuse per authority (0: no reuse). HTTP/2
+    /// keeps one per authority (unless 0).
     #[must_use]
     pub fn max_idle_per_host(mut self, max: usize) -> Self {
         self.max_idle_per_host = max;
@@ -156,6 +210,7 @@ impl ClientBuilder {
     pub fn build(self) -> Client {
         let pool = Arc::new(Pool {
             conns: Mutex::new(HashMap::new()),
+            connecting: Mutex::new(HashMap::new()),
             max_per_host: self.max_idle_per_host,
         });
         Client {
@@ -166,8 +221,8 @@ impl ClientBuilder {
         }
     }
 
-    /// Starts a connection with these settings over any transport; see
-    /// [`handshake`].
+    /// Starts a connection with these settings (protocol included) over any
+    /// transport; see [`handshake`] and [`handshake_with`].
     pub fn handshake<IO>(
         &self,
         io: IO,
@@ -178,18 +233,27 @@ impl ClientBuilder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        conn::connection(io, self.config.clone(), None)
+        conn::connection(io, self.protocol, self.config.clone(), None)
     }
 }
 
-/// An HTTP/1.1 client with a keep-alive pool. Cheap to clone (clones share
-/// the pool).
+/// An HTTP client with connection reuse. Cheap to clone (clones share the
+/// pool).
 ///
-/// Connects by the URI's authority (`http` only for now); a connection goes
-/// back to the pool once its response body has been received in full, and
-/// leaves it when it closes (including by the core's idle timeout). A request
-/// whose body was complete at once, with an idempotent method, is retried
-/// once on a fresh connection if a reused one turns out to be closed.
+/// Connects by the URI's authority (`http` only for now).
+///
+/// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
+/// pool once its response body has been received in full, and leaves it
+/// when it closes (including by the core's idle timeout). A request whose
+/// body was complete at once, with an idempotent method, is retried once on
+/// a fresh connection if a reused one turns out to be closed.
+///
+/// HTTP/2 ([`ClientBuilder::http2_prior_knowledge`]): one connection per
+/// authority, shared by all requests, which run concurrently. After a GOAWAY
+/// it leaves the pool and later requests open a new connection; a request
+/// the server did not process (refused above the GOAWAY's last stream id, or
+/// still queued on the retiring connection) is sent again, once, on the new
+/// one if its body was complete at once or not yet read.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
@@ -251,7 +315,16 @@ impl Client {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (sender, conn) = handshake(io);
+        Self::from_io_with(io, Protocol::Http1)
+    }
+
+    /// [`Client::from_io`] speaking `protocol` ([`Protocol::Http2`]: prior
+    /// knowledge, or after TLS ALPN chose `h2`); see [`handshake_with`].
+    pub fn from_io_with<IO>(io: IO, protocol: Protocol) -> SendRequest
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = handshake_with(io, protocol);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "client connection ended with an error");
@@ -290,7 +363,10 @@ impl Client {
         let (parts, body) = req.into_parts();
         let idempotent = parts.method.is_idempotent();
         let out = Outgoing::prepare(&parts, body).await?;
-        if let Some(sender) = self.inner.pool.checkout(&key) {
+        if self.inner.builder.protocol == Protocol::Http2 {
+            return self.send_h2(&key, out).await;
+        }
+        if let Some(sender) = self.inner.pool.checkout(&key, false) {
             let replay = if idempotent { out.replay() } else { None };
             match (sender.send(out).await, replay) {
                 (Err(e), Some(replay)) if e.is_retryable() => {
@@ -301,6 +377,48 @@ impl Client {
             }
         }
         self.connect(&key).await?.send(out).await
+    }
+
+    /// HTTP/2: sends on the authority's shared connection; a request the
+    /// server did not process goes once more, on a new connection.
+    async fn send_h2<B>(&self, key: &str, out: Outgoing<B>) -> Result<Response<Incoming>, Error>
+    where
+        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    {
+        let sender = self.shared(key).await?;
+        match sender.send_or_return(out).await {
+            Ok(resp) => Ok(resp),
+            Err(Failed {
+                error,
+                again: Some(out),
+            }) => {
+                tracing::debug!(error = %error, "request not processed; sending it on a new connection");
+                self.shared(key).await?.send(out).await
+            }
+            Err(Failed { error, .. }) => Err(error),
+        }
+    }
+
+    /// HTTP/2: the authority's shared connection, connecting if there is
+    /// none (one attempt at a time: concurrent first requests share it).
+    async fn shared(&self, key: &str) -> Result<SendRequest, Error> {
+        let pool = &self.inner.pool;
+        if let Some(sender) = pool.checkout(key, true) {
+            return Ok(sender);
+        }
+        if pool.max_per_host == 0 {
+            return self.connect(key).await;
+        }
+        let lock = pool.connect_lock(key);
+        let result = {
+            let _guard = lock.lock().await;
+            match pool.checkout(key, true) {
+                Some(sender) => Ok(sender),
+                None => self.connect(key).await,
+            }
+        };
+        pool.release_connect_lock(key, lock);
+        result
     }
 
     async fn connect(&self, key: &str) -> Result<SendRequest, Error> {
@@ -316,14 +434,17 @@ impl Client {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
         let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-        let idle = Arc::new(AtomicBool::new(false));
+        // HTTP/2: takes requests until it retires.
+        let multiplex = builder.protocol == Protocol::Http2;
+        let idle = Arc::new(AtomicBool::new(multiplex));
         let hook = PoolHook {
             pool: Arc::downgrade(&self.inner.pool),
             key: key.to_owned(),
             conn_id,
             idle: idle.clone(),
         };
-        let (sender, conn) = conn::connection(io, builder.config.clone(), Some(hook));
+        let (sender, conn) =
+            conn::connection(io, builder.protocol, builder.config.clone(), Some(hook));
         self.inner.pool.register(key, conn_id, sender.clone(), idle);
         let span = tracing::debug_span!("client_conn", authority = %key, id = conn_id);
         tokio::spawn(
