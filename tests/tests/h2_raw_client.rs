@@ -93,7 +93,6 @@ fn headers_on_idle_client_stream_is_protocol_error_5_1() {
 /// RFC 9218 §7.1: a client receiving PRIORITY_UPDATE MUST treat it as a
 /// connection error PROTOCOL_ERROR.
 #[test]
-#[ignore = "core bug: client accepts PRIORITY_UPDATE, RFC 9218 §7.1 requires PROTOCOL_ERROR"]
 fn priority_update_to_client_is_protocol_error_rfc9218_7_1() {
     let mut p = client();
     send_get(&mut p, "/");
@@ -305,7 +304,6 @@ fn head_response_with_content_length_no_data_8_1_1() {
 /// RFC 9113 §8.1: a server may answer before the request is complete and
 /// then send RST_STREAM NO_ERROR; the client keeps the complete response.
 #[test]
-#[ignore = "core bug: RST_STREAM(NO_ERROR) after a complete response discards it, RFC 9113 §8.1 MUST NOT"]
 fn early_response_then_rst_no_error_8_1() {
     let mut p = client();
     let id = send_post(&mut p, "/upload");

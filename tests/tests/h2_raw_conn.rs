@@ -624,7 +624,6 @@ fn graceful_shutdown_two_phase_6_8() {
 /// RFC 9113 §6.8: with no stream open, a graceful shutdown closes after the
 /// PING round trip and the final GOAWAY (last stream = last processed).
 #[test]
-#[ignore = "core bug: Pong event emitted after Closed when the shutdown PING ACK closes an idle connection"]
 fn graceful_shutdown_idle_connection_6_8() {
     let mut p = ready();
     p.headers(1).request("GET", "/").end_stream().send();
@@ -693,7 +692,6 @@ fn nothing_after_connection_error_5_4_1() {
 /// RFC 9113 §6.8, §9.1: an idle connection is closed with GOAWAY NO_ERROR
 /// (and the last stream processed) when the idle timeout passes.
 #[test]
-#[ignore = "core bug: idle timer not re-armed when the last stream ends through the send path"]
 fn idle_timeout_sends_goaway_no_error_6_8() {
     let mut cfg = no_timers();
     cfg.idle_timeout = Some(Duration::from_secs(5));

@@ -361,7 +361,6 @@ fn initial_window_does_not_change_connection_window_6_9_2() {
 /// RFC 9113 §6.9.1: `write_capacity` reflects the windows; `Writable` comes
 /// when a WINDOW_UPDATE opens room again.
 #[test]
-#[ignore = "core bug: Writable emitted with zero capacity, then none when WINDOW_UPDATE opens the window (lost wake-up)"]
 fn writable_after_window_update_6_9_1() {
     let mut p = ready();
     p.headers(1).request("GET", "/").end_stream().send();

@@ -205,7 +205,6 @@ fn headers_with_even_id_is_protocol_error_5_1_1() {
 /// RFC 9113 §5.1.1: a new stream id lower than one already used (never
 /// opened itself) is a connection error PROTOCOL_ERROR.
 #[test]
-#[ignore = "core bug: lower never-opened stream id answered GOAWAY STREAM_CLOSED, RFC 9113 §5.1.1 says PROTOCOL_ERROR"]
 fn headers_with_lower_id_is_protocol_error_5_1_1() {
     let mut p = ready();
     p.headers(5).request("GET", "/").end_stream().send();

@@ -52,6 +52,15 @@ pub(super) fn initial_settings(cfg: &Config, side: Side) -> frame::Settings {
     }
 }
 
+/// Who asked for the outstanding PING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PingKind {
+    User,
+    KeepAlive,
+    /// Graceful shutdown, phase one (§6.8).
+    Shutdown,
+}
+
 /// Where reading is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -140,6 +149,11 @@ pub(crate) struct H2Conn {
     /// Graceful shutdown: waiting for the PING that ends phase one.
     pub(super) shutdown_ping: bool,
     pub(super) ping_outstanding: Option<[u8; 8]>,
+    /// Why that PING was sent: only the application's are reported (`Pong`).
+    pub(super) ping_kind: PingKind,
+    /// Peer streams that ended normally, recently: HEADERS on one of them is
+    /// STREAM_CLOSED (§5.1); on any other lower id, PROTOCOL_ERROR (§5.1.1).
+    pub(super) recent_closed: VecDeque<u32>,
     pub(super) eof: bool,
     pub(super) closed: bool,
     /// Scratch list for encoding header blocks (reused, no allocation per
@@ -251,6 +265,8 @@ impl H2Conn {
             goaway_received: None,
             shutdown_ping: false,
             ping_outstanding: None,
+            ping_kind: PingKind::User,
+            recent_closed: VecDeque::with_capacity(RECENT_RESETS),
             eof: false,
             closed: false,
             scratch: Vec::new(),
@@ -661,11 +677,17 @@ impl H2Conn {
             );
         }
         if id <= self.last_peer_id {
-            // §5.1.1: ids only grow; a closed stream cannot be reopened.
             if self.recent_resets.contains(&id) {
                 return;
             }
-            return self.connection_error(ErrorCode::STREAM_CLOSED, "HEADERS on a closed stream");
+            if self.recent_closed.contains(&id) {
+                // §5.1: frames after END_STREAM on a closed stream.
+                return self
+                    .connection_error(ErrorCode::STREAM_CLOSED, "HEADERS on a closed stream");
+            }
+            // §5.1.1: ids only grow; a lower one is unexpected.
+            return self
+                .connection_error(ErrorCode::PROTOCOL_ERROR, "stream id lower than one used");
         }
         self.last_peer_id = id;
         if self.goaway_sent.is_some_and(|last| id > last) {
@@ -838,6 +860,20 @@ impl H2Conn {
             }
             return;
         }
+        if self.side == Side::Client
+            && r.error_code == ErrorCode::NO_ERROR
+            && self.streams.get(&id).is_some_and(|s| !s.state.recv_open())
+        {
+            // §8.1: a complete response, then "stop sending the request":
+            // the response stays readable.
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.state = State::Closed;
+                s.pending.clear();
+                s.pending_len = 0;
+                s.finish = None;
+            }
+            return self.maybe_retire(id);
+        }
         if self.side == Side::Server && !self.spend_reset_token() {
             return;
         }
@@ -877,7 +913,8 @@ impl H2Conn {
             self.settings_unacked -= 1;
             if self.settings_unacked == 0 {
                 self.timers.stop(TimerKind::SettingsAck);
-                self.decoder.set_max_table_size(self.cfg.h2.header_table_size as usize);
+                self.decoder
+                    .set_max_table_size(self.cfg.h2.header_table_size as usize);
             }
             return;
         }
@@ -950,11 +987,14 @@ impl H2Conn {
         if self.ping_outstanding == Some(p.payload) {
             self.ping_outstanding = None;
             self.timers.stop(TimerKind::PingTimeout);
-            if self.shutdown_ping {
-                self.shutdown_ping = false;
-                self.goaway_phase_two();
+            match self.ping_kind {
+                PingKind::User => self.events.push_back(Event::Pong { payload: p.payload }),
+                PingKind::KeepAlive => {}
+                PingKind::Shutdown => {
+                    self.shutdown_ping = false;
+                    self.goaway_phase_two();
+                }
             }
-            self.events.push_back(Event::Pong { payload: p.payload });
         }
     }
 
@@ -994,6 +1034,11 @@ impl H2Conn {
     }
 
     fn on_priority_update(&mut self, p: frame::PriorityUpdate) {
+        if self.side == Side::Client {
+            // RFC 9218 §7.1: only clients send PRIORITY_UPDATE.
+            return self
+                .connection_error(ErrorCode::PROTOCOL_ERROR, "PRIORITY_UPDATE from a server");
+        }
         let (u, i) = super::priority::parse(&p.field_value);
         let id = p.prioritized_stream_id.get();
         if let Some(s) = self.streams.get_mut(&id) {

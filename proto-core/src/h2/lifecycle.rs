@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::conn::{H2Conn, Phase, RECENT_RESETS};
+use super::conn::{H2Conn, Phase, PingKind, RECENT_RESETS};
 use super::frame;
 use super::stream::State;
 use crate::connection::{Shutdown, Side};
@@ -92,7 +92,15 @@ impl H2Conn {
                 code,
                 remote,
             }),
-            None => self.events.push_back(Event::Finished { id: sid }),
+            None => {
+                if self.peer_initiated(id) {
+                    if self.recent_closed.len() >= RECENT_RESETS {
+                        self.recent_closed.pop_front();
+                    }
+                    self.recent_closed.push_back(id);
+                }
+                self.events.push_back(Event::Finished { id: sid });
+            }
         }
         if self.side == Side::Client && self.goaway_received.is_none() {
             self.events.push_back(Event::StreamsAvailable);
@@ -123,6 +131,7 @@ impl H2Conn {
         if !self.streams.is_empty() || self.closed {
             return;
         }
+        self.update_idle_timer();
         let draining =
             self.goaway_received.is_some() || (self.goaway_sent.is_some() && !self.shutdown_ping);
         if draining {
@@ -223,6 +232,7 @@ impl H2Conn {
                     self.goaway_sent = Some((1 << 31) - 1);
                     self.shutdown_ping = true;
                     self.ping_outstanding = Some(SHUTDOWN_PING);
+                    self.ping_kind = PingKind::Shutdown;
                     self.send_frame(frame::Ping::new(SHUTDOWN_PING));
                 } else {
                     self.goaway_phase_two();
@@ -245,6 +255,7 @@ impl H2Conn {
         if kind == TimerKind::KeepAlive {
             if self.ping_outstanding.is_none() {
                 self.ping_outstanding = Some(KEEPALIVE_PING);
+                self.ping_kind = PingKind::KeepAlive;
                 self.send_frame(frame::Ping::new(KEEPALIVE_PING));
                 self.arm(TimerKind::PingTimeout, Some(self.cfg.h2.keep_alive_timeout));
             }

@@ -348,11 +348,12 @@ impl H2Conn {
                 }
             }
             // Room in the stream's send budget again.
-            if let Some(s) = self.streams.get_mut(&key) {
-                if s.write_wanted && len > 0 {
+            let wanted = self.streams.get(&key).is_some_and(|s| s.write_wanted);
+            if wanted && len > 0 && self.write_capacity_of(key) > 0 {
+                if let Some(s) = self.streams.get_mut(&key) {
                     s.write_wanted = false;
-                    self.events.push_back(Event::Writable { id: sid });
                 }
+                self.events.push_back(Event::Writable { id: sid });
             }
         }
     }
@@ -375,6 +376,7 @@ impl H2Conn {
     pub(crate) fn ping(&mut self, payload: [u8; 8]) {
         if !self.closed {
             self.ping_outstanding = Some(payload);
+            self.ping_kind = super::conn::PingKind::User;
             self.send_frame(frame::Ping::new(payload));
         }
     }
