@@ -135,6 +135,21 @@ start_server() { # name bin port args...
     log "$name up: pid ${PID[$name]}, $bin on 127.0.0.1:$port (CPU $SERVER_CPU)"
 }
 
+# Fails loudly if server NAME is gone: its exit status and the end of its log
+# (kept in bench/results/NAME-server.log).
+check_alive() {
+    local name=$1 rc=0
+    local stat=""
+    { read -r stat <"/proc/${PID[$name]}/stat"; } 2>/dev/null || true
+    stat=${stat##*) }
+    [ -n "$stat" ] && [ "${stat:0:1}" != Z ] && return 0
+    wait "${PID[$name]}" 2>/dev/null || rc=$?
+    unset "PID[$name]"
+    mkdir -p "$RESULTS"
+    cp "$WORK/$name.log" "$RESULTS/$name-server.log" 2>/dev/null || true
+    die "$name server died (exit status $rc; >128 means signal $((rc > 128 ? rc - 128 : 0))) $2; log tail:$(printf '\n'; tail -20 "$WORK/$name.log")"
+}
+
 cpu_ticks() { # pid -> utime+stime of the whole process, in clock ticks
     local line
     read -r line <"/proc/$1/stat" || die "cannot read /proc/$1/stat"
@@ -170,13 +185,13 @@ run_one() {
     mapfile -t args < <(wrk_args "$workload" "$port")
     local t0 t1
     t0=$(date +%s%N)
+    check_alive "$name" "before $workload run $run"
     before=$(cpu_ticks "${PID[$name]}")
     taskset -c "$CLIENT_CPU" wrk "${args[@]}" >"$out" 2>&1 ||
         die "wrk failed against $name ($workload):$(printf '\n'; cat "$out")"
+    check_alive "$name" "during $workload run $run"
     after=$(cpu_ticks "${PID[$name]}")
     t1=$(date +%s%N)
-    kill -0 "${PID[$name]}" 2>/dev/null ||
-        die "$name server died during $workload run $run; log:$(printf '\n'; tail -20 "$WORK/$name.log")"
     if grep -q 'Non-2xx or 3xx responses' "$out"; then
         die "$name answered non-2xx during $workload:$(printf '\n'; cat "$out")"
     fi
