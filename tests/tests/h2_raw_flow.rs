@@ -403,3 +403,61 @@ fn window_update_after_end_stream_is_fine_6_9() {
         p.rendered()
     );
 }
+
+/// RFC 9113 §6.9.2 + §6.9.1: content accepted under the old window but not
+/// yet framed must respect a window lowered by SETTINGS before it is sent
+/// (found by the python `h2` interop server).
+#[test]
+fn queued_content_respects_window_lowered_by_settings_6_9_2() {
+    use bytes::{Bytes, BytesMut};
+    use proto_core::h2::frame::{self, Frame, Settings};
+
+    fn frames(conn: &mut Connection) -> Vec<Frame> {
+        let out = drain_transmit(conn);
+        let mut buf = BytesMut::from(&out[..]);
+        let mut v = Vec::new();
+        while let Some(f) = frame::decode(&mut buf, 1 << 24).unwrap() {
+            v.push(f);
+        }
+        v
+    }
+    let data_len = |fs: &[Frame]| -> usize {
+        fs.iter()
+            .map(|f| {
+                if let Frame::Data(d) = f {
+                    d.data.len()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    };
+    let mut conn = Connection::with_protocol(Side::Client, Protocol::Http2, Config::default(), T0);
+    let _ = drain_transmit(&mut conn);
+    let mut input = BytesMut::new();
+    Settings::default().encode(&mut input);
+    Settings::ack().encode(&mut input);
+    assert_eq!(conn.recv(T0, &input), input.len());
+    let id = conn
+        .send_request(request(Method::Post, "/", &[("host", "x")]), false)
+        .unwrap();
+    let mut body = Bytes::from(vec![7u8; 60_000]);
+    assert_eq!(conn.stream(id).unwrap().write(&mut body).unwrap(), 60_000);
+    // Before anything is written out, the server lowers the window.
+    let mut lower = BytesMut::new();
+    Settings::default()
+        .with_initial_window_size(16_384)
+        .encode(&mut lower);
+    assert_eq!(conn.recv(T0, &lower), lower.len());
+    let sent = frames(&mut conn);
+    assert_eq!(data_len(&sent), 16_384, "exactly the lowered window");
+    let mut more = BytesMut::new();
+    frame::WindowUpdate::new(id, 65_535).encode(&mut more);
+    assert_eq!(conn.recv(T0, &more), more.len());
+    let sent = frames(&mut conn);
+    assert_eq!(
+        data_len(&sent),
+        60_000 - 16_384,
+        "the rest once the window opens"
+    );
+}

@@ -128,6 +128,8 @@ pub(crate) struct H2Conn {
     pub(super) recent_resets: VecDeque<u32>,
     pub(super) partial: Option<PartialBlock>,
     pub(super) send_window: Window,
+    /// Content accepted by `write` on all streams and not yet framed.
+    pub(super) conn_pending: usize,
     pub(super) recv_window: Window,
     /// Connection-level bytes consumed by the application, not yet released.
     pub(super) unreleased: u32,
@@ -251,6 +253,7 @@ impl H2Conn {
             recent_resets: VecDeque::with_capacity(RECENT_RESETS),
             partial: None,
             send_window: Window::new(DEFAULT_WINDOW),
+            conn_pending: 0,
             recv_window: Window::new(DEFAULT_WINDOW),
             unreleased: 0,
             events: VecDeque::new(),
@@ -869,7 +872,7 @@ impl H2Conn {
             if let Some(s) = self.streams.get_mut(&id) {
                 s.state = State::Closed;
                 s.pending.clear();
-                s.pending_len = 0;
+                self.conn_pending -= core::mem::take(&mut s.pending_len);
                 s.finish = None;
             }
             return self.maybe_retire(id);
@@ -972,7 +975,7 @@ impl H2Conn {
                 return false;
             }
             if delta > 0 {
-                self.wake_writers();
+                self.window_opened();
             }
         }
         true
@@ -1005,7 +1008,7 @@ impl H2Conn {
                 return self
                     .connection_error(ErrorCode::FLOW_CONTROL_ERROR, "connection window overflow");
             }
-            return self.wake_writers();
+            return self.window_opened();
         }
         let Some(s) = self.streams.get_mut(&id) else {
             if !self.is_closed_id(id) {
@@ -1024,7 +1027,11 @@ impl H2Conn {
                 "stream window overflow",
             );
         }
-        if s.write_wanted && self.write_capacity_of(id) > 0 {
+        if !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()) {
+            self.schedule(id);
+        }
+        let wanted = self.streams.get(&id).is_some_and(|s| s.write_wanted);
+        if wanted && self.write_capacity_of(id) > 0 {
             if let Some(s) = self.streams.get_mut(&id) {
                 s.write_wanted = false;
                 let sid = s.id;

@@ -82,6 +82,7 @@ impl H2Conn {
         if s.buffered > 0 {
             self.release_connection(s.buffered);
         }
+        self.conn_pending -= s.pending_len;
         let sid = s.id;
         self.events.retain(
             |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),

@@ -195,11 +195,15 @@ impl H2Conn {
         if self.side == Side::Server && s.head == HeadState::Pending {
             return 0;
         }
+        // Windows are debited when content is framed, so what is already
+        // queued counts against them here.
         let budget = self.cfg.send_buffer.saturating_sub(s.pending_len);
-        s.send_window
+        let stream_room = s.send_window.available().saturating_sub(s.pending_len);
+        let conn_room = self
+            .send_window
             .available()
-            .min(self.send_window.available())
-            .min(budget)
+            .saturating_sub(self.conn_pending);
+        stream_room.min(conn_room).min(budget)
     }
 
     pub(crate) fn write(&mut self, id: StreamId, data: &mut Bytes) -> Result<usize, UserError> {
@@ -229,10 +233,9 @@ impl H2Conn {
             // §8.1.1 / RFC 9110 §9.3.2: a HEAD response has no content.
             return Ok(take);
         }
-        let _ = s.send_window.consume(take);
-        let _ = self.send_window.consume(take);
         s.pending_len += take;
         s.pending.push_back(chunk);
+        self.conn_pending += take;
         self.schedule(key);
         Ok(take)
     }
@@ -261,8 +264,23 @@ impl H2Conn {
         }
     }
 
+    /// After a window grew: streams blocked on flow control go back in the
+    /// scheduler, and writers waiting for room are told.
+    pub(super) fn window_opened(&mut self) {
+        let blocked: Vec<u32> = self
+            .streams
+            .values()
+            .filter(|s| !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()))
+            .map(|s| s.id.get())
+            .collect();
+        for key in blocked {
+            self.schedule(key);
+        }
+        self.wake_writers();
+    }
+
     /// Puts a stream with something to send in its urgency's queue.
-    fn schedule(&mut self, key: u32) {
+    pub(super) fn schedule(&mut self, key: u32) {
         let Some(s) = self.streams.get_mut(&key) else {
             return;
         };
@@ -283,12 +301,21 @@ impl H2Conn {
             let Some(key) = self.ready[urgency].pop_front() else {
                 break;
             };
-            let max_frame = self.peer.max_frame_size as usize;
+            let conn_window = self.send_window.available();
             let Some(s) = self.streams.get_mut(&key) else {
                 continue;
             };
             s.scheduled = false;
             let sid = s.id;
+            // §6.9.1: the windows in force now bound the frame, whatever they
+            // were when the content was accepted (SETTINGS may have lowered them).
+            let max_frame = (self.peer.max_frame_size as usize)
+                .min(s.send_window.available())
+                .min(conn_window);
+            if max_frame == 0 && !s.pending.is_empty() {
+                // Blocked on flow control: rescheduled by WINDOW_UPDATE.
+                continue;
+            }
             // One DATA frame of up to max_frame bytes, gathered from pending.
             let mut len = 0;
             let mut parts: [Option<Bytes>; 4] = [None, None, None, None];
@@ -308,6 +335,7 @@ impl H2Conn {
                 nparts += 1;
             }
             s.pending_len -= len;
+            let _ = s.send_window.consume(len);
             let finishing = s.pending.is_empty() && s.finish.is_some();
             let trailers = if finishing {
                 s.finish.take().flatten()
@@ -317,6 +345,8 @@ impl H2Conn {
             let end_on_data = finishing && trailers.is_none();
             let more = !s.pending.is_empty();
             let incremental = s.incremental;
+            self.conn_pending -= len;
+            let _ = self.send_window.consume(len);
             if len > 0 || end_on_data {
                 let before = self.tx.buf().len();
                 frame::Data::encode_header(len as u32, end_on_data, sid, self.tx.buf());
