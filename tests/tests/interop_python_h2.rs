@@ -263,7 +263,6 @@ async fn get(client: &Client, uri: http::Uri) -> (StatusCode, Vec<u8>) {
 /// only gets through if we wait for its WINDOW_UPDATEs (it fails the
 /// connection on any overrun), and the 4 MiB back only if we send ours.
 #[test]
-#[ignore = "client bug: DATA overruns the stream window after the server lowers SETTINGS_INITIAL_WINDOW_SIZE (h2_server.py: FLOW_CONTROL_ERROR)"]
 fn our_client_4mib_echo_against_python_server() {
     let srv = PythonServer::start();
     let data = pattern(4 << 20);
@@ -283,7 +282,6 @@ fn our_client_4mib_echo_against_python_server() {
 
 /// 4 MiB up to `/stream` (echoed while it arrives) and a 4 MiB download.
 #[test]
-#[ignore = "client bug: DATA overruns the stream window after the server lowers SETTINGS_INITIAL_WINDOW_SIZE (h2_server.py: FLOW_CONTROL_ERROR)"]
 fn our_client_streamed_echo_and_download_against_python_server() {
     let srv = PythonServer::start();
     let data = pattern((4 << 20) + 5);
@@ -308,7 +306,6 @@ fn our_client_streamed_echo_and_download_against_python_server() {
 /// Twelve requests at once on the one connection the script accepts
 /// (uploads collected and streamed, downloads of several sizes).
 #[test]
-#[ignore = "client bug: DATA overruns the stream window after the server lowers SETTINGS_INITIAL_WINDOW_SIZE (h2_server.py: FLOW_CONTROL_ERROR)"]
 fn our_client_concurrent_streams_against_python_server() {
     let srv = PythonServer::start();
     let uris: Vec<_> = (0..12)
