@@ -38,8 +38,6 @@ fn deliveries() -> Vec<Delivery> {
 /// A raw-server scenario: bytes in (then EOF if `eof`), echo application.
 struct ByteScript {
     name: &'static str,
-    /// Set when the scenario currently fails because of a known core bug.
-    core_bug: Option<&'static str>,
     cfg: fn() -> Config,
     input: Vec<u8>,
     eof: bool,
@@ -65,7 +63,6 @@ fn byte_scripts() -> Vec<ByteScript> {
     let s = |name, input: String| ByteScript {
         name,
         cfg: no_timers,
-        core_bug: None,
         input: input.into_bytes(),
         eof: false,
     };
@@ -88,18 +85,8 @@ fn byte_scripts() -> Vec<ByteScript> {
         s("missing host", "GET / HTTP/1.1\r\n\r\n".into()),
         s("unknown coding", format!("POST / HTTP/1.1\r\n{h}Transfer-Encoding: x-y, chunked\r\n\r\n0\r\n\r\n")),
     ];
-    for b in &mut v {
-        if b.name == "http/1.0 keep-alive then close" || b.name == "CL+TE after a good request" {
-            b.core_bug = Some(
-                "parsing a later pipelined request (HTTP/1.0 without keep-alive, or a malformed one) \
-                 flips connection-level keep-alive and marks the EARLIER response `connection: close`, \
-                 then another response follows (RFC 9112 §9.6); output depends on the split",
-            );
-        }
-    }
     v.push(ByteScript {
         name: "half-close after two requests",
-        core_bug: None,
         cfg: no_timers,
         input: format!(
             "GET /1 HTTP/1.1\r\n{h}\r\nPOST /2 HTTP/1.1\r\n{h}Content-Length: 2\r\n\r\nok"
@@ -109,7 +96,6 @@ fn byte_scripts() -> Vec<ByteScript> {
     });
     v.push(ByteScript {
         name: "EOF mid body",
-        core_bug: None,
         cfg: no_timers,
         input: format!("POST /2 HTTP/1.1\r\n{h}Content-Length: 20\r\n\r\nshort").into_bytes(),
         eof: true,
@@ -119,7 +105,6 @@ fn byte_scripts() -> Vec<ByteScript> {
     large.extend_from_slice(format!("GET /after HTTP/1.1\r\n{h}\r\n").as_bytes());
     v.push(ByteScript {
         name: "large body then GET",
-        core_bug: None,
         cfg: || {
             let mut c = no_timers();
             c.max_recv_buffer = 4096;
@@ -130,7 +115,6 @@ fn byte_scripts() -> Vec<ByteScript> {
     });
     v.push(ByteScript {
         name: "pipelining depth 2",
-        core_bug: None,
         cfg: || {
             let mut c = no_timers();
             c.max_pipelined = 2;
@@ -367,11 +351,7 @@ fn check(bytes: &[ByteScript], pairs: &[PairScript]) -> (Vec<String>, usize) {
 /// writes); and a server never answers after a `connection: close`.
 #[test]
 fn split_independence_of_events_and_output() {
-    let bytes: Vec<_> = byte_scripts()
-        .into_iter()
-        .filter(|s| s.core_bug.is_none())
-        .collect();
-    let (failures, checked) = check(&bytes, &pair_scripts());
+    let (failures, checked) = check(&byte_scripts(), &pair_scripts());
     assert!(
         failures.is_empty(),
         "{} scenario(s) depend on the split:\n{}",
@@ -379,17 +359,4 @@ fn split_independence_of_events_and_output() {
         failures.join("\n")
     );
     assert!(checked > 100, "only {checked} runs compared");
-}
-
-/// The scenarios of [`split_independence_of_events_and_output`] that fail
-/// today because of a core bug (see `core_bug` on each).
-#[test]
-fn split_independence_known_core_bugs() {
-    let bytes: Vec<_> = byte_scripts()
-        .into_iter()
-        .filter(|s| s.core_bug.is_some())
-        .collect();
-    assert!(!bytes.is_empty());
-    let (failures, _) = check(&bytes, &[]);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
