@@ -93,6 +93,10 @@ pub struct H2Config {
     pub keep_alive_timeout: Duration,
     /// Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441), server only.
     pub enable_connect_protocol: bool,
+    /// Manual flow control (for proxies): reading does not give window back
+    /// to the peer; the application calls `StreamMut::release(n)` when it
+    /// has really consumed `n` bytes (e.g. forwarded them).
+    pub manual_flow_control: bool,
 }
 
 impl Default for H2Config {
@@ -114,6 +118,7 @@ impl Default for H2Config {
             keep_alive_interval: None,
             keep_alive_timeout: Duration::from_secs(20),
             enable_connect_protocol: false,
+            manual_flow_control: false,
         }
     }
 }

@@ -436,6 +436,14 @@ impl StreamMut<'_> {
         dispatch_stream!(&mut self.conn, c => c.finish(self.id, trailers))
     }
 
+    /// Manual flow control (`H2Config::manual_flow_control`): `n` bytes read
+    /// from this stream were consumed; HTTP/2 gives that much window back to
+    /// the peer (batched). Does nothing in the default automatic mode, where
+    /// reading releases, nor on HTTP/1.
+    pub fn release(&mut self, n: usize) {
+        dispatch_stream!(&mut self.conn, c => c.release(self.id, n));
+    }
+
     /// Abandons the exchange. HTTP/1.1 cannot cancel one exchange alone, so
     /// unless nothing of it was sent yet, the connection closes.
     pub fn reset(&mut self, code: ErrorCode) {

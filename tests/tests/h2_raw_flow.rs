@@ -461,3 +461,62 @@ fn queued_content_respects_window_lowered_by_settings_6_9_2() {
         "the rest once the window opens"
     );
 }
+
+/// RFC 9113 §6.9 + ARCHITECTURE (manual mode, for proxies): reading does not
+/// give window back; `release(n)` does, and never more than was read.
+#[test]
+fn manual_flow_control_releases_only_on_release_6_9() {
+    use bytes::{Bytes, BytesMut};
+    use proto_core::h2::frame::{self, Frame, Settings};
+
+    let mut cfg = Config::default();
+    cfg.h2.manual_flow_control = true;
+    cfg.h2.initial_window_size = 65_535;
+    let mut conn = Connection::with_protocol(Side::Server, Protocol::Http2, cfg, T0);
+    let _ = drain_transmit(&mut conn);
+    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+    Settings::default().encode(&mut input);
+    let mut enc = proto_core::hpack::Encoder::new();
+    let mut block = BytesMut::new();
+    enc.encode(
+        [
+            (&b":method"[..], &b"POST"[..], false),
+            (b":scheme", b"http", false),
+            (b":path", b"/", false),
+            (b":authority", b"x", false),
+        ],
+        &mut block,
+    );
+    frame::Headers::new(sid(1), block.freeze(), false, true).encode(&mut input);
+    for len in [16_384, 16_384, 7_232] {
+        frame::Data::new(sid(1), Bytes::from(vec![1u8; len]), false).encode(&mut input);
+    }
+    assert_eq!(conn.recv(T0, &input), input.len());
+    let mut read = 0;
+    while let proto_core::ReadChunk::Data(d) = conn.stream(sid(1)).unwrap().read() {
+        read += d.len();
+    }
+    assert_eq!(read, 40_000);
+    let window_updates = |conn: &mut Connection| -> Vec<(u32, u32)> {
+        let out = drain_transmit(conn);
+        let mut buf = BytesMut::from(&out[..]);
+        let mut v = Vec::new();
+        while let Some(f) = frame::decode(&mut buf, 1 << 24).unwrap() {
+            if let Frame::WindowUpdate(w) = f {
+                v.push((w.stream_id.get(), w.increment));
+            }
+        }
+        v
+    };
+    assert_eq!(
+        window_updates(&mut conn),
+        vec![],
+        "reading alone releases nothing"
+    );
+    conn.stream(sid(1)).unwrap().release(100_000);
+    assert_eq!(
+        window_updates(&mut conn),
+        vec![(1, 40_000)],
+        "capped at what was read"
+    );
+}

@@ -885,6 +885,9 @@ impl H1Conn {
         })
     }
 
+    /// HTTP/1 has no flow-control window: reading is the release.
+    pub(crate) fn release(&mut self, _id: StreamId, _n: usize) {}
+
     pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
         match &self.upgrade {
             Some((uid, _)) if *uid == id => self.upgrade.take().map(|(_, b)| b),

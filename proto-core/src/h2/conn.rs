@@ -1097,8 +1097,12 @@ impl H2Conn {
         if let Some(data) = s.queue.pop_front() {
             s.buffered -= data.len();
             let n = data.len();
-            self.release_stream(key, n);
-            self.release_connection(n);
+            if self.cfg.h2.manual_flow_control {
+                s.held += n;
+            } else {
+                self.release_stream(key, n);
+                self.release_connection(n);
+            }
             return ReadChunk::Data(data);
         }
         if s.state.recv_open() {
@@ -1111,6 +1115,22 @@ impl H2Conn {
         s.end_read = true;
         self.maybe_retire(key);
         ReadChunk::End
+    }
+
+    /// Manual flow control: the application consumed `n` bytes of `id`.
+    pub(crate) fn release(&mut self, id: StreamId, n: usize) {
+        if !self.cfg.h2.manual_flow_control {
+            return;
+        }
+        let Some(s) = self.streams.get_mut(&id.get()) else {
+            return;
+        };
+        // Only what was read can be released (the peer's window is ours to
+        // account, not the application's to inflate).
+        let n = n.min(s.held);
+        s.held -= n;
+        self.release_stream(id.get(), n);
+        self.release_connection(n);
     }
 
     /// The application consumed `n` bytes of stream `id`: return them to the

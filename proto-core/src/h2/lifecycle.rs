@@ -79,8 +79,8 @@ impl H2Conn {
         let Some(s) = self.streams.remove(&id) else {
             return;
         };
-        if s.buffered > 0 {
-            self.release_connection(s.buffered);
+        if s.buffered + s.held > 0 {
+            self.release_connection(s.buffered + s.held);
         }
         self.conn_pending -= s.pending_len;
         let sid = s.id;

@@ -98,6 +98,9 @@ pub(crate) struct Stream {
     /// Bytes the application consumed and we have not yet returned to the
     /// peer with WINDOW_UPDATE (batched).
     pub(crate) unreleased: u32,
+    /// Manual flow control: bytes read but not yet released by the
+    /// application; given back to the connection window if the stream ends.
+    pub(crate) held: usize,
     /// Received content not yet read; `buffered` is the sum of the lengths
     /// (bounded by the receive window we advertise).
     pub(crate) queue: VecDeque<Bytes>,
@@ -135,6 +138,7 @@ impl Stream {
             send_window: Window::new(send_window),
             recv_window: Window::new(recv_window),
             unreleased: 0,
+            held: 0,
             queue: VecDeque::new(),
             buffered: 0,
             trailers: None,
