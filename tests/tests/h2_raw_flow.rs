@@ -493,7 +493,7 @@ fn manual_flow_control_releases_only_on_release_6_9() {
     }
     assert_eq!(conn.recv(T0, &input), input.len());
     let mut read = 0;
-    while let proto_core::ReadChunk::Data(d) = conn.stream(sid(1)).unwrap().read() {
+    while let ReadChunk::Data(d) = conn.stream(sid(1)).unwrap().read() {
         read += d.len();
     }
     assert_eq!(read, 40_000);
