@@ -205,10 +205,13 @@ pub struct RequestHead {
     pub method: Method,
     /// The request target as received (origin, absolute, authority or `*` form).
     pub target: Bytes,
-    /// HTTP/1.0 or HTTP/1.1 (HTTP/2 once it lands).
+    /// HTTP/1.0, HTTP/1.1 or HTTP/2.
     pub version: Version,
     /// The header fields in order.
     pub fields: Fields,
+    /// HTTP/2 extended CONNECT (RFC 8441 §4): the `:protocol` pseudo-header,
+    /// e.g. `websocket`. Always `None` on HTTP/1.
+    pub protocol: Option<Bytes>,
 }
 
 impl RequestHead {
@@ -219,6 +222,7 @@ impl RequestHead {
             target: target.into(),
             version: Version::Http11,
             fields: Fields::new(),
+            protocol: None,
         }
     }
 }

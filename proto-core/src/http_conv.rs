@@ -79,6 +79,7 @@ impl RequestHead {
             target: Bytes::from(target),
             version: version_from_http(parts.version),
             fields,
+            protocol: None,
         }
     }
 

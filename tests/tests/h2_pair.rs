@@ -50,3 +50,30 @@ fn concurrent_posts_with_bodies() {
     assert_eq!(log.len(), 50, "{log:#?}");
     assert!(log.iter().any(|l| l.contains("POST /7 body-7")), "{log:#?}");
 }
+
+/// RFC 8441 §4, §5: extended CONNECT — the client's `:protocol` reaches the
+/// server application, and the stream carries DATA both ways after a 2xx.
+#[test]
+fn extended_connect_carries_protocol_8441_4() {
+    let mut server = Config::default();
+    server.h2.enable_connect_protocol = true;
+    let mut p = Pair::with_protocol(Protocol::Http2, Config::default(), server, Delivery::WHOLE);
+    p.server.app = Some(echo_server());
+    p.client.app = Some(reader());
+    let mut head = request(Method::Connect, "/chat", &[("host", "example.com")]);
+    head.protocol = Some(bytes::Bytes::from_static(b"websocket"));
+    // RFC 8441 §3: not before the server's SETTINGS enabled it.
+    assert!(p.client.conn.send_request(head.clone(), false).is_err());
+    p.drive();
+    p.request(head, b"hello");
+    p.drive();
+    let reqs = p.server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].1.protocol.as_deref(), Some(&b"websocket"[..]));
+    assert_eq!(reqs[0].1.method, Method::Connect);
+    assert_eq!(&reqs[0].1.target[..], b"/chat");
+    assert_eq!(
+        p.client.app_log(),
+        vec!["app: body 1: CONNECT /chat hello".to_owned()]
+    );
+}

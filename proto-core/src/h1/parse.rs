@@ -67,6 +67,7 @@ pub fn parse_request(buf: &mut BytesMut, cfg: &Config) -> Result<Option<RequestH
         target,
         version,
         fields,
+        protocol: None,
     }))
 }
 

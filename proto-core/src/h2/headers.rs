@@ -186,6 +186,7 @@ impl RequestBuilder {
             target,
             version: Version::H2,
             fields,
+            protocol: self.protocol,
         })
     }
 }
@@ -308,7 +309,11 @@ pub(crate) fn request_fields(head: &RequestHead, out: &mut Vec<(Bytes, Bytes)>) 
         Bytes::from_static(b":method"),
         Bytes::copy_from_slice(head.method.as_bytes()),
     ));
-    if head.method == Method::Connect {
+    if let Some(protocol) = &head.protocol {
+        // RFC 8441 §4: extended CONNECT carries :protocol, :scheme and :path.
+        out.push((Bytes::from_static(b":protocol"), protocol.clone()));
+    }
+    if head.method == Method::Connect && head.protocol.is_none() {
         if let Some(a) = authority.or(Some(target.clone())) {
             out.push((Bytes::from_static(b":authority"), a));
         }

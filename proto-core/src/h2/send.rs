@@ -62,6 +62,12 @@ impl H2Conn {
             // §5.1.2: wait for `StreamsAvailable`.
             return Err(UserError::Busy);
         }
+        if head.protocol.is_some() && !self.peer.enable_connect_protocol {
+            // RFC 8441 §3: only once the server sent SETTINGS_ENABLE_CONNECT_PROTOCOL=1.
+            return Err(UserError::InvalidState(
+                "the server has not enabled extended CONNECT",
+            ));
+        }
         let id = self.next_local_id;
         if id > (1 << 31) - 1 {
             // §5.1.1: ids are exhausted; a new connection is needed.
