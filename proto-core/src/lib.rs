@@ -18,6 +18,7 @@ mod head;
 pub mod hpack;
 #[cfg(feature = "http")]
 mod http_conv;
+mod input;
 mod time;
 mod timer;
 mod transmit;

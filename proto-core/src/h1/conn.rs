@@ -19,6 +19,7 @@ use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 use crate::h2::{frame, h2c};
 use crate::head::{Method, RequestHead, ResponseHead};
+use crate::input;
 use crate::time::Instant;
 use crate::timer::Timers;
 use crate::transmit::TxQueue;
@@ -165,9 +166,7 @@ impl H1Conn {
         if !self.wants_read() {
             return 0;
         }
-        let n = data.len().min(self.read_cap - self.rbuf.len());
-        self.rbuf
-            .extend_from_slice(data.get(..n).unwrap_or_default());
+        let n = input::append_slice(&mut self.rbuf, self.read_cap, data);
         self.process();
         n
     }
@@ -177,13 +176,8 @@ impl H1Conn {
         if !self.wants_read() || buf.is_empty() {
             return;
         }
-        let n = buf.len().min(self.read_cap - self.rbuf.len());
-        if self.rbuf.is_empty() {
-            // Zero-copy: adopt the caller's bytes.
-            self.rbuf = buf.split_to(n);
-        } else {
-            self.rbuf.extend_from_slice(&buf.split_to(n));
-        }
+        let cap = self.read_cap;
+        input::append_buf(&mut self.rbuf, cap, buf);
         self.process();
     }
 

@@ -18,6 +18,7 @@ use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, Version};
 use crate::head::{Method, RequestHead};
 use crate::hpack;
+use crate::input;
 use crate::time::Instant;
 use crate::timer::Timers;
 use crate::transmit::TxQueue;
@@ -353,9 +354,8 @@ impl H2Conn {
         if !self.wants_read() {
             return 0;
         }
-        let n = data.len().min(self.read_cap() - self.rbuf.len());
-        self.rbuf
-            .extend_from_slice(data.get(..n).unwrap_or_default());
+        let cap = self.read_cap();
+        let n = input::append_slice(&mut self.rbuf, cap, data);
         self.process();
         n
     }
@@ -365,12 +365,8 @@ impl H2Conn {
         if !self.wants_read() || buf.is_empty() {
             return;
         }
-        let n = buf.len().min(self.read_cap() - self.rbuf.len());
-        if self.rbuf.is_empty() {
-            self.rbuf = buf.split_to(n);
-        } else {
-            self.rbuf.extend_from_slice(&buf.split_to(n));
-        }
+        let cap = self.read_cap();
+        input::append_buf(&mut self.rbuf, cap, buf);
         self.process();
     }
 
