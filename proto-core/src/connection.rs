@@ -308,6 +308,14 @@ impl Connection {
         dispatch!(&self.proto, c => c.is_closed(), pending => false)
     }
 
+    /// Client: true if [`Connection::send_request`] would open a stream now
+    /// (HTTP/1: no exchange in flight and the connection persists; HTTP/2:
+    /// under the peer's concurrency limit, no GOAWAY, ids left). Lets a
+    /// caller keep its request instead of handing it over to get `Busy`.
+    pub fn can_send_request(&self) -> bool {
+        dispatch!(&self.proto, c => c.can_send_request(), pending => false)
+    }
+
     /// Client: sends a request head; write the body through `stream(id)`
     /// unless `end_stream`.
     pub fn send_request(

@@ -492,3 +492,18 @@ fn client_settings_timeout_6_5_3() {
     p.advance(t);
     p.assert_goaway(0, ErrorCode::SETTINGS_TIMEOUT);
 }
+
+/// `can_send_request` agrees with `send_request` at the concurrency limit
+/// (RFC 9113 §5.1.2), so a caller need not hand over a request to learn it.
+#[test]
+fn can_send_request_tracks_max_concurrent_streams_5_1_2() {
+    let mut p = Peer::client(no_timers());
+    p.handshake_with(Settings::default().with_max_concurrent_streams(1));
+    assert!(p.ep.conn.can_send_request());
+    let _s1 = send_get(&mut p, "/1");
+    assert!(!p.ep.conn.can_send_request());
+    assert!(matches!(
+        p.ep.conn.send_request(get("/2"), true),
+        Err(UserError::Busy)
+    ));
+}

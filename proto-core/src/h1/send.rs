@@ -43,6 +43,10 @@ impl H1Conn {
 
     // ---- client ------------------------------------------------------------
 
+    pub(crate) fn can_send_request(&self) -> bool {
+        self.side == Side::Client && !self.closed && self.keep_alive && self.streams.is_empty()
+    }
+
     pub(crate) fn send_request(
         &mut self,
         mut head: RequestHead,

@@ -42,6 +42,20 @@ impl H2Conn {
         self.tx.appended(n);
     }
 
+    pub(crate) fn can_send_request(&self) -> bool {
+        let open = self
+            .streams
+            .values()
+            .filter(|s| s.state != State::Closed)
+            .count();
+        self.side == Side::Client
+            && !self.closed
+            && self.goaway_received.is_none()
+            && self.goaway_sent.is_none()
+            && open < self.peer.max_concurrent_streams as usize
+            && self.next_local_id < (1 << 31)
+    }
+
     pub(crate) fn send_request(
         &mut self,
         head: RequestHead,
