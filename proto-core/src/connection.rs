@@ -377,6 +377,15 @@ impl Connection {
         dispatch!(&mut self.proto, c => c.shutdown(how), pending => ())
     }
 
+    /// HTTP/2: changes our settings mid-connection (RFC 9113 §6.5): the
+    /// advertised ones are sent and bind once the peer acknowledges them;
+    /// local limits apply at once. Does nothing on HTTP/1.
+    pub fn update_settings(&mut self, h2: crate::config::H2Config) {
+        if let Proto::H2(c) = &mut self.proto {
+            c.update_settings(h2);
+        }
+    }
+
     /// HTTP/2: sends a PING; the answer arrives as [`Event::Pong`]. Does
     /// nothing on HTTP/1.
     pub fn ping(&mut self, payload: [u8; 8]) {

@@ -77,3 +77,48 @@ fn extended_connect_carries_protocol_8441_4() {
         vec!["app: body 1: CONNECT /chat hello".to_owned()]
     );
 }
+
+/// RFC 9113 §6.5.3, §6.9.2: SETTINGS changed mid-flight. The server raises
+/// its initial window while a 1 MiB upload is under way and lowers its stream
+/// limit; the upload completes intact and the client honours the new limit.
+#[test]
+fn settings_changed_mid_flight_6_5_3() {
+    for delivery in [Delivery::WHOLE, Delivery::random(5)] {
+        let mut p = Pair::with_protocol(
+            Protocol::Http2,
+            Config::default(),
+            Config::default(),
+            delivery,
+        );
+        p.server.app = Some(echo_server());
+        p.client.app = Some(reader());
+        let body: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+        p.request(request(Method::Post, "/up", &[("host", "h")]), &body);
+        // A few rounds in: part of the body has moved, not all of it.
+        for _ in 0..6 {
+            p.step();
+        }
+        let mut h2 = Config::default().h2;
+        h2.initial_window_size = 1 << 20;
+        h2.max_concurrent_streams = 1;
+        p.server.conn.update_settings(h2);
+        p.drive();
+        let log = p.client.app_log();
+        assert_eq!(log.len(), 1, "{log:?}");
+        // The echo server answers with the body rendered by `show`.
+        let echoed = format!("POST /up {}", show(&body));
+        assert!(
+            log[0] == format!("app: body 1: {}", show(echoed.as_bytes())),
+            "body damaged"
+        );
+        // The client saw the new limit: one stream at a time now.
+        assert!(p.client.count(|e| matches!(e, Event::PeerSettings { .. })) >= 2);
+        let _a = p.request(request(Method::Get, "/a", &[("host", "h")]), b"");
+        assert!(!p.client.conn.can_send_request(), "limit of 1 reached");
+        p.drive();
+        assert!(
+            p.client.conn.can_send_request(),
+            "free again after the exchange"
+        );
+    }
+}

@@ -121,6 +121,10 @@ pub(crate) struct H2Conn {
     pub(super) peer: PeerSettings,
     /// Our SETTINGS frames awaiting ACK (§6.5.3).
     pub(super) settings_unacked: u32,
+    /// Settings we changed with `update_settings`, in sending order; each
+    /// takes effect when its ACK arrives (§6.5.3). `cfg.h2` holds the
+    /// acknowledged values of the advertised settings.
+    pub(super) settings_pending: VecDeque<crate::config::H2Config>,
     pub(super) streams: BTreeMap<u32, Stream>,
     /// Highest stream id the peer opened (ours to refuse above GOAWAY).
     pub(super) last_peer_id: u32,
@@ -245,6 +249,7 @@ impl H2Conn {
             encoder: hpack::Encoder::new(),
             peer: PeerSettings::default(),
             settings_unacked: 0,
+            settings_pending: VecDeque::new(),
             streams: BTreeMap::new(),
             last_peer_id: 0,
             next_local_id: match side {
@@ -910,11 +915,18 @@ impl H2Conn {
                 return self.connection_error(ErrorCode::PROTOCOL_ERROR, "unexpected SETTINGS ACK");
             }
             self.settings_unacked -= 1;
+            // The initial SETTINGS carried `cfg` itself; later ones what
+            // `update_settings` queued.
+            if self.settings_pending.len() > self.settings_unacked as usize {
+                if let Some(acked) = self.settings_pending.pop_front() {
+                    self.apply_local_settings(acked);
+                }
+            }
             if self.settings_unacked == 0 {
                 self.timers.stop(TimerKind::SettingsAck);
-                self.decoder
-                    .set_max_table_size(self.cfg.h2.header_table_size as usize);
             }
+            self.decoder
+                .set_max_table_size(self.cfg.h2.header_table_size as usize);
             return;
         }
         if self.apply_settings(&s) {
@@ -922,6 +934,24 @@ impl H2Conn {
             self.pending_control += 1;
             self.events.push_back(Event::PeerSettings { settings: s });
         }
+    }
+
+    /// Our new settings were acknowledged: they bind from now on (§6.5.3).
+    /// A changed SETTINGS_INITIAL_WINDOW_SIZE moves every stream's receive
+    /// window by the difference, as the peer moved its send windows (§6.9.2).
+    fn apply_local_settings(&mut self, acked: crate::config::H2Config) {
+        let old = i64::from(self.cfg.h2.initial_window_size.max(DEFAULT_WINDOW));
+        let new = i64::from(acked.initial_window_size.max(DEFAULT_WINDOW));
+        if new != old {
+            for s in self.streams.values_mut() {
+                let _ = s.recv_window.adjust(new - old);
+            }
+        }
+        let h2 = &mut self.cfg.h2;
+        h2.max_concurrent_streams = acked.max_concurrent_streams;
+        h2.initial_window_size = acked.initial_window_size;
+        h2.max_header_list_size = acked.max_header_list_size;
+        h2.header_table_size = acked.header_table_size;
     }
 
     /// Applies the peer's settings (§6.5.2, §6.9.2); false after a

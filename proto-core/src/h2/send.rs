@@ -422,6 +422,53 @@ impl H2Conn {
         }
     }
 
+    /// Changes our settings mid-connection: the advertised ones (concurrency,
+    /// initial window, header list and table sizes) go out in a SETTINGS frame
+    /// and bind once acknowledged (§6.5.3); the local limits apply at once.
+    pub(crate) fn update_settings(&mut self, new: crate::config::H2Config) {
+        if self.closed {
+            return;
+        }
+        let latest = self.settings_pending.back().unwrap_or(&self.cfg.h2).clone();
+        let mut s = frame::Settings::default();
+        let mut changed = false;
+        if new.max_concurrent_streams != latest.max_concurrent_streams {
+            s = s.with_max_concurrent_streams(new.max_concurrent_streams);
+            changed = true;
+        }
+        let window = new.initial_window_size.max(super::flow::DEFAULT_WINDOW);
+        if window != latest.initial_window_size.max(super::flow::DEFAULT_WINDOW) {
+            s = s.with_initial_window_size(window);
+            changed = true;
+        }
+        if new.max_header_list_size != latest.max_header_list_size {
+            s = s.with_max_header_list_size(new.max_header_list_size);
+            changed = true;
+        }
+        if new.header_table_size != latest.header_table_size {
+            s = s.with_header_table_size(new.header_table_size);
+            changed = true;
+        }
+        // Limits that are ours alone apply now.
+        let advertised = self.cfg.h2.clone();
+        self.cfg.h2 = crate::config::H2Config {
+            max_concurrent_streams: advertised.max_concurrent_streams,
+            initial_window_size: advertised.initial_window_size,
+            max_header_list_size: advertised.max_header_list_size,
+            header_table_size: advertised.header_table_size,
+            ..new.clone()
+        };
+        if changed {
+            self.send_frame(s);
+            self.settings_unacked += 1;
+            self.settings_pending.push_back(new);
+            self.arm(
+                crate::event::TimerKind::SettingsAck,
+                Some(self.cfg.h2.settings_timeout),
+            );
+        }
+    }
+
     /// Sends a PING; the answer comes as `Event::Pong`.
     pub(crate) fn ping(&mut self, payload: [u8; 8]) {
         if !self.closed {
