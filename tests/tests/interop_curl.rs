@@ -7,92 +7,21 @@
 
 mod interop_support;
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::Duration;
 
-use adapter_tokio::Stats;
-use interop_support::{BIG_LEN, HELLO, pattern, start_ours};
-
-/// Our server on 127.0.0.1:0 on its own runtime (curl blocks this thread);
-/// dropped with the test.
-struct TestServer {
-    addr: SocketAddr,
-    stats: Stats,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl TestServer {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (addr, stats) = rt.block_on(start_ours());
-        Self {
-            addr,
-            stats,
-            _rt: rt,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-}
+use interop_support::{BIG_LEN, HELLO, TempFile, TestServer, pattern, require, run};
 
 // ------------------------------------------------------------------ curl
 
 /// `curl` with the common flags; fails the test if curl is not installed.
 fn curl() -> Command {
-    match Command::new("curl").arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`curl --version` failed: {out:?}"),
-        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "curl is not on PATH: the interop tests need it; install it \
-             (e.g. `apt-get install curl`)"
-        ),
-        Err(e) => panic!("cannot run curl: {e}"),
-    }
+    require("curl", "apt-get install curl");
     let mut cmd = Command::new("curl");
     cmd.args(["--silent", "--show-error", "--max-time", "30"]);
     cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run curl");
-    assert!(
-        out.status.success(),
-        "curl failed ({}): {:?}\nstderr:\n{}",
-        out.status,
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A file under the system temp dir, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, contents: &[u8]) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "interop-curl-{}-{}-{name}",
-            std::process::id(),
-            contents.len()
-        ));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 #[test]
@@ -141,12 +70,12 @@ fn curl_keep_alive_bodies_are_intact() {
 fn curl_chunked_upload_is_echoed() {
     let srv = TestServer::start();
     let data = pattern(300 * 1024 + 7);
-    let file = TempFile::new("chunked", &data);
+    let file = TempFile::new("interop-curl", "chunked", &data);
     let out = run(curl()
         .arg("-v")
         .args(["-H", "Transfer-Encoding: chunked"])
         .arg("--data-binary")
-        .arg(format!("@{}", file.0.display()))
+        .arg(file.at())
         .arg(srv.url("/echo")));
     let verbose = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -162,12 +91,12 @@ fn curl_chunked_upload_is_echoed() {
 fn curl_chunked_upload_streamed_back_chunked() {
     let srv = TestServer::start();
     let data = pattern(700 * 1024 + 3);
-    let file = TempFile::new("stream", &data);
+    let file = TempFile::new("interop-curl", "stream", &data);
     let out = run(curl()
         .arg("-v")
         .args(["-H", "Transfer-Encoding: chunked"])
         .arg("--data-binary")
-        .arg(format!("@{}", file.0.display()))
+        .arg(file.at())
         .arg(srv.url("/stream")));
     let verbose = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
     assert!(
@@ -182,7 +111,7 @@ fn curl_chunked_upload_streamed_back_chunked() {
 fn curl_expect_100_continue_large_body() {
     let srv = TestServer::start();
     let data = pattern(1536 * 1024);
-    let file = TempFile::new("expect", &data);
+    let file = TempFile::new("interop-curl", "expect", &data);
     let out = run(curl()
         .arg("-v")
         .args(["-H", "Expect: 100-continue"])
@@ -190,7 +119,7 @@ fn curl_expect_100_continue_large_body() {
         // make that long enough that the check below is meaningful.
         .args(["--expect100-timeout", "20"])
         .arg("--data-binary")
-        .arg(format!("@{}", file.0.display()))
+        .arg(file.at())
         .arg(srv.url("/echo")));
     let verbose = String::from_utf8_lossy(&out.stderr);
     assert!(

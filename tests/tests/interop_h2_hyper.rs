@@ -5,24 +5,22 @@
 
 mod interop_support;
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use adapter_tokio::{Client, Protocol};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
+use http::{HeaderMap, Method, Request, StatusCode, Version};
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::{Body, Frame};
+use hyper::body::Body;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use interop_support::{BIG_LEN, HELLO, handle, pattern, start_ours};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use interop_support::{
+    BIG_LEN, BoxBody, HELLO, HyperServer, Streamed, empty, full, pattern, start_hyper, start_ours,
+    trailers,
+};
+use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 /// Fails a test that hangs instead of letting it hang.
@@ -33,60 +31,9 @@ const STREAMS: usize = 50;
 
 // ------------------------------------------------------------------ bodies
 
-/// A request body sent frame by frame by a task (so it really streams),
-/// optionally followed by trailers.
-struct Streamed {
-    rx: mpsc::Receiver<Frame<Bytes>>,
-}
-
-impl Streamed {
-    fn new(parts: Vec<Bytes>, trailers: Option<HeaderMap>) -> Self {
-        let (tx, rx) = mpsc::channel(1);
-        let mut frames: VecDeque<Frame<Bytes>> = parts.into_iter().map(Frame::data).collect();
-        frames.extend(trailers.map(Frame::trailers));
-        tokio::spawn(async move {
-            while let Some(f) = frames.pop_front() {
-                if tx.send(f).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Self { rx }
-    }
-}
-
-impl Body for Streamed {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|f| f.map(Ok))
-    }
-}
-
 /// `data` cut into pieces of `size` bytes.
 fn pieces(data: &[u8], size: usize) -> Vec<Bytes> {
     data.chunks(size).map(Bytes::copy_from_slice).collect()
-}
-
-fn trailers() -> HeaderMap {
-    let mut t = HeaderMap::new();
-    t.insert("x-checksum", HeaderValue::from_static("abc123"));
-    t.insert("x-count", HeaderValue::from_static("4"));
-    t
-}
-
-type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
-
-fn full(data: impl Into<Bytes>) -> BoxBody {
-    Full::new(data.into()).boxed()
-}
-
-fn empty() -> BoxBody {
-    Empty::new().boxed()
 }
 
 // ------------------------------------------------------------------ hyper client -> ours
@@ -164,7 +111,7 @@ async fn hyper_h2_client_posts_one_mebibyte() {
         assert_eq!(status, StatusCode::OK);
         assert!(body == data, "echoed bytes differ");
         // Streamed back as it arrives, sent in pieces.
-        let streamed = Streamed::new(pieces(&data, 10_000), None).boxed();
+        let streamed = Streamed::new(pieces(&data, 10_000), None, Duration::ZERO).boxed();
         let (_, _, body, _) =
             hyper_send(&mut sender, req(Method::POST, addr, "/stream", streamed)).await;
         assert!(body == data, "streamed echo differs");
@@ -205,7 +152,12 @@ async fn hyper_h2_client_trailers_round_trip() {
     let (addr, _stats) = start_ours().await;
     tokio::time::timeout(LIMIT, async {
         let mut sender = hyper_h2_connect(addr).await;
-        let body = Streamed::new(pieces(b"0123456789abcdef", 4), Some(trailers())).boxed();
+        let body = Streamed::new(
+            pieces(b"0123456789abcdef", 4),
+            Some(trailers()),
+            Duration::ZERO,
+        )
+        .boxed();
         let (status, _, body, got) =
             hyper_send(&mut sender, req(Method::POST, addr, "/stream", body)).await;
         assert_eq!(status, StatusCode::OK);
@@ -217,27 +169,6 @@ async fn hyper_h2_client_trailers_round_trip() {
 }
 
 // ------------------------------------------------------------------ our client -> hyper
-
-/// hyper's HTTP/2 server with the same service on 127.0.0.1:0; counts the
-/// connections it accepts.
-async fn start_hyper_h2() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        loop {
-            let (io, _) = listener.accept().await.unwrap();
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(io), hyper::service::service_fn(handle))
-                    .await;
-            });
-        }
-    });
-    (addr, accepted)
-}
 
 fn h2_client() -> Client {
     Client::builder().http2_prior_knowledge().build()
@@ -267,7 +198,7 @@ where
 
 #[tokio::test]
 async fn our_h2_client_against_hyper_server() {
-    let (addr, accepted) = start_hyper_h2().await;
+    let (addr, accepted) = start_hyper(HyperServer::Http2).await;
     tokio::time::timeout(LIMIT, async {
         let client = h2_client();
         let (status, version, body, _) =
@@ -287,7 +218,7 @@ async fn our_h2_client_against_hyper_server() {
         )
         .await;
         assert!(body == data, "echo differs");
-        let streamed = Streamed::new(pieces(&data, 10_000), None);
+        let streamed = Streamed::new(pieces(&data, 10_000), None, Duration::ZERO);
         let (_, _, body, _) = ours_send(&client, Method::PUT, addr, "/stream", streamed).await;
         assert!(body == data, "streamed echo differs");
     })
@@ -298,7 +229,7 @@ async fn our_h2_client_against_hyper_server() {
 
 #[tokio::test]
 async fn our_h2_client_fifty_concurrent_streams_to_hyper() {
-    let (addr, accepted) = start_hyper_h2().await;
+    let (addr, accepted) = start_hyper(HyperServer::Http2).await;
     tokio::time::timeout(LIMIT, async {
         let client = h2_client();
         let mut set = JoinSet::new();
@@ -323,10 +254,14 @@ async fn our_h2_client_fifty_concurrent_streams_to_hyper() {
 
 #[tokio::test]
 async fn our_h2_client_trailers_round_trip_through_hyper() {
-    let (addr, _accepted) = start_hyper_h2().await;
+    let (addr, _accepted) = start_hyper(HyperServer::Http2).await;
     tokio::time::timeout(LIMIT, async {
         let client = h2_client();
-        let body = Streamed::new(pieces(b"0123456789abcdef", 4), Some(trailers()));
+        let body = Streamed::new(
+            pieces(b"0123456789abcdef", 4),
+            Some(trailers()),
+            Duration::ZERO,
+        );
         let (status, _, body, got) = ours_send(&client, Method::POST, addr, "/stream", body).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, "0123456789abcdef");
@@ -338,7 +273,7 @@ async fn our_h2_client_trailers_round_trip_through_hyper() {
 
 #[tokio::test]
 async fn our_h2_handshake_over_a_tcp_stream_to_hyper() {
-    let (addr, _accepted) = start_hyper_h2().await;
+    let (addr, _accepted) = start_hyper(HyperServer::Http2).await;
     tokio::time::timeout(LIMIT, async {
         let io = TcpStream::connect(addr).await.unwrap();
         let (sender, conn) = adapter_tokio::handshake_with(io, Protocol::Http2);

@@ -12,120 +12,31 @@
 mod interop_support;
 
 use std::collections::BTreeSet;
-use std::io::ErrorKind;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use adapter_tokio::Stats;
-use interop_support::{BIG_LEN, HELLO, pattern, start_ours};
-
-/// Our server on 127.0.0.1:0 on its own runtime (the tools block this
-/// thread); dropped with the test.
-struct TestServer {
-    addr: SocketAddr,
-    stats: Stats,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl TestServer {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (addr, stats) = rt.block_on(start_ours());
-        Self {
-            addr,
-            stats,
-            _rt: rt,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-}
+use interop_support::{BIG_LEN, HELLO, TempFile, TestServer, guarded, pattern, require, run};
 
 // ------------------------------------------------------------------ tools
 
-/// Fails the test, with an install hint, if `tool` cannot be run.
-fn require(tool: &str, hint: &str) {
-    match Command::new(tool).arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} --version` failed: {out:?}"),
-        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "{tool} is not on PATH: the HTTP/2 interop tests need it; install it \
-             (`{hint}`)"
-        ),
-        Err(e) => panic!("cannot run {tool}: {e}"),
-    }
-}
-
-/// `tool` run under `timeout SECS` (a guard: a hang fails instead of
-/// blocking the suite).
-fn guarded(tool: &str, hint: &str, secs: u32) -> Command {
-    require(tool, hint);
-    let mut cmd = Command::new("timeout");
-    cmd.args(["--kill-after=5", &format!("{secs}"), tool]);
-    cmd
-}
-
 fn curl() -> Command {
-    let mut cmd = guarded("curl", "apt-get install curl", 60);
+    require("curl", "apt-get install curl");
+    let mut cmd = guarded(60, "curl");
     cmd.args(["--silent", "--show-error"]);
     cmd
 }
 
 fn nghttp() -> Command {
-    guarded("nghttp", "apt-get install nghttp2-client", 60)
+    require("nghttp", "apt-get install nghttp2-client");
+    guarded(60, "nghttp")
 }
 
 fn h2load() -> Command {
-    guarded("h2load", "apt-get install nghttp2-client", 300)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run tool");
-    assert!(
-        out.status.success(),
-        "{:?} failed ({}; 124 = timed out)\nstdout:\n{}\nstderr:\n{}",
-        cmd,
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    require("h2load", "apt-get install nghttp2-client");
+    guarded(300, "h2load")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A file under the system temp dir, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, contents: &[u8]) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "interop-h2-{}-{}-{name}",
-            std::process::id(),
-            contents.len()
-        ));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn at(&self) -> String {
-        format!("@{}", self.0.display())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// curl's `-w` line: `http_version http_code num_connects size_download`.
@@ -184,7 +95,7 @@ fn curl_prior_knowledge_downloads_one_mebibyte() {
 fn curl_prior_knowledge_upload_echoed_byte_exact() {
     let srv = TestServer::start();
     let data = pattern(BIG_LEN);
-    let file = TempFile::new("echo", &data);
+    let file = TempFile::new("interop-h2", "echo", &data);
     let out = run(curl()
         .arg("--http2-prior-knowledge")
         .args(["-w", CURL_W])
@@ -204,7 +115,7 @@ fn curl_prior_knowledge_upload_echoed_byte_exact() {
 fn curl_prior_knowledge_upload_streamed_back_byte_exact() {
     let srv = TestServer::start();
     let data = pattern(BIG_LEN + 12_345);
-    let file = TempFile::new("stream", &data);
+    let file = TempFile::new("interop-h2", "stream", &data);
     let out = run(curl()
         .arg("--http2-prior-knowledge")
         .args(["-w", CURL_W])
@@ -347,7 +258,7 @@ fn nghttp_multiplexes_ten_streams_on_one_connection() {
 fn nghttp_upload_echoed_byte_exact() {
     let srv = TestServer::start();
     let data = pattern(BIG_LEN + 1);
-    let file = TempFile::new("nghttp", &data);
+    let file = TempFile::new("interop-h2", "nghttp", &data);
     let out = run(nghttp().arg("-d").arg(&file.0).arg(srv.url("/echo")));
     assert!(out.stderr.is_empty(), "stderr:\n{}", text(&out.stderr));
     assert_eq!(out.stdout.len(), data.len());
@@ -367,6 +278,25 @@ fn h2load_counts(out: &str) -> (String, String) {
     (line("requests:"), line("status codes:"))
 }
 
+/// h2load's `log` says all `n` requests succeeded, every one with a 2xx.
+#[track_caller]
+fn assert_all_succeeded(log: &str, n: u32) {
+    let (requests, codes) = h2load_counts(log);
+    assert_eq!(
+        requests,
+        format!(
+            "requests: {n} total, {n} started, {n} done, {n} succeeded, \
+             0 failed, 0 errored, 0 timeout"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        codes,
+        format!("status codes: {n} 2xx, 0 3xx, 0 4xx, 0 5xx"),
+        "{log}"
+    );
+}
+
 /// The long one: 100 000 requests on 16 connections, 32 streams each in
 /// flight (about 2 s against a debug build, well under 1 s in release).
 #[test]
@@ -377,20 +307,7 @@ fn h2load_many_streams_without_errors() {
         .args(["-n", &N.to_string(), "-c", "16", "-m", "32"])
         .arg(srv.url("/")));
     let log = text(&out.stdout);
-    let (requests, codes) = h2load_counts(&log);
-    assert_eq!(
-        requests,
-        format!(
-            "requests: {N} total, {N} started, {N} done, {N} succeeded, \
-             0 failed, 0 errored, 0 timeout"
-        ),
-        "{log}"
-    );
-    assert_eq!(
-        codes,
-        format!("status codes: {N} 2xx, 0 3xx, 0 4xx, 0 5xx"),
-        "{log}"
-    );
+    assert_all_succeeded(&log, N);
     assert_eq!(srv.stats.accepted(), 16);
     assert_eq!(srv.stats.requests(), u64::from(N));
 }
@@ -404,20 +321,7 @@ fn h2load_big_responses_without_errors() {
         .args(["-n", &N.to_string(), "-c", "4", "-m", "4"])
         .arg(srv.url("/big")));
     let log = text(&out.stdout);
-    let (requests, codes) = h2load_counts(&log);
-    assert_eq!(
-        requests,
-        format!(
-            "requests: {N} total, {N} started, {N} done, {N} succeeded, \
-             0 failed, 0 errored, 0 timeout"
-        ),
-        "{log}"
-    );
-    assert_eq!(
-        codes,
-        format!("status codes: {N} 2xx, 0 3xx, 0 4xx, 0 5xx"),
-        "{log}"
-    );
+    assert_all_succeeded(&log, N);
     let data_line = log
         .lines()
         .find(|l| l.starts_with("traffic:"))

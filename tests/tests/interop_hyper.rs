@@ -5,80 +5,33 @@
 
 mod interop_support;
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use adapter_tokio::Client;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::{Body, Frame};
+use hyper::body::Body;
 use hyper_util::rt::TokioIo;
-use interop_support::{BIG_LEN, HELLO, handle, pattern, start_ours};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use interop_support::{
+    BIG_LEN, BoxBody, HELLO, HyperServer, Streamed, empty, full, pattern, start_hyper, start_ours,
+    trailers,
+};
+use tokio::net::TcpStream;
 
 /// Fails a test that hangs instead of letting it hang.
 const LIMIT: Duration = Duration::from_secs(20);
 
 // ------------------------------------------------------------------ bodies
 
-/// A request body sent as separate frames of unknown total length (so it
-/// goes out chunked), optionally followed by trailers. With `gap`, a task
-/// feeds it frame by frame with pauses, so the body really streams.
-struct Streamed {
-    rx: mpsc::Receiver<Frame<Bytes>>,
-}
-
-impl Streamed {
-    fn new(parts: Vec<Bytes>, trailers: Option<HeaderMap>, gap: Duration) -> Self {
-        let (tx, rx) = mpsc::channel(1);
-        let mut frames: VecDeque<Frame<Bytes>> = parts.into_iter().map(Frame::data).collect();
-        frames.extend(trailers.map(Frame::trailers));
-        tokio::spawn(async move {
-            while let Some(f) = frames.pop_front() {
-                if tx.send(f).await.is_err() {
-                    return;
-                }
-                if !gap.is_zero() {
-                    tokio::time::sleep(gap).await;
-                }
-            }
-        });
-        Self { rx }
-    }
-}
-
-impl Body for Streamed {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|f| f.map(Ok))
-    }
-}
-
 /// `data` cut into `n` roughly equal pieces.
 fn pieces(data: &[u8], n: usize) -> Vec<Bytes> {
     data.chunks(data.len().div_ceil(n))
         .map(Bytes::copy_from_slice)
         .collect()
-}
-
-fn trailers() -> HeaderMap {
-    let mut t = HeaderMap::new();
-    t.insert("x-checksum", HeaderValue::from_static("abc123"));
-    t.insert("x-count", HeaderValue::from_static("4"));
-    t
 }
 
 /// The `trailer` header declaring [`trailers`]: hyper sends only declared
@@ -88,27 +41,6 @@ fn trailer_names() -> HeaderValue {
 }
 
 // ------------------------------------------------------------------ hyper server
-
-/// hyper's HTTP/1 server with the same service on 127.0.0.1:0; counts the
-/// connections it accepts.
-async fn start_hyper() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        loop {
-            let (io, _) = listener.accept().await.unwrap();
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(io), hyper::service::service_fn(handle))
-                    .await;
-            });
-        }
-    });
-    (addr, accepted)
-}
 
 // ------------------------------------------------------------------ hyper client -> ours
 
@@ -136,8 +68,6 @@ where
     (sender, task)
 }
 
-type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
-
 fn req(method: Method, addr: SocketAddr, path: &str, body: impl Into<BoxBody>) -> Request<BoxBody> {
     Request::builder()
         .method(method)
@@ -145,14 +75,6 @@ fn req(method: Method, addr: SocketAddr, path: &str, body: impl Into<BoxBody>) -
         .header(header::HOST, addr.to_string())
         .body(body.into())
         .unwrap()
-}
-
-fn full(data: impl Into<Bytes>) -> BoxBody {
-    Full::new(data.into()).boxed()
-}
-
-fn empty() -> BoxBody {
-    Empty::new().boxed()
 }
 
 /// Sends `req` on a hyper connection; returns status, headers, body, trailers.
@@ -317,7 +239,7 @@ where
 
 #[tokio::test]
 async fn our_client_against_hyper_server_reuses_the_connection() {
-    let (addr, accepted) = start_hyper().await;
+    let (addr, accepted) = start_hyper(HyperServer::Http1).await;
     tokio::time::timeout(LIMIT, async {
         let client = Client::new();
 
@@ -378,7 +300,7 @@ async fn our_client_against_hyper_server_reuses_the_connection() {
 
 #[tokio::test]
 async fn our_client_trailers_round_trip_through_hyper() {
-    let (addr, _) = start_hyper().await;
+    let (addr, _) = start_hyper(HyperServer::Http1).await;
     tokio::time::timeout(LIMIT, async {
         let client = Client::new();
         let data = pattern(10_000);
@@ -395,7 +317,7 @@ async fn our_client_trailers_round_trip_through_hyper() {
 
 #[tokio::test]
 async fn our_handshake_over_a_tcp_stream_to_hyper() {
-    let (addr, accepted) = start_hyper().await;
+    let (addr, accepted) = start_hyper(HyperServer::Http1).await;
     tokio::time::timeout(LIMIT, async {
         let io = TcpStream::connect(addr).await.unwrap();
         let (sender, conn) = adapter_tokio::handshake(io);

@@ -13,16 +13,15 @@
 mod interop_support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use adapter_tokio::{Client, Stats};
+use adapter_tokio::Client;
 use bytes::Bytes;
 use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Empty, Full};
-use interop_support::{pattern, start_ours};
+use interop_support::{TestServer, guarded, pattern, run};
 use tokio::task::JoinSet;
 
 fn script(name: &str) -> PathBuf {
@@ -50,61 +49,20 @@ fn require_python_h2() {
 
 fn python(script_name: &str) -> Command {
     require_python_h2();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["--kill-after=5", "120", "python3"])
-        .arg(script(script_name));
+    let mut cmd = guarded(120, "python3");
+    cmd.arg(script(script_name));
     cmd
 }
 
-fn check(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{:?} failed ({}; 124 = timed out)\nstdout:\n{}\nstderr:\n{}",
-        cmd,
-        out.status,
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 // ------------------------------------------------------ python client, our server
-
-/// Our server (test service, `Protocol::Auto`) on 127.0.0.1:0 on its own
-/// runtime; dropped with the test.
-struct TestServer {
-    addr: SocketAddr,
-    stats: Stats,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl TestServer {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (addr, stats) = rt.block_on(start_ours());
-        Self {
-            addr,
-            stats,
-            _rt: rt,
-        }
-    }
-}
 
 /// Runs one scenario of `h2_client.py` against a fresh server; returns the
 /// script's `ok ...` line.
 fn client_scenario(name: &str) -> (String, TestServer) {
     let srv = TestServer::start();
-    let out = check(
-        python("h2_client.py")
-            .arg(srv.addr.port().to_string())
-            .arg(name),
-    );
+    let out = run(python("h2_client.py")
+        .arg(srv.addr.port().to_string())
+        .arg(name));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let line = stdout.lines().last().unwrap_or_default().to_owned();
     assert!(line.starts_with(&format!("ok {name}:")), "{stdout}");
