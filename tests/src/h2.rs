@@ -16,7 +16,11 @@
 //! `HEADERS 1 es {:status: 200, content-length: 2}`, `DATA 1 es len=2`
 //! (see [`render`]), or as typed frames with [`Peer::take_frames`].
 //!
-//! ```ignore
+//! ```
+//! use proto_core::h2::frame;
+//! use tests::h2::Peer;
+//! use tests::{no_timers, sid};
+//!
 //! let mut p = Peer::server(no_timers());
 //! p.handshake();
 //! p.headers(1).request("GET", "/").end_stream().send();
