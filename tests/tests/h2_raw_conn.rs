@@ -775,3 +775,50 @@ fn keep_alive_ping_unanswered_closes_6_7() {
         p.ep.log
     );
 }
+
+/// RFC 9113 §10.5 (PING/SETTINGS floods): a peer that sends PINGs without
+/// reading our answers makes the core stop reading after
+/// `max_pending_control` queued answers; once they are written, the rest is
+/// answered. Memory stays bounded by the limit, not by the flood.
+#[test]
+fn ping_flood_without_reading_pauses_input_10_5() {
+    use bytes::BytesMut;
+    use proto_core::h2::frame::{self, Frame, Settings};
+
+    let mut cfg = no_timers();
+    cfg.h2.max_pending_control = 100;
+    let mut conn = Connection::with_protocol(Side::Server, Protocol::Http2, cfg, T0);
+    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+    Settings::default().encode(&mut input);
+    for i in 0..1000u32 {
+        let mut payload = [0u8; 8];
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        frame::Ping::new(payload).encode(&mut input);
+    }
+    let taken = conn.recv(T0, &input);
+    assert!(!conn.wants_read(), "paused while answers are unwritten");
+    let pending: usize = conn.poll_transmit().iter().map(|b| b.len()).sum();
+    assert!(
+        pending < 120 * 17 + 200,
+        "answers queued without bound: {pending} bytes"
+    );
+    // The peer reads: everything gets answered, in order.
+    let mut acks = 0;
+    let mut rest = &input[taken..];
+    for _ in 0..100 {
+        let out = drain_transmit(&mut conn);
+        let mut buf = BytesMut::from(&out[..]);
+        while let Some(f) = frame::decode(&mut buf, 1 << 24).unwrap() {
+            if let Frame::Ping(p) = f {
+                assert!(p.ack);
+                assert_eq!(u32::from_be_bytes(p.payload[..4].try_into().unwrap()), acks);
+                acks += 1;
+            }
+        }
+        if !rest.is_empty() && conn.wants_read() {
+            let n = conn.recv(T0, rest);
+            rest = &rest[n..];
+        }
+    }
+    assert_eq!(acks, 1000);
+}

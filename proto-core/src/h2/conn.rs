@@ -618,6 +618,9 @@ impl H2Conn {
         if h.end_headers {
             return self.on_header_block(h.stream_id, h.block, h.end_stream);
         }
+        if h.block.is_empty() {
+            self.count_empty_frame();
+        }
         self.partial = Some(PartialBlock {
             stream_id: h.stream_id,
             block: BytesMut::from(&h.block[..]),
@@ -634,6 +637,14 @@ impl H2Conn {
         };
         p.continuations += 1;
         p.block.extend_from_slice(&c.block);
+        if c.block.is_empty() && !c.end_headers {
+            // Zero-length fragments carry nothing (CONTINUATION floods).
+            self.count_empty_frame();
+            if self.closed {
+                return;
+            }
+        }
+        let Some(p) = &mut self.partial else { return };
         // CVE-2024-27316 family: bound both the count and the bytes.
         let too_big = p.block.len() > 2 * self.cfg.h2.max_header_list_size as usize + 4096;
         if p.continuations > self.cfg.h2.max_continuation_frames || too_big {

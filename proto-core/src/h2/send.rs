@@ -417,8 +417,13 @@ impl H2Conn {
 
     pub(crate) fn transmit_complete(&mut self, n: usize) {
         self.tx.advance(n);
-        if self.tx.is_empty() {
+        if self.tx.is_empty() && self.pending_control > 0 {
+            let was_paused = self.pending_control >= self.cfg.h2.max_pending_control;
             self.pending_control = 0;
+            if was_paused {
+                // Frames already buffered waited for the answers to drain.
+                self.process();
+            }
         }
     }
 
