@@ -54,104 +54,20 @@ HYPER_ARGS=${HYPER_ARGS:---h2}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
 RESULTS=$ROOT/bench/results
-HELLO="Hello, World!"
-BIG_LEN=1048576
+OK_CODE="200 2"
+OK_DESC="200 over HTTP/2"
 
-die() {
-    echo "h2.sh: ERROR: $*" >&2
-    exit 1
-}
-log() { echo "h2.sh: $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-# ---------------------------------------------------------------- tools
-missing=0
-for tool in h2load taskset curl getconf awk; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        case $tool in
-            h2load) hint="apt-get install nghttp2-client" ;;
-            taskset) hint="apt-get install util-linux" ;;
-            curl) hint="apt-get install curl" ;;
-            *) hint="install $tool" ;;
-        esac
-        echo "h2.sh: ERROR: '$tool' not found on PATH; $hint" >&2
-        missing=1
-    fi
-done
-[ "$missing" = 0 ] || exit 1
-
-NCPU=$(nproc)
-[ "$SERVER_CPU" -lt "$NCPU" ] && [ "$CLIENT_CPU" -lt "$NCPU" ] ||
-    die "SERVER_CPU=$SERVER_CPU / CLIENT_CPU=$CLIENT_CPU but only $NCPU CPUs"
-[ "$SERVER_CPU" != "$CLIENT_CPU" ] || log "warning: server and h2load share CPU $SERVER_CPU"
-CLK_TCK=$(getconf CLK_TCK)
-
-# ---------------------------------------------------------------- build
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "building release examples"
-    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release \
-        -p adapter-tokio --example hello -p tests --example hyper_hello >&2 ||
-        die "cargo build failed"
-fi
-[ -x "$OURS_BIN" ] || die "no server binary at $OURS_BIN"
-[ -x "$HYPER_BIN" ] || die "no server binary at $HYPER_BIN"
-
-# ---------------------------------------------------------------- servers
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2bench.XXXXXX")
-declare -A PID=()
-cleanup() {
-    local name
-    for name in "${!PID[@]}"; do
-        kill "${PID[$name]}" 2>/dev/null || true
-    done
-    for name in "${!PID[@]}"; do
-        wait "${PID[$name]}" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+require_tools h2load taskset curl getconf awk
+check_cpus h2load
+build_servers
+make_workdir h2bench
 
 # http_code URL OUT -> status of an HTTP/2 prior-knowledge GET ("000" if none)
 http_code() {
     curl -s --http2-prior-knowledge -o "$2" -w '%{http_code} %{http_version}' --max-time 5 "$1" || true
-}
-
-start_server() { # name bin port args...
-    local name=$1 bin=$2 port=$3
-    shift 3
-    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
-        die "something already answers on 127.0.0.1:$port (set ${name^^}_PORT)"
-    fi
-    # taskset execs the server, so $! is the server's own pid.
-    # shellcheck disable=SC2068
-    taskset -c "$SERVER_CPU" "$bin" "127.0.0.1:$port" $@ >"$WORK/$name.log" 2>&1 &
-    PID[$name]=$!
-    local i code=
-    for i in $(seq 100); do
-        kill -0 "${PID[$name]}" 2>/dev/null ||
-            die "$name server ($bin) exited at startup; log:$(printf '\n'; cat "$WORK/$name.log")"
-        code=$(http_code "http://127.0.0.1:$port/" "$WORK/$name.body")
-        [ "$code" = "200 2" ] && break
-        sleep 0.1
-    done
-    [ "$code" = "200 2" ] ||
-        die "$name server on 127.0.0.1:$port not answering 200 over HTTP/2 (last '$code'); log:$(printf '\n'; cat "$WORK/$name.log")"
-    [ "$(cat "$WORK/$name.body")" = "$HELLO" ] ||
-        die "$name server: GET / body is '$(head -c 100 "$WORK/$name.body")', want '$HELLO'"
-    code=$(http_code "http://127.0.0.1:$port/big" "$WORK/$name.big")
-    [ "$code" = "200 2" ] || die "$name server: GET /big answered '$code', want '200 2'"
-    [ "$(wc -c <"$WORK/$name.big")" = "$BIG_LEN" ] ||
-        die "$name server: GET /big gave $(wc -c <"$WORK/$name.big") bytes, want $BIG_LEN"
-    log "$name up: pid ${PID[$name]}, $bin $* on 127.0.0.1:$port (CPU $SERVER_CPU)"
-}
-
-cpu_ticks() { # pid -> utime+stime of the whole process, in clock ticks
-    local line
-    read -r line <"/proc/$1/stat" || die "cannot read /proc/$1/stat"
-    # the comm field may contain spaces; fields after ") " start at state (3)
-    # shellcheck disable=SC2086
-    set -- ${line##*) }
-    echo $((${12} + ${13}))
 }
 
 h2load_args() { # workload port -> h2load argument list, one per line
@@ -198,64 +114,16 @@ run_one() {
     secs=$(awk '/^finished in /{v = $3; sub(/,$/, "", v);
         if (v ~ /ms$/) { sub(/ms$/, "", v); v /= 1000 } else sub(/s$/, "", v); print v; exit}' "$out")
     [ -n "$rps" ] || die "cannot parse h2load output:$(printf '\n'; cat "$out")"
-    local cpu_us busy
-    cpu_us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" \
-        'BEGIN{printf "%.3f", t / hz / n * 1e6}')
-    busy=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) \
-        'BEGIN{printf "%.1f", t / hz / (ns / 1e9) * 100}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$name" "$run" "$n" "$rps" \
-        $((after - before)) "$cpu_us" "$busy" "$secs" >>"$WORK/runs.tsv"
+    record_run "$workload" "$name" "$run" "$n" "$rps" $((after - before)) $((t1 - t0)) "$secs"
     log "  $(printf '%-6s %-5s run %s: %10.0f req/s  %8.2f us CPU/req  %5.1f%% CPU busy  (%s requests in %ss)' \
-        "$workload" "$name" "$run" "$rps" "$cpu_us" "$busy" "$n" "$secs")"
+        "$workload" "$name" "$run" "$rps" "$CPU_US" "$BUSY" "$n" "$secs")"
 }
 
-# shellcheck disable=SC2086
-start_server ours "$OURS_BIN" "$OURS_PORT" $OURS_ARGS
-# shellcheck disable=SC2086
-start_server hyper "$HYPER_BIN" "$HYPER_PORT" $HYPER_ARGS
-
-if [ "$WARMUP" != 0 ]; then
-    log "warm-up: 20000 requests each"
-    run_one ours warmup "$OURS_PORT" 0
-    run_one hyper warmup "$HYPER_PORT" 0
-fi
-
-: >"$WORK/runs.tsv"
-for workload in $WORKLOADS; do
-    label "$workload" >/dev/null || die "unknown workload '$workload'"
-    log "$workload: $RUNS interleaved runs"
-    for run in $(seq "$RUNS"); do
-        run_one ours "$workload" "$OURS_PORT" "$run"
-        run_one hyper "$workload" "$HYPER_PORT" "$run"
-    done
-done
+run_all "20000 requests" ""
 
 # ---------------------------------------------------------------- report
-median_min_max() {
-    sort -g | awk '{v[NR] = $1} END {
-        if (NR == 0) { print "nan nan nan"; exit }
-        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        print m, v[1], v[NR] }'
-}
-# stats COLUMN WORKLOAD NAME -> "median min max"
-stats() {
-    awk -F'\t' -v c="$1" -v w="$2" -v s="$3" '$1 == w && $2 == s {print $c}' "$WORK/runs.tsv" |
-        median_min_max
-}
-# ratio_stats WORKLOAD -> "median min max" of per-run ours/hyper req/s
-ratio_stats() {
-    awk -F'\t' -v w="$1" '$1 == w && $2 == "ours" {o[$3] = $5}
-                          $1 == w && $2 == "hyper" {h[$3] = $5}
-        END {for (r in o) if (r in h && h[r] > 0) print o[r] / h[r]}' "$WORK/runs.tsv" |
-        median_min_max
-}
-
-CPU_MODEL=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
-KERNEL=$(uname -r)
-RUSTC=$(rustc --version 2>/dev/null || echo unknown)
+machine_info
 H2LOAD=$(h2load --version 2>/dev/null | head -1)
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain 2>/dev/null)" ] || COMMIT="$COMMIT (dirty tree)"
 CMD="RUNS=$RUNS bench/h2.sh"
 [ "$HYPER_ARGS" = --h2 ] || CMD="HYPER_ARGS='$HYPER_ARGS' $CMD"
 [ "$OURS_ARGS" = --h2-only ] || CMD="OURS_ARGS='$OURS_ARGS' $CMD"
@@ -272,30 +140,6 @@ MD=$RESULTS/h2-latest.md
     echo "CPU busy: that CPU time / wall time of the run (median); well under 100% means the server was not the bottleneck."
     [ "$(basename "$OURS_BIN")" = hello ] || echo "**ours = $OURS_BIN** (not the adapter-tokio hello example)."
     echo
-    echo "| workload | ours req/s | hyper req/s | ours/hyper | ours µs CPU/req | hyper µs CPU/req | server CPU busy ours / hyper |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    for workload in $WORKLOADS; do
-        read -r om omin omax <<<"$(stats 5 "$workload" ours)"
-        read -r hm hmin hmax <<<"$(stats 5 "$workload" hyper)"
-        read -r rm rmin rmax <<<"$(ratio_stats "$workload")"
-        read -r oc ocmin ocmax <<<"$(stats 7 "$workload" ours)"
-        read -r hc hcmin hcmax <<<"$(stats 7 "$workload" hyper)"
-        read -r ob _ _ <<<"$(stats 8 "$workload" ours)"
-        read -r hb _ _ <<<"$(stats 8 "$workload" hyper)"
-        printf '| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.0f%% / %.0f%% |\n' \
-            "$(label "$workload")" "$om" "$omin" "$omax" "$hm" "$hmin" "$hmax" \
-            "$rm" "$rmin" "$rmax" "$oc" "$ocmin" "$ocmax" "$hc" "$hcmin" "$hcmax" "$ob" "$hb"
-    done
-    case " $WORKLOADS " in
-        *" big "*) echo; echo "For /big, 1 request = 1 MiB, so req/s = MiB/s." ;;
-    esac
+    table
 } >"$MD"
-{
-    printf 'workload\tserver\trun\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\tcpu_busy_pct\tseconds\n'
-    cat "$WORK/runs.tsv"
-} >"$RESULTS/h2-runs-latest.tsv"
-
-echo
-cat "$MD"
-echo
-log "written: ${MD#"$ROOT"/} and bench/results/h2-runs-latest.tsv"
+write_results h2 "$(printf 'workload\tserver\trun\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\tcpu_busy_pct\tseconds')"
