@@ -1099,3 +1099,30 @@ fn host_without_authority_is_accepted_8_3_1() {
         Some(&b"example.org"[..])
     );
 }
+
+/// RFC 9113 §8.1: a server whose response is complete before the request
+/// asks the client to stop sending with RST_STREAM(NO_ERROR); the exchange
+/// ends as `Finished`, not as an error, and the connection goes on.
+#[test]
+fn early_complete_response_sends_rst_no_error_8_1() {
+    let mut p = ready();
+    p.headers(1).request("POST", "/upload").send();
+    p.ep.respond(sid(1), response(413, &[]), b"too big");
+    p.drive();
+    assert_eq!(
+        p.resets(),
+        vec![(1, ErrorCode::NO_ERROR)],
+        "{:#?}",
+        p.rendered()
+    );
+    assert!(
+        p.ep.log.iter().any(|l| l.starts_with("Finished")),
+        "{:#?}",
+        p.ep.log
+    );
+    // Content the client sent before seeing the RST is ignored, not an error.
+    p.data(1, b"late", false);
+    p.drive();
+    assert!(p.goaways().is_empty(), "{:#?}", p.rendered());
+    p.assert_alive();
+}

@@ -49,7 +49,7 @@ impl H2Conn {
         self.remove_stream(id.get(), Some((code, false)));
     }
 
-    fn remember_reset(&mut self, id: u32) {
+    pub(super) fn remember_reset(&mut self, id: u32) {
         if self.recent_resets.len() >= RECENT_RESETS {
             self.recent_resets.pop_front();
         }

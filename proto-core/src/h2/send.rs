@@ -138,10 +138,28 @@ impl H2Conn {
         s.head = HeadState::Final;
         s.expect_continue = false;
         if end {
-            s.state = s.state.send_end();
-            self.maybe_retire(key);
+            self.send_side_ended(key);
         }
         Ok(())
+    }
+
+    /// We sent END_STREAM on `key`. A server whose response is complete
+    /// while the request is still arriving asks the client to stop with
+    /// RST_STREAM(NO_ERROR) (RFC 9113 §8.1) instead of waiting for content
+    /// nobody will read.
+    fn send_side_ended(&mut self, key: u32) {
+        let Some(s) = self.streams.get_mut(&key) else {
+            return;
+        };
+        s.state = s.state.send_end();
+        if self.side == Side::Server && s.state == State::HalfClosedLocal {
+            let sid = s.id;
+            self.send_frame(frame::RstStream::new(sid, ErrorCode::NO_ERROR));
+            self.remember_reset(key);
+            self.remove_stream(key, None);
+            return;
+        }
+        self.maybe_retire(key);
     }
 
     pub(crate) fn send_informational(
@@ -382,10 +400,7 @@ impl H2Conn {
                 self.queue_header_block(sid, true);
             }
             if finishing {
-                if let Some(s) = self.streams.get_mut(&key) {
-                    s.state = s.state.send_end();
-                }
-                self.maybe_retire(key);
+                self.send_side_ended(key);
             } else if more {
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.scheduled = true;

@@ -3,7 +3,9 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::head::payload_len;
-use super::{Frame, FrameError, FrameHeader, flags, kind};
+use super::{
+    DEFAULT_MAX_FRAME_SIZE, Frame, FrameError, FrameHeader, MAX_MAX_FRAME_SIZE, flags, kind,
+};
 use crate::event::StreamId;
 
 /// CONTINUATION: the next fragment of a field block started by HEADERS or
@@ -60,15 +62,29 @@ impl Continuation {
         dst.put_slice(block);
     }
 
-    /// Appends `rest` of a field block as CONTINUATION frames of at most `max`
-    /// octets each; the last one gets `end_headers`. `rest` must not be empty.
-    pub(super) fn encode_chain(
+    /// Appends a field block that starts in a HEADERS or PUSH_PROMISE frame,
+    /// moving whatever does not fit in `max_frame_size` (the peer's
+    /// `SETTINGS_MAX_FRAME_SIZE`, clamped to the legal range) after the first
+    /// frame's `overhead` into CONTINUATION frames (§6.10); END_HEADERS (if
+    /// `end_headers`) goes on the last frame. `encode_first` appends the
+    /// first frame: with `None` the frame as it is (the block fits), with
+    /// `Some(fragment)` the frame carrying only `fragment` and no END_HEADERS.
+    pub(super) fn encode_split(
         stream_id: StreamId,
-        rest: &[u8],
-        max: usize,
+        block: &Bytes,
+        overhead: usize,
         end_headers: bool,
+        max_frame_size: u32,
         dst: &mut BytesMut,
+        encode_first: impl FnOnce(Option<Bytes>, &mut BytesMut),
     ) {
+        let max = max_frame_size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE) as usize;
+        let room = max.saturating_sub(overhead);
+        let rest = match block.get(room..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => return encode_first(None, dst),
+        };
+        encode_first(Some(block.slice(..room)), dst);
         let mut chunks = rest.chunks(max.max(1)).peekable();
         while let Some(chunk) = chunks.next() {
             let last = chunks.peek().is_none();

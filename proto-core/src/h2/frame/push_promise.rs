@@ -109,19 +109,23 @@ impl PushPromise {
     /// Appends the frame, moving whatever does not fit in `max_frame_size`
     /// (clamped to the legal range) into CONTINUATION frames (§6.10).
     pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
-        let max = max_frame_size.clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE) as usize;
-        let room = max.saturating_sub(self.overhead());
-        let rest = match self.block.get(room..) {
-            Some(rest) if !rest.is_empty() => rest,
-            _ => return self.encode(dst),
-        };
-        let first = Self {
-            block: self.block.slice(..room),
-            end_headers: false,
-            ..self.clone()
-        };
-        first.encode(dst);
-        Continuation::encode_chain(self.stream_id, rest, max, self.end_headers, dst);
+        Continuation::encode_split(
+            self.stream_id,
+            &self.block,
+            self.overhead(),
+            self.end_headers,
+            max_frame_size,
+            dst,
+            |first, dst| match first {
+                None => self.encode(dst),
+                Some(block) => Self {
+                    block,
+                    end_headers: false,
+                    ..self.clone()
+                }
+                .encode(dst),
+            },
+        );
     }
 }
 
