@@ -4,10 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::continuation::Continuation;
 use super::head::{STREAM_ID_MASK, payload_len, read_u32};
-use super::{
-    DEFAULT_MAX_FRAME_SIZE, Frame, FrameError, FrameHeader, MAX_MAX_FRAME_SIZE, flags, kind,
-    pad_overhead, split_padded,
-};
+use super::{Frame, FrameError, FrameHeader, flags, kind, pad_overhead, split_padded};
 use crate::event::StreamId;
 
 /// PUSH_PROMISE: the server announces a stream it will push (RFC 9113 §6.6).
