@@ -1,0 +1,510 @@
+//! The client: connections by URI authority, a keep-alive pool (HTTP/1.1)
+//! or one shared connection per authority (HTTP/2), timeouts.
+
+mod conn;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_executor::Executor;
+use async_net::TcpStream;
+use bytes::Buf;
+use futures_io::{AsyncRead, AsyncWrite};
+use http::{Request, Response, Uri};
+use http_body::Body;
+use proto_core::{Config, Protocol};
+use tracing::Instrument;
+
+use crate::body::Incoming;
+use crate::error::{BoxError, Error, TimeoutKind};
+use crate::rt::{Spawner, timeout};
+use conn::{Failed, Outgoing, PoolHook};
+pub use conn::{SendRequest, handshake, handshake_with};
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Idle connections kept per authority, by default.
+const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
+
+/// Connections by authority (`host:port`). An entry lives as long as its
+/// connection. HTTP/1.1: `idle` says whether it can take a request now (the
+/// connection task sets it, a checkout clears it). HTTP/2: one connection
+/// per authority, shared by every request; `idle` says whether it still
+/// takes new requests (cleared at GOAWAY, when it also leaves the pool).
+pub(crate) struct Pool {
+    conns: Mutex<HashMap<String, Vec<PoolEntry>>>,
+    /// HTTP/2: one connection attempt per authority at a time, so that
+    /// concurrent first requests share one connection.
+    connecting: Mutex<HashMap<String, Arc<async_lock::Mutex<()>>>>,
+    max_per_host: usize,
+}
+
+struct PoolEntry {
+    conn_id: u64,
+    sender: SendRequest,
+    idle: Arc<AtomicBool>,
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<PoolEntry>>> {
+        // A panic while holding the lock leaves the map consistent.
+        self.conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An idle HTTP/1.1 connection (taken: no longer idle), or the shared
+    /// HTTP/2 connection (`shared`) if it still takes requests.
+    fn checkout(&self, key: &str, shared: bool) -> Option<SendRequest> {
+        let mut conns = self.lock();
+        let entries = conns.get_mut(key)?;
+        entries.retain(|e| !e.sender.is_closed());
+        let found = entries
+            .iter()
+            .find(|e| {
+                if shared {
+                    e.idle.load(Ordering::Acquire)
+                } else {
+                    e.idle
+                        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                }
+            })
+            .map(|e| e.sender.clone());
+        if entries.is_empty() {
+            conns.remove(key);
+        }
+        found
+    }
+
+    fn register(&self, key: &str, conn_id: u64, sender: SendRequest, idle: Arc<AtomicBool>) {
+        let mut conns = self.lock();
+        let entries = conns.entry(key.to_owned()).or_default();
+        entries.retain(|e| !e.sender.is_closed());
+        if entries.len() < self.max_per_host {
+            entries.push(PoolEntry {
+                conn_id,
+                sender,
+                idle,
+            });
+        }
+    }
+
+    pub(crate) fn remove(&self, key: &str, conn_id: u64) {
+        let mut conns = self.lock();
+        if let Some(entries) = conns.get_mut(key) {
+            entries.retain(|e| e.conn_id != conn_id);
+            if entries.is_empty() {
+                conns.remove(key);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    /// The lock serializing connection attempts to `key`.
+    fn connect_lock(&self, key: &str) -> Arc<async_lock::Mutex<()>> {
+        let mut map = self
+            .connecting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Forgets `key`'s connect lock once nobody else holds or waits for it.
+    fn release_connect_lock(&self, key: &str, lock: Arc<async_lock::Mutex<()>>) {
+        let mut map = self
+            .connecting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The map's reference and `lock`: nobody else.
+        if Arc::strong_count(&lock) == 2 {
+            map.remove(key);
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    config: Config,
+    protocol: Protocol,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    max_idle_per_host: usize,
+    spawner: Spawner,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            protocol: Protocol::Http1,
+            connect_timeout: None,
+            request_timeout: None,
+            max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
+            spawner: Spawner::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Default settings: no connect or request timeout, 32 pooled
+    /// connections per authority, the core's default limits (its
+    /// `idle_timeout` closes pooled connections left unused).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the core configuration (limits, idle and `100-continue` timeouts).
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Which protocol connections speak: [`Protocol::Http1`] (the default;
+    /// `Auto` means the same for a client) or [`Protocol::Http2`] (prior
+    /// knowledge, see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Speaks HTTP/2 from the first byte to `http://` authorities (RFC 9113
+    /// §3.3): one connection per authority carries every request
+    /// concurrently, up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
+    /// (further requests wait for a stream to end).
+    #[must_use]
+    pub fn http2_prior_knowledge(self) -> Self {
+        self.protocol(Protocol::Http2)
+    }
+
+    /// Fails a connection attempt that takes longer than `timeout`.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Fails a request whose response head takes longer than `timeout`
+    /// (connecting and sending included).
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Most connections kept for reuse per authority (0: no reuse). HTTP/2
+    /// keeps one per authority (unless 0).
+    #[must_use]
+    pub fn max_idle_per_host(mut self, max: usize) -> Self {
+        self.max_idle_per_host = max;
+        self
+    }
+
+    /// Spawns connection tasks and request-body pumps on `executor` instead
+    /// of smol's global executor (`smol::spawn`). The executor must be run
+    /// by someone.
+    #[must_use]
+    pub fn executor(mut self, executor: Arc<Executor<'static>>) -> Self {
+        self.spawner = Spawner::new(Some(executor));
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        let pool = Arc::new(Pool {
+            conns: Mutex::new(HashMap::new()),
+            connecting: Mutex::new(HashMap::new()),
+            max_per_host: self.max_idle_per_host,
+        });
+        Client {
+            inner: Arc::new(ClientInner {
+                builder: self,
+                pool,
+            }),
+        }
+    }
+
+    /// Starts a connection with these settings (protocol included) over any
+    /// transport; see [`handshake`] and [`handshake_with`].
+    pub fn handshake<IO>(
+        &self,
+        io: IO,
+    ) -> (
+        SendRequest,
+        impl Future<Output = Result<(), Error>> + use<IO>,
+    )
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        conn::connection(
+            io,
+            self.protocol,
+            self.config.clone(),
+            None,
+            self.spawner.clone(),
+        )
+    }
+}
+
+/// An HTTP client with connection reuse. Cheap to clone (clones share the
+/// pool).
+///
+/// Connects by the URI's authority (`http` only for now).
+///
+/// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
+/// pool once its response body has been received in full, and leaves it
+/// when it closes (including by the core's idle timeout). A request whose
+/// body was complete at once, with an idempotent method, is retried once on
+/// a fresh connection if a reused one turns out to be closed.
+///
+/// HTTP/2 ([`ClientBuilder::http2_prior_knowledge`]): one connection per
+/// authority, shared by all requests, which run concurrently. After a GOAWAY
+/// it leaves the pool and later requests open a new connection; a request
+/// the server did not process (refused above the GOAWAY's last stream id, or
+/// still queued on the retiring connection) is sent again, once, on the new
+/// one if its body was complete at once or not yet read.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    builder: ClientBuilder,
+    pool: Arc<Pool>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("settings", &self.inner.builder)
+            .field("pooled", &self.inner.pool.len())
+            .finish()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `host:port` of an `http` URI.
+fn authority(uri: &Uri) -> Result<String, Error> {
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err(Error::InvalidRequest("https is not supported yet")),
+        Some(_) => return Err(Error::InvalidRequest("unsupported URI scheme")),
+        None => {
+            return Err(Error::InvalidRequest(
+                "the URI must be absolute (http://host/...)",
+            ));
+        }
+    }
+    let host = uri
+        .host()
+        .ok_or(Error::InvalidRequest("the URI has no host"))?;
+    let port = uri.port_u16().unwrap_or(80);
+    Ok(format!("{host}:{port}"))
+}
+
+impl Client {
+    /// A client with default settings.
+    pub fn new() -> Self {
+        ClientBuilder::new().build()
+    }
+
+    /// Client settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Starts a connection over any transport (any `futures-io` stream:
+    /// smol's, async-std's, a TLS stream...) with default settings and
+    /// spawns its task on smol's global executor; see [`handshake`].
+    pub fn from_io<IO>(io: IO) -> SendRequest
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Self::from_io_with(io, Protocol::Http1)
+    }
+
+    /// [`Client::from_io`] speaking `protocol` ([`Protocol::Http2`]: prior
+    /// knowledge, or after TLS ALPN chose `h2`); see [`handshake_with`].
+    pub fn from_io_with<IO>(io: IO, protocol: Protocol) -> SendRequest
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = handshake_with(io, protocol);
+        smol::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "client connection ended with an error");
+            }
+        })
+        .detach();
+        sender
+    }
+
+    /// Sends `req` (absolute `http://` URI) and waits for the response head.
+    /// The body may stream: it is sent as the connection takes it, also
+    /// while the response is being received.
+    pub async fn request<B>(&self, req: Request<B>) -> Result<Response<Incoming>, Error>
+    where
+        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    {
+        match self.inner.builder.request_timeout {
+            Some(t) => timeout(t, self.send(req))
+                .await
+                .ok_or(Error::Timeout(TimeoutKind::Request))?,
+            None => self.send(req).await,
+        }
+    }
+
+    /// `GET uri` with an empty body.
+    pub async fn get(&self, uri: Uri) -> Result<Response<Incoming>, Error> {
+        let mut req = Request::new(http_body_util::Empty::<bytes::Bytes>::new());
+        *req.uri_mut() = uri;
+        self.request(req).await
+    }
+
+    async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, Error>
+    where
+        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    {
+        let key = authority(req.uri())?;
+        let (parts, body) = req.into_parts();
+        let idempotent = parts.method.is_idempotent();
+        let out = Outgoing::prepare(&parts, body).await?;
+        if self.inner.builder.protocol == Protocol::Http2 {
+            return self.send_h2(&key, out).await;
+        }
+        if let Some(sender) = self.inner.pool.checkout(&key, false) {
+            let replay = if idempotent { out.replay() } else { None };
+            match (sender.send(out).await, replay) {
+                (Err(e), Some(replay)) if e.is_retryable() => {
+                    tracing::debug!(error = %e, "reused connection failed; retrying on a new one");
+                    return self.connect(&key).await?.send(replay).await;
+                }
+                (result, _) => return result,
+            }
+        }
+        self.connect(&key).await?.send(out).await
+    }
+
+    /// HTTP/2: sends on the authority's shared connection; a request the
+    /// server did not process goes once more, on a new connection.
+    async fn send_h2<B>(&self, key: &str, out: Outgoing<B>) -> Result<Response<Incoming>, Error>
+    where
+        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    {
+        let sender = self.shared(key).await?;
+        match sender.send_or_return(out).await {
+            Ok(resp) => Ok(resp),
+            Err(Failed {
+                error,
+                again: Some(out),
+            }) => {
+                tracing::debug!(error = %error, "request not processed; sending it on a new connection");
+                self.shared(key).await?.send(out).await
+            }
+            Err(Failed { error, .. }) => Err(error),
+        }
+    }
+
+    /// HTTP/2: the authority's shared connection, connecting if there is
+    /// none (one attempt at a time: concurrent first requests share it).
+    async fn shared(&self, key: &str) -> Result<SendRequest, Error> {
+        let pool = &self.inner.pool;
+        if let Some(sender) = pool.checkout(key, true) {
+            return Ok(sender);
+        }
+        if pool.max_per_host == 0 {
+            return self.connect(key).await;
+        }
+        let lock = pool.connect_lock(key);
+        let result = {
+            let _guard = lock.lock().await;
+            match pool.checkout(key, true) {
+                Some(sender) => Ok(sender),
+                None => self.connect(key).await,
+            }
+        };
+        pool.release_connect_lock(key, lock);
+        result
+    }
+
+    async fn connect(&self, key: &str) -> Result<SendRequest, Error> {
+        let builder = &self.inner.builder;
+        let connecting = TcpStream::connect(key);
+        let io = match builder.connect_timeout {
+            Some(t) => timeout(t, connecting)
+                .await
+                .ok_or(Error::Timeout(TimeoutKind::Connect))??,
+            None => connecting.await?,
+        };
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(error = %e, "set_nodelay failed");
+        }
+        let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+        // HTTP/2: takes requests until it retires.
+        let multiplex = builder.protocol == Protocol::Http2;
+        let idle = Arc::new(AtomicBool::new(multiplex));
+        let hook = PoolHook {
+            pool: Arc::downgrade(&self.inner.pool),
+            key: key.to_owned(),
+            conn_id,
+            idle: idle.clone(),
+        };
+        let (sender, conn) = conn::connection(
+            io,
+            builder.protocol,
+            builder.config.clone(),
+            Some(hook),
+            builder.spawner.clone(),
+        );
+        self.inner.pool.register(key, conn_id, sender.clone(), idle);
+        let span = tracing::debug_span!("client_conn", authority = %key, id = conn_id);
+        builder
+            .spawner
+            .spawn(
+                async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "client connection ended with an error");
+                    }
+                }
+                .instrument(span),
+            )
+            .detach();
+        Ok(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_needs_http_and_a_host() {
+        let ok = |s: &str| authority(&s.parse::<Uri>().unwrap_or_default());
+        assert_eq!(
+            ok("http://example.com/a").ok().as_deref(),
+            Some("example.com:80")
+        );
+        assert_eq!(
+            ok("http://127.0.0.1:8080").ok().as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(ok("http://[::1]:9/").ok().as_deref(), Some("[::1]:9"));
+        assert!(ok("https://example.com/").is_err());
+        assert!(ok("/relative").is_err());
+    }
+}

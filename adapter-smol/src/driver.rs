@@ -1,0 +1,792 @@
+//! The connection task: one task owns the core's `Connection` and the
+//! transport, and loops over {commands from stream handles, socket input,
+//! events, socket output, timer} until the core says `Closed`.
+//!
+//! The loop is a hand-written `poll` (not a `select!` over futures) so that
+//! reading and writing the same transport need no split and no lock: both
+//! register the task's waker on the transport, and one wake-up serves both.
+//! Role-specific behaviour (what a request or response event means) lives in
+//! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
+
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_executor::Task;
+use async_io::Timer;
+use bytes::{Bytes, BytesMut};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt, future};
+use proto_core::{
+    CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, Shutdown, Side,
+    StreamId, UpgradeKind,
+};
+
+use crate::body::BodyTx;
+use crate::cmd::{Cmd, CmdRx, ResponseTx};
+use crate::error::Error;
+use crate::rt::timeout;
+use crate::send::SendCredit;
+use crate::shutdown::ShutdownRx;
+use crate::upgrade::{OnUpgrade, UpgradeTx, Upgraded};
+
+/// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
+/// initialized memory), then consumed from the front by successive reads, so
+/// the zeroing is paid once per buffer, not per read. Allocations start at
+/// `MIN_READ` and double (up to `MAX_READ`) while reads fill the room.
+const MIN_READ: usize = 8 * 1024;
+const MAX_READ: usize = 64 * 1024;
+/// Below this much room, a fresh buffer is allocated before reading.
+const MIN_ROOM: usize = 2 * 1024;
+/// Gather-list entries per `write_vectored`.
+const MAX_IOV: usize = 32;
+/// Loop turns per poll before yielding to other tasks.
+const MAX_TURNS: usize = 32;
+/// After `Closed`: how long a write may make no progress.
+const WRITE_STALL: Duration = Duration::from_secs(10);
+/// Lingering close: how long, and how many bytes, to read and discard after
+/// shutting down our sending side, so that the kernel does not answer unread
+/// input with a RST that destroys the response the peer has not read yet.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// What a connection task reports at the end.
+pub(crate) type Outcome = Result<(), Error>;
+
+/// The receiving side of a stream, as seen by the connection task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recv {
+    /// Read body chunks as they come.
+    Open,
+    /// Do not read before the consumer polls (`100 Continue` is sent on the
+    /// first read).
+    WaitFirstPoll,
+    /// The consumer's window is full; wait for a `ReadCredit`.
+    Stalled,
+    /// The consumer dropped the body.
+    Dropped,
+    /// The end (or an error) was delivered.
+    Done,
+}
+
+/// One exchange in progress.
+pub(crate) struct Stream {
+    pub(crate) key: u64,
+    pub(crate) id: StreamId,
+    pub(crate) body: Option<BodyTx>,
+    pub(crate) recv: Recv,
+    pub(crate) head_sent: bool,
+    /// Body bytes handed over by the sender and not yet taken by the core.
+    pub(crate) pending: VecDeque<Bytes>,
+    /// `Some` once the sender finished; sent when `pending` is empty.
+    pub(crate) finish: Option<Option<Fields>>,
+    pub(crate) credit: Option<Arc<SendCredit>>,
+    /// The handler task (server), canceled (dropped) if the exchange is
+    /// reset, detached otherwise.
+    pub(crate) task: Option<Task<()>>,
+    /// Client: where the response goes.
+    pub(crate) resp_tx: Option<ResponseTx>,
+    /// The exchange may switch protocols: where the transport goes then.
+    pub(crate) upgrade: Option<UpgradeTx>,
+    /// Client: the other end of `upgrade`, for the response's extensions.
+    pub(crate) on_upgrade: Option<OnUpgrade>,
+}
+
+impl Stream {
+    pub(crate) fn new(key: u64, id: StreamId) -> Self {
+        Self {
+            key,
+            id,
+            body: None,
+            recv: Recv::Done,
+            head_sent: false,
+            pending: VecDeque::new(),
+            finish: None,
+            credit: None,
+            task: None,
+            resp_tx: None,
+            upgrade: None,
+            on_upgrade: None,
+        }
+    }
+
+    /// Ends every handle on this stream: the body and the response waiter
+    /// get `err`, the pump stops, and the handler task is aborted if `abort`.
+    pub(crate) fn close(mut self, err: Option<Error>, abort: bool) {
+        if let Some(credit) = self.credit.take() {
+            credit.close();
+        }
+        if let Some(task) = self.task.take() {
+            if abort {
+                drop(task);
+            } else {
+                task.detach();
+            }
+        }
+        let Some(err) = err else { return };
+        if let Some(tx) = self.resp_tx.take() {
+            let _ = tx.send(Err(err));
+        } else if let Some(body) = self.body.take() {
+            body.send_error(err);
+        }
+    }
+}
+
+/// The core plus the streams in progress (a few: HTTP/1 pipelining depth).
+pub(crate) struct Core {
+    pub(crate) conn: Connection,
+    pub(crate) streams: Vec<Stream>,
+    /// Per-body receive window (see `body.rs`).
+    pub(crate) recv_limit: usize,
+    pub(crate) closed: Option<CloseReason>,
+    /// After `Upgrade`: where the transport goes, and the bytes that came
+    /// after the upgrading message.
+    pub(crate) upgrade: Option<(UpgradeTx, Bytes)>,
+}
+
+impl Core {
+    pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
+        self.streams.iter().position(|s| s.key == key)
+    }
+
+    pub(crate) fn by_id(&self, id: StreamId) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    pub(crate) fn remove(&mut self, idx: usize) -> Stream {
+        self.streams.remove(idx)
+    }
+
+    /// Moves received body chunks from the core to the consumer while it has
+    /// room.
+    pub(crate) fn pump_recv(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if st.recv != Recv::Open {
+            return;
+        }
+        let Some(tx) = &st.body else { return };
+        let Some(mut stream) = self.conn.stream(st.id) else {
+            return;
+        };
+        loop {
+            if !tx.has_room() && tx.stall() {
+                st.recv = Recv::Stalled;
+                return;
+            }
+            match stream.read() {
+                ReadChunk::Data(data) => {
+                    if !tx.send_data(data) {
+                        st.recv = Recv::Dropped;
+                        return;
+                    }
+                }
+                ReadChunk::Blocked => return,
+                ReadChunk::Trailers(fields) => {
+                    tx.send_trailers(crate::conv::header_map(&fields));
+                }
+                ReadChunk::End => {
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+                ReadChunk::Reset(code) => {
+                    tx.send_error(Error::Reset { code, remote: true });
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands pending body bytes to the core within its write capacity, then
+    /// the finish once everything went.
+    pub(crate) fn flush_send(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if !st.head_sent {
+            return;
+        }
+        let Some(mut stream) = self.conn.stream(st.id) else {
+            return;
+        };
+        let mut taken = 0;
+        let mut failed = false;
+        while let Some(front) = st.pending.front_mut() {
+            match stream.write(front) {
+                Ok(n) => taken += n,
+                Err(e) => {
+                    tracing::debug!(error = %e, "response body rejected by the core");
+                    failed = true;
+                    break;
+                }
+            }
+            if !front.is_empty() {
+                break;
+            }
+            st.pending.pop_front();
+        }
+        if failed {
+            st.pending.clear();
+            st.finish = None;
+            stream.reset(ErrorCode::INTERNAL_ERROR);
+        } else if st.pending.is_empty() {
+            if let Some(trailers) = st.finish.take() {
+                if let Err(e) = stream.finish(trailers) {
+                    tracing::debug!(error = %e, "finishing the body failed");
+                }
+            }
+        }
+        if let Some(credit) = &st.credit {
+            credit.release(taken);
+        }
+    }
+
+    /// The commands both roles handle the same way; returns the others.
+    pub(crate) fn common_cmd(&mut self, cmd: Cmd) -> Option<Cmd> {
+        match cmd {
+            Cmd::Data { key, data } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    // No credit: the stream stopped sending (e.g. it answered 500).
+                    st.credit.as_ref()?;
+                    st.pending.push_back(data);
+                }
+                self.flush_send(idx);
+            }
+            Cmd::Finish { key, trailers } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    st.credit.as_ref()?;
+                    st.finish = Some(trailers);
+                }
+                self.flush_send(idx);
+            }
+            Cmd::ReadCredit { key } => {
+                let idx = self.by_key(key)?;
+                if let Some(st) = self.streams.get_mut(idx) {
+                    if matches!(st.recv, Recv::Stalled | Recv::WaitFirstPoll) {
+                        st.recv = Recv::Open;
+                    }
+                }
+                self.pump_recv(idx);
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The events both roles handle the same way; returns the others.
+    pub(crate) fn common_event(&mut self, ev: Event) -> Option<Event> {
+        match ev {
+            Event::Readable { id } => {
+                let idx = self.by_id(id)?;
+                self.pump_recv(idx);
+            }
+            Event::Writable { id } => {
+                let idx = self.by_id(id)?;
+                self.flush_send(idx);
+            }
+            Event::Finished { id } => {
+                let idx = self.by_id(id)?;
+                self.remove(idx).close(None, false);
+            }
+            Event::Reset { id, code, remote } => {
+                let idx = self.by_id(id)?;
+                tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
+                self.remove(idx)
+                    .close(Some(Error::Reset { code, remote }), true);
+            }
+            Event::Upgrade { id, kind } => {
+                let idx = self.by_id(id)?;
+                let mut st = self.remove(idx);
+                let rest = self.conn.take_upgrade(id).unwrap_or_default();
+                if let Some(resp_tx) = st.resp_tx.take() {
+                    // Client: the core reports the `101` (or 2xx to CONNECT)
+                    // head as a `Response` first, which answers the waiter;
+                    // this only covers a core that did not.
+                    let status = match kind {
+                        UpgradeKind::Connect => http::StatusCode::OK,
+                        _ => http::StatusCode::SWITCHING_PROTOCOLS,
+                    };
+                    let mut resp = http::Response::new(crate::Incoming::empty());
+                    *resp.status_mut() = status;
+                    if let Some(on_upgrade) = st.on_upgrade.take() {
+                        resp.extensions_mut().insert(on_upgrade);
+                    }
+                    let _ = resp_tx.send(Ok(resp));
+                }
+                match st.upgrade.take() {
+                    Some(tx) => self.upgrade = Some((tx, rest)),
+                    None => tracing::debug!(?kind, "upgrade nobody asked for"),
+                }
+                st.close(None, false);
+            }
+            Event::TimedOut { kind } => tracing::debug!(?kind, "timed out"),
+            Event::Negotiated { .. } => {}
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+/// Role-specific behaviour of a connection task.
+pub(crate) trait Handler {
+    /// An event the common code did not handle.
+    fn on_event(&mut self, core: &mut Core, ev: Event, cx: &mut Context<'_>);
+    /// A command the common code did not handle.
+    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd);
+    /// Every command sender is gone.
+    fn on_rx_closed(&mut self, _core: &mut Core) {}
+    /// Extra readiness to check each turn; true if something happened.
+    fn poll_extra(&mut self, _core: &mut Core, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    /// The connection is over; `err` ends whatever the handler still holds.
+    fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
+}
+
+/// The transport plus the clock and timer mapped onto the core's time.
+pub(crate) struct Transport<IO> {
+    io: IO,
+    /// Initialized room to read into; read bytes are split off its front and
+    /// handed to the core zero-copy.
+    space: BytesMut,
+    /// Read bytes the core has not taken yet (backpressure).
+    leftover: BytesMut,
+    /// Size of the next read buffer.
+    alloc: usize,
+    read_eof: bool,
+    /// Bytes were written since the last flush.
+    unflushed: bool,
+    /// Writing failed. Reading goes on while the core wants input: the
+    /// peer's answer (e.g. an early response to a request whose body it
+    /// refused) may still be in flight.
+    write_error: Option<io::Error>,
+    start: std::time::Instant,
+    timer: Timer,
+    /// The deadline `timer` is set to (it may be earlier than the core's
+    /// current one: it then fires spuriously and is re-armed, which saves
+    /// resetting the timer on every request).
+    armed: Option<proto_core::Instant>,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
+    pub(crate) fn new(io: IO) -> Self {
+        let start = std::time::Instant::now();
+        Self {
+            io,
+            space: BytesMut::new(),
+            leftover: BytesMut::new(),
+            alloc: MIN_READ,
+            read_eof: false,
+            unflushed: false,
+            write_error: None,
+            start,
+            timer: Timer::never(),
+            armed: None,
+        }
+    }
+
+    /// The core's time: nanoseconds since the connection started.
+    pub(crate) fn now(&self) -> proto_core::Instant {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        proto_core::Instant::from_nanos(nanos)
+    }
+
+    fn to_std(&self, at: proto_core::Instant) -> std::time::Instant {
+        let far = Duration::from_secs(86_400 * 365);
+        let d = Duration::from_nanos(at.as_nanos()).min(far);
+        self.start.checked_add(d).unwrap_or(self.start + far)
+    }
+
+    /// Feeds the core: leftover bytes first, then the socket. True if
+    /// anything changed.
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut Connection,
+        now: proto_core::Instant,
+    ) -> io::Result<bool> {
+        if self.read_eof || !conn.wants_read() {
+            return Ok(false);
+        }
+        if !self.leftover.is_empty() {
+            let before = self.leftover.len();
+            conn.recv_buf(now, &mut self.leftover);
+            return Ok(self.leftover.len() != before);
+        }
+        if self.space.len() < MIN_ROOM {
+            self.space = BytesMut::zeroed(self.alloc);
+        }
+        let room = self.space.len();
+        match Pin::new(&mut self.io).poll_read(cx, &mut self.space[..]) {
+            Poll::Pending => Ok(false),
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Ready(Ok(0)) => {
+                self.read_eof = true;
+                conn.recv_eof(now);
+                Ok(true)
+            }
+            Poll::Ready(Ok(n)) => {
+                let n = n.min(room);
+                if n == room {
+                    self.alloc = (self.alloc * 2).min(MAX_READ);
+                } else if n < MIN_ROOM {
+                    self.alloc = MIN_READ;
+                }
+                let mut data = self.space.split_to(n);
+                conn.recv_buf(now, &mut data);
+                if !data.is_empty() {
+                    self.leftover = data;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Writes what the core owes (vectored), then flushes. True if bytes
+    /// were written or writing failed.
+    fn poll_write(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> bool {
+        if self.write_error.is_some() {
+            return false;
+        }
+        match self.poll_write_inner(cx, conn) {
+            Ok(wrote) => wrote,
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                self.write_error = Some(e);
+                true
+            }
+        }
+    }
+
+    /// The write error, once nothing more can be read either.
+    fn write_failed(&mut self, conn: &Connection) -> Option<io::Error> {
+        if self.read_eof || !conn.wants_read() || conn.is_closed() {
+            return self.write_error.take();
+        }
+        None
+    }
+
+    fn poll_write_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut Connection,
+    ) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let chunks = conn.poll_transmit();
+            if chunks.is_empty() {
+                break;
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, chunk) in iov.iter_mut().zip(chunks) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &iov[..count]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    conn.transmit_complete(n);
+                    wrote = true;
+                    self.unflushed = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(wrote),
+            }
+        }
+        if self.unflushed {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Arms the timer for the core's next deadline; true if it fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, conn: &Connection) -> bool {
+        let Some(deadline) = conn.poll_timeout() else {
+            return false;
+        };
+        if self.armed.is_none_or(|armed| armed > deadline) {
+            let at = self.to_std(deadline);
+            self.timer.set_at(at);
+            self.armed = Some(deadline);
+        }
+        if Pin::new(&mut self.timer).poll(cx).is_ready() {
+            self.armed = None;
+            return true;
+        }
+        false
+    }
+
+    /// Writes everything the core still owes, giving up if the peer stops
+    /// reading for `WRITE_STALL`. True if it all went out.
+    async fn flush_all(&mut self, conn: &mut Connection) -> bool {
+        while !conn.poll_transmit().is_empty() || self.unflushed {
+            let step = poll_fn(|cx| match self.poll_write_inner(cx, conn) {
+                Ok(true) => Poll::Ready(Ok(())),
+                Ok(false) if conn.poll_transmit().is_empty() && !self.unflushed => {
+                    Poll::Ready(Ok(()))
+                }
+                Ok(false) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            });
+            match timeout(WRITE_STALL, step).await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "write failed while closing");
+                    return false;
+                }
+                None => {
+                    tracing::debug!("peer stopped reading while closing");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The transport, handed over after an upgrade: bytes read but not
+    /// taken by the core come first.
+    fn into_upgraded(self, rest: Bytes) -> Upgraded
+    where
+        IO: Send + 'static,
+    {
+        let prefix = if self.leftover.is_empty() {
+            rest
+        } else {
+            let mut all = BytesMut::from(&rest[..]);
+            all.extend_from_slice(&self.leftover);
+            all.freeze()
+        };
+        Upgraded::new(self.io, prefix)
+    }
+
+    /// After `Closed`: writes what is left, shuts down our sending side, then
+    /// reads and discards for a moment (lingering close) unless `quiet` (the
+    /// connection closed while idle, with nothing left to write: there is no
+    /// response for a reset to destroy, and a kept-alive peer may take long
+    /// to notice the close).
+    async fn close(&mut self, conn: &mut Connection, quiet: bool) {
+        let quiet = quiet && conn.poll_transmit().is_empty() && !self.unflushed;
+        if !self.flush_all(conn).await {
+            return;
+        }
+        if timeout(WRITE_STALL, self.io.close()).await.is_none() {
+            return;
+        }
+        if self.read_eof || quiet {
+            return;
+        }
+        let linger = async {
+            let mut total = 0;
+            loop {
+                if self.space.len() < MIN_ROOM {
+                    self.space = BytesMut::zeroed(MIN_READ);
+                }
+                match self.io.read(&mut self.space[..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        total += n;
+                        if total >= LINGER_BYTES {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        let _ = timeout(LINGER, linger).await;
+    }
+}
+
+/// A connection task: the core, the transport, commands, and a role.
+pub(crate) struct Driver<IO, H> {
+    pub(crate) core: Core,
+    transport: Transport<IO>,
+    // Boxed: the receiver is `!Unpin` (it may hold a pinned listener).
+    rx: Pin<Box<CmdRx>>,
+    rx_open: bool,
+    pub(crate) handler: H,
+}
+
+impl<IO, H> Driver<IO, H>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
+{
+    pub(crate) fn new(
+        io: IO,
+        side: Side,
+        protocol: Protocol,
+        config: Config,
+        rx: CmdRx,
+        handler: H,
+    ) -> Self {
+        let transport = Transport::new(io);
+        let recv_limit = config.max_recv_buffer.max(MIN_READ);
+        let conn = Connection::with_protocol(side, protocol, config, transport.now());
+        Self {
+            core: Core {
+                conn,
+                streams: Vec::new(),
+                recv_limit,
+                closed: None,
+                upgrade: None,
+            },
+            transport,
+            rx: Box::pin(rx),
+            rx_open: true,
+            handler,
+        }
+    }
+
+    /// One wake-up: loops until nothing makes progress (every source has
+    /// registered the waker) or the core closed.
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // One clock read per wake-up, refreshed when the timer fires.
+        let mut now = self.transport.now();
+        for _ in 0..MAX_TURNS {
+            self.core.conn.handle_timeout(now);
+            let mut progress = false;
+
+            while self.rx_open {
+                match self.rx.poll_next(cx) {
+                    Poll::Ready(Some(cmd)) => {
+                        progress = true;
+                        if let Some(cmd) = self.core.common_cmd(cmd) {
+                            self.handler.on_cmd(&mut self.core, cmd);
+                        }
+                    }
+                    Poll::Ready(None) => {
+                        progress = true;
+                        self.rx_open = false;
+                        self.handler.on_rx_closed(&mut self.core);
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            progress |= self.handler.poll_extra(&mut self.core, cx);
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
+
+            while let Some(ev) = self.core.conn.poll_event() {
+                progress = true;
+                if let Event::Closed { reason } = ev {
+                    tracing::debug!(?reason, "connection closed");
+                    self.core.closed = Some(reason);
+                    continue;
+                }
+                if let Some(ev) = self.core.common_event(ev) {
+                    self.handler.on_event(&mut self.core, ev, cx);
+                }
+            }
+
+            progress |= self.transport.poll_write(cx, &mut self.core.conn);
+            if let Some(e) = self.transport.write_failed(&self.core.conn) {
+                return Poll::Ready(Err(e));
+            }
+            if self.core.closed.is_some() {
+                return Poll::Ready(Ok(()));
+            }
+            if self.transport.poll_timer(cx, &self.core.conn) {
+                progress = true;
+                now = self.transport.now();
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Runs the connection to the end. `shutdown` delivers graceful shutdown
+    /// requests; the outcome is `Ok` for orderly closes.
+    pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
+        let mut shutdown = shutdown;
+        let result = loop {
+            let Some(rx) = &shutdown else {
+                break poll_fn(|cx| self.poll_drive(cx)).await;
+            };
+            let drain = match rx.current() {
+                Some(drain) => drain,
+                None => {
+                    let drive = async { Ok(poll_fn(|cx| self.poll_drive(cx)).await) };
+                    match future::or(drive, async { Err(rx.wait().await) }).await {
+                        Ok(r) => break r,
+                        Err(drain) => drain,
+                    }
+                }
+            };
+            tracing::debug!(?drain, "graceful shutdown");
+            self.core.conn.shutdown(Shutdown::Graceful { drain });
+            shutdown = None;
+        };
+
+        // Commands sent before the end: a request the core will refuse is
+        // answered (and may go elsewhere) rather than dropped unanswered.
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            if let Some(cmd) = self.core.common_cmd(cmd) {
+                self.handler.on_cmd(&mut self.core, cmd);
+            }
+        }
+        let closed = self.core.closed.clone();
+        let make_err = || match (&result, &closed) {
+            (Err(e), _) => Error::io_like(e),
+            (Ok(()), Some(reason)) => Error::from_close(reason),
+            (Ok(()), None) => Error::Canceled,
+        };
+        for st in self.core.streams.drain(..) {
+            st.close(Some(make_err()), true);
+        }
+        self.handler.on_close(&make_err);
+        match result {
+            Err(e) => {
+                tracing::debug!(error = %e, "connection failed");
+                Err(Error::Io(e))
+            }
+            Ok(()) => {
+                if let (Some(CloseReason::Upgraded), Some((tx, rest))) =
+                    (&closed, self.core.upgrade.take())
+                {
+                    if self.transport.flush_all(&mut self.core.conn).await {
+                        let _ = tx.send(self.transport.into_upgraded(rest));
+                    }
+                    return Ok(());
+                }
+                let quiet = matches!(
+                    closed,
+                    Some(
+                        CloseReason::Shutdown
+                            | CloseReason::Upgraded
+                            | CloseReason::TimedOut(proto_core::TimerKind::Idle)
+                    )
+                );
+                self.transport.close(&mut self.core.conn, quiet).await;
+                match closed {
+                    None
+                    | Some(
+                        CloseReason::Done
+                        | CloseReason::Shutdown
+                        | CloseReason::Upgraded
+                        | CloseReason::TimedOut(proto_core::TimerKind::Idle),
+                    ) => Ok(()),
+                    Some(reason) => Err(Error::from_close(&reason)),
+                }
+            }
+        }
+    }
+}

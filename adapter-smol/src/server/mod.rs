@@ -1,0 +1,351 @@
+//! The server: accept loop, per-connection tasks, graceful shutdown, counters.
+
+mod conn;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use async_executor::{Executor, Task};
+use async_io::Timer;
+use async_net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::future;
+use proto_core::{Config, Protocol, Side};
+use tracing::Instrument;
+
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::rt::{Spawner, deadline};
+use crate::service::HttpService;
+pub use crate::shutdown::ShutdownHandle;
+use conn::ServerHandler;
+
+/// Time allowed after the drain deadline for connections to write their
+/// last bytes and linger before the server aborts them.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Connection and request counters, shared by the server and its
+/// connections. Cheap to clone; reads are relaxed atomic loads.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    inner: Arc<StatsInner>,
+}
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    accepted: AtomicU64,
+    active: AtomicUsize,
+    requests: AtomicU64,
+}
+
+impl Stats {
+    /// Connections accepted (or handed to `serve_connection`) so far.
+    pub fn accepted(&self) -> u64 {
+        self.inner.accepted.load(Relaxed)
+    }
+
+    /// Connections open now.
+    pub fn active(&self) -> usize {
+        self.inner.active.load(Relaxed)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Relaxed)
+    }
+
+    pub(crate) fn request(&self) {
+        self.inner.requests.fetch_add(1, Relaxed);
+    }
+
+    fn connection(&self) -> ActiveGuard {
+        self.inner.accepted.fetch_add(1, Relaxed);
+        self.inner.active.fetch_add(1, Relaxed);
+        ActiveGuard {
+            stats: self.clone(),
+        }
+    }
+}
+
+struct ActiveGuard {
+    stats: Stats,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.stats.inner.active.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Server and connection settings: the core's [`Config`] (limits and
+/// timeouts), the shutdown handle and the counters connections report to.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+    protocol: Protocol,
+    stats: Stats,
+    shutdown: ShutdownHandle,
+    spawner: Spawner,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            protocol: Protocol::Auto,
+            stats: Stats::default(),
+            shutdown: ShutdownHandle::default(),
+            spawner: Spawner::default(),
+        }
+    }
+}
+
+impl Builder {
+    /// Default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the core configuration (limits, timeouts) for every connection.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Which protocols to serve: [`Protocol::Auto`] (the default) serves
+    /// HTTP/1.1 and HTTP/2 prior knowledge on one port; `Http1` or `Http2`
+    /// only one of them (e.g. `Http2` after TLS ALPN chose `h2`).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Uses `handle` for graceful shutdown (e.g. one handle for several
+    /// servers or for connections served with
+    /// [`serve_connection`](Builder::serve_connection)).
+    #[must_use]
+    pub fn with_shutdown(mut self, handle: ShutdownHandle) -> Self {
+        self.shutdown = handle;
+        self
+    }
+
+    /// Uses `stats` for the counters (e.g. shared between servers).
+    #[must_use]
+    pub fn with_stats(mut self, stats: Stats) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Spawns connection tasks (from [`Server::serve`]) and per-request
+    /// handler tasks on `executor` instead of smol's global executor
+    /// (`smol::spawn`). The executor must be run by someone (e.g.
+    /// `executor.run(server.serve(service))`, or threads calling
+    /// `executor.run(...)`).
+    #[must_use]
+    pub fn executor(mut self, executor: Arc<Executor<'static>>) -> Self {
+        self.spawner = Spawner::new(Some(executor));
+        self
+    }
+
+    /// The shutdown handle connections from this builder observe.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// The counters connections from this builder update.
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// Binds a TCP listener.
+    pub async fn bind(self, addr: impl AsyncToSocketAddrs) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(self.listener(listener))
+    }
+
+    /// Serves on an existing listener.
+    pub fn listener(self, listener: TcpListener) -> Server {
+        Server {
+            listener,
+            builder: self,
+        }
+    }
+
+    /// Serves HTTP on one transport (a `TcpStream`, a TLS stream, a
+    /// `futures-io` stream of any runtime...) until the connection closes. Resolves to
+    /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
+    pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.connection(io, service).await
+    }
+
+    fn connection<IO, S>(
+        &self,
+        io: IO,
+        service: S,
+    ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        let guard = self.stats.connection();
+        let (tx, rx) = async_channel::unbounded();
+        let handler = ServerHandler {
+            service,
+            tx,
+            stats: self.stats.clone(),
+            spawner: self.spawner.clone(),
+        };
+        let driver = Driver::new(
+            io,
+            Side::Server,
+            self.protocol,
+            self.config.clone(),
+            rx,
+            handler,
+        );
+        let shutdown = self.shutdown.subscribe();
+        async move {
+            let _active = guard;
+            driver.run(Some(shutdown)).await
+        }
+    }
+}
+
+/// Serves HTTP/1.1 and HTTP/2 (prior knowledge, [`Protocol::Auto`]) on one
+/// transport with default settings; see [`Builder::serve_connection`].
+/// Handler tasks go to smol's global executor.
+pub async fn serve_connection<IO, S>(io: IO, service: S) -> Result<(), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: HttpService,
+{
+    Builder::new().serve_connection(io, service).await
+}
+
+/// A bound HTTP/1.1 + HTTP/2 server. See the [crate docs](crate) for an example.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    builder: Builder,
+}
+
+impl Server {
+    /// Binds a TCP listener with default settings.
+    pub async fn bind(addr: impl AsyncToSocketAddrs) -> io::Result<Self> {
+        Builder::new().bind(addr).await
+    }
+
+    /// Settings for a server.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The address the listener is bound to (e.g. to learn a port chosen by
+    /// binding port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The connection and request counters.
+    pub fn stats(&self) -> Stats {
+        self.builder.stats()
+    }
+
+    /// A handle to shut the server down gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.builder.shutdown_handle()
+    }
+
+    /// Accepts connections and serves each on its own task (on the
+    /// builder's executor, or smol's global one) until the shutdown handle
+    /// fires; then stops accepting, lets connections drain and returns once
+    /// they are all closed (or canceled after the deadline).
+    pub async fn serve<S>(self, service: S) -> io::Result<()>
+    where
+        S: HttpService,
+    {
+        let Self { listener, builder } = self;
+        let shutdown = builder.shutdown.subscribe();
+        let mut conns: Vec<Task<()>> = Vec::new();
+        let drain = loop {
+            let accepted = future::or(async { Some(listener.accept().await) }, async {
+                shutdown.wait().await;
+                None
+            })
+            .await;
+            match accepted {
+                None => break shutdown.current().unwrap_or_default(),
+                Some(Ok((io, peer))) => {
+                    conns.retain(|t| !t.is_finished());
+                    conns.push(spawn_connection(&builder, io, peer, service.clone()));
+                }
+                Some(Err(e)) => accept_error(e).await,
+            }
+        };
+        drop(listener);
+        conns.retain(|t| !t.is_finished());
+        tracing::debug!(connections = conns.len(), ?drain, "shutting down");
+        let until = std::time::Instant::now() + drain.saturating_add(CLOSE_GRACE);
+        let all_closed = async {
+            for task in &mut conns {
+                task.await;
+            }
+        };
+        if deadline(until, all_closed).await.is_none() {
+            conns.retain(|t| !t.is_finished());
+            tracing::debug!(
+                connections = conns.len(),
+                "canceling connections past the deadline"
+            );
+            for task in conns {
+                let _ = task.cancel().await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn spawn_connection<S: HttpService>(
+    builder: &Builder,
+    io: TcpStream,
+    peer: SocketAddr,
+    service: S,
+) -> Task<()> {
+    if let Err(e) = io.set_nodelay(true) {
+        tracing::debug!(error = %e, "set_nodelay failed");
+    }
+    let conn = builder.connection(io, service);
+    let span = tracing::debug_span!("conn", %peer);
+    builder.spawner.spawn(
+        async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        .instrument(span),
+    )
+}
+
+/// Accept errors are about one connection (reset before accept) or about
+/// resources (out of file descriptors); neither should stop the server.
+async fn accept_error(e: io::Error) {
+    match e.kind() {
+        io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::Interrupted => tracing::debug!(error = %e, "accept failed"),
+        _ => {
+            tracing::error!(error = %e, "accept failed; pausing");
+            Timer::after(Duration::from_millis(100)).await;
+        }
+    }
+}

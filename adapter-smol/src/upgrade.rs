@@ -1,0 +1,229 @@
+//! Protocol upgrades (`101 Switching Protocols`, e.g. WebSocket) and
+//! `CONNECT` tunnels: after the exchange, the connection's transport is
+//! handed to the application as an [`Upgraded`] byte stream.
+//!
+//! Server: a request that asks for an upgrade (`Connection: upgrade` with
+//! `Upgrade`, or `CONNECT`) carries an [`OnUpgrade`] in its extensions; take
+//! it with [`on`], answer `101` (or `2xx` to `CONNECT`), and await it.
+//! Client: send such a request; [`on`] applied to the `101`/`2xx` response
+//! resolves to the tunnel.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use adapter_smol::{Incoming, upgrade};
+//! use http::{Request, Response, StatusCode, header};
+//! use http_body_util::Empty;
+//! use bytes::Bytes;
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//!
+//! async fn handle(mut req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, Infallible> {
+//!     let on_upgrade = upgrade::on(&mut req);
+//!     smol::spawn(async move {
+//!         if let Ok(mut io) = on_upgrade.await {
+//!             let mut buf = [0u8; 1024];
+//!             while let Ok(n) = io.read(&mut buf).await {
+//!                 if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         }
+//!     })
+//!     .detach();
+//!     let mut resp = Response::new(Empty::new());
+//!     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+//!     resp.headers_mut().insert(header::CONNECTION, "upgrade".parse().unwrap());
+//!     resp.headers_mut().insert(header::UPGRADE, "echo".parse().unwrap());
+//!     Ok(resp)
+//! }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::error::Error;
+use crate::oneshot;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The transport of a connection that switched protocols, with the bytes
+/// that had already arrived after the HTTP message (read first).
+pub struct Upgraded {
+    io: Box<dyn Io>,
+    prefix: Bytes,
+}
+
+impl Upgraded {
+    pub(crate) fn new<IO>(io: IO, prefix: Bytes) -> Self
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Self {
+            io: Box::new(io),
+            prefix,
+        }
+    }
+}
+
+impl fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upgraded")
+            .field("prefix_len", &self.prefix.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncRead for Upgraded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.prefix[..n]);
+            self.prefix.advance(n);
+            return Poll::Ready(Ok(n));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Upgraded {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+}
+
+pub(crate) type UpgradeTx = oneshot::Sender<Upgraded>;
+type UpgradeRx = oneshot::Receiver<Upgraded>;
+
+/// A future resolving to the [`Upgraded`] transport once the exchange
+/// switched protocols; an error if it did not (any other response, or the
+/// connection failed first).
+#[derive(Clone)]
+pub struct OnUpgrade {
+    // In an `Arc<Mutex>` because `http` extensions must be `Clone + Sync`.
+    rx: Option<Arc<Mutex<Option<UpgradeRx>>>>,
+}
+
+impl OnUpgrade {
+    pub(crate) fn pair() -> (UpgradeTx, Self) {
+        let (tx, rx) = oneshot::channel();
+        (
+            tx,
+            Self {
+                rx: Some(Arc::new(Mutex::new(Some(rx)))),
+            },
+        )
+    }
+
+    fn none() -> Self {
+        Self { rx: None }
+    }
+}
+
+impl fmt::Debug for OnUpgrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnUpgrade").finish_non_exhaustive()
+    }
+}
+
+impl Future for OnUpgrade {
+    type Output = Result<Upgraded, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(shared) = &self.rx else {
+            return Poll::Ready(Err(Error::InvalidRequest(
+                "this message cannot be upgraded",
+            )));
+        };
+        let mut slot = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(rx) = slot.as_mut() else {
+            return Poll::Ready(Err(Error::InvalidRequest("the upgrade was already taken")));
+        };
+        let out = match Pin::new(rx).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(upgraded)) => Ok(upgraded),
+            Poll::Ready(Err(_)) => Err(Error::Canceled),
+        };
+        *slot = None;
+        drop(slot);
+        self.rx = None;
+        Poll::Ready(out)
+    }
+}
+
+mod sealed {
+    pub trait CanUpgrade {
+        fn on_upgrade(self) -> super::OnUpgrade;
+    }
+}
+
+impl<B> sealed::CanUpgrade for http::Request<B> {
+    fn on_upgrade(mut self) -> OnUpgrade {
+        self.extensions_mut()
+            .remove::<OnUpgrade>()
+            .unwrap_or_else(OnUpgrade::none)
+    }
+}
+
+impl<B> sealed::CanUpgrade for &mut http::Request<B> {
+    fn on_upgrade(self) -> OnUpgrade {
+        self.extensions_mut()
+            .remove::<OnUpgrade>()
+            .unwrap_or_else(OnUpgrade::none)
+    }
+}
+
+impl<B> sealed::CanUpgrade for http::Response<B> {
+    fn on_upgrade(mut self) -> OnUpgrade {
+        self.extensions_mut()
+            .remove::<OnUpgrade>()
+            .unwrap_or_else(OnUpgrade::none)
+    }
+}
+
+impl<B> sealed::CanUpgrade for &mut http::Response<B> {
+    fn on_upgrade(self) -> OnUpgrade {
+        self.extensions_mut()
+            .remove::<OnUpgrade>()
+            .unwrap_or_else(OnUpgrade::none)
+    }
+}
+
+/// Takes the upgrade of a request (server) or response (client): accepts
+/// `Request<B>`, `&mut Request<B>`, `Response<B>` or `&mut Response<B>`.
+#[allow(private_bounds)]
+pub fn on<M: sealed::CanUpgrade>(msg: M) -> OnUpgrade {
+    msg.on_upgrade()
+}
