@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 use adapter_tokio::{Client, Error, Incoming, TimeoutKind, service_fn};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Frame;
 use http_body_util::{BodyExt, Empty, Full};
-use support::{chan_body, raw, read_to_end, read_until, start, within};
+use support::{
+    chan_body, echo, echo_checksum_trailer, get, mebibyte, payload_with_checksum_trailer, raw,
+    read_to_end, read_until, send_chunks, start, within,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
@@ -25,14 +28,6 @@ async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(resp)
-}
-
-async fn echo(req: Request<Incoming>) -> Result<Response<Incoming>, Infallible> {
-    Ok(Response::new(req.into_body()))
-}
-
-fn get(uri: http::Uri) -> Request<Empty<Bytes>> {
-    Request::get(uri).body(Empty::new()).unwrap()
 }
 
 #[tokio::test]
@@ -100,16 +95,10 @@ async fn streaming_echo_of_one_mebibyte() {
             .unwrap();
         let resp = pending.await.unwrap().unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        let expected: Vec<u8> = (0..(1 << 20)).map(|i: usize| (i % 251) as u8).collect();
+        let expected = mebibyte();
         let mut expected_with_prefix = vec![0u8; 1000];
         expected_with_prefix.extend_from_slice(&expected);
-        let sender = tokio::spawn(async move {
-            for chunk in expected.chunks(16 * 1024 + 7) {
-                tx.send(Frame::data(Bytes::copy_from_slice(chunk)))
-                    .await
-                    .unwrap();
-            }
-        });
+        let sender = send_chunks(tx, expected);
         let got = resp.into_body().collect().await.unwrap().to_bytes();
         sender.await.unwrap();
         assert_eq!(got.len(), expected_with_prefix.len());
@@ -123,31 +112,8 @@ async fn trailers_both_ways() {
     within(10, async {
         // The server answers with the request's trailer `x-checksum` both as
         // the body and as a response trailer.
-        let server = start(service_fn(|req: Request<Incoming>| async move {
-            let collected = req.into_body().collect().await.unwrap();
-            let got = collected
-                .trailers()
-                .and_then(|t| t.get("x-checksum"))
-                .cloned();
-            let value = got.unwrap_or(HeaderValue::from_static("none"));
-            let (tx, body) = chan_body(4);
-            let mut trailers = HeaderMap::new();
-            trailers.insert("x-echoed", value.clone());
-            tx.send(Frame::data(Bytes::copy_from_slice(value.as_bytes())))
-                .await
-                .unwrap();
-            tx.send(Frame::trailers(trailers)).await.unwrap();
-            Ok::<_, Infallible>(Response::new(body))
-        }))
-        .await;
-        let (tx, body) = chan_body(4);
-        let mut trailers = HeaderMap::new();
-        trailers.insert("x-checksum", HeaderValue::from_static("abc123"));
-        tx.send(Frame::data(Bytes::from_static(b"payload")))
-            .await
-            .unwrap();
-        tx.send(Frame::trailers(trailers)).await.unwrap();
-        drop(tx);
+        let server = start(service_fn(echo_checksum_trailer)).await;
+        let body = payload_with_checksum_trailer().await;
         let req = Request::post(server.url("/")).body(body).unwrap();
         let resp = Client::new().request(req).await.unwrap();
         assert_eq!(resp.headers()[header::TRANSFER_ENCODING], "chunked");

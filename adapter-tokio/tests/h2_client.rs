@@ -19,10 +19,13 @@ use adapter_tokio::{
     Builder, Client, Config, Error, Incoming, Protocol, ShutdownHandle, Stats, service_fn,
 };
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
+use http::{Request, Response, StatusCode, Version};
 use http_body::Frame;
 use http_body_util::{BodyExt, Empty, Full};
-use support::{chan_body, start, start_with, within};
+use support::{
+    chan_body, echo, echo_checksum_trailer, get, mebibyte, payload_with_checksum_trailer,
+    send_chunks, start, start_with, within,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Barrier, Notify, mpsc, oneshot};
@@ -32,17 +35,9 @@ fn h2_client() -> Client {
     Client::builder().http2_prior_knowledge().build()
 }
 
-fn get(uri: http::Uri) -> Request<Empty<Bytes>> {
-    Request::get(uri).body(Empty::new()).unwrap()
-}
-
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = format!("{:?} {}", req.version(), req.uri().path());
     Ok(Response::new(Full::new(Bytes::from(body))))
-}
-
-async fn echo(req: Request<Incoming>) -> Result<Response<Incoming>, Infallible> {
-    Ok(Response::new(req.into_body()))
 }
 
 #[tokio::test]
@@ -160,16 +155,10 @@ async fn streaming_echo_of_one_mebibyte_both_ways() {
             .unwrap();
         let resp = pending.await.unwrap().unwrap();
         assert_eq!(resp.version(), Version::HTTP_2);
-        let expected: Vec<u8> = (0..(1 << 20)).map(|i: usize| (i % 251) as u8).collect();
+        let expected = mebibyte();
         let mut want = vec![7u8; 1000];
         want.extend_from_slice(&expected);
-        let sender = tokio::spawn(async move {
-            for chunk in expected.chunks(16 * 1024 + 7) {
-                tx.send(Frame::data(Bytes::copy_from_slice(chunk)))
-                    .await
-                    .unwrap();
-            }
-        });
+        let sender = send_chunks(tx, expected);
         let got = resp.into_body().collect().await.unwrap().to_bytes();
         sender.await.unwrap();
         assert_eq!(got.len(), want.len());
@@ -210,31 +199,8 @@ async fn trailers_both_ways() {
     within(10, async {
         // The server answers with the request's trailer `x-checksum` both as
         // the body and as a response trailer.
-        let server = start(service_fn(|req: Request<Incoming>| async move {
-            let collected = req.into_body().collect().await.unwrap();
-            let got = collected
-                .trailers()
-                .and_then(|t| t.get("x-checksum"))
-                .cloned();
-            let value = got.unwrap_or(HeaderValue::from_static("none"));
-            let (tx, body) = chan_body(4);
-            let mut trailers = HeaderMap::new();
-            trailers.insert("x-echoed", value.clone());
-            tx.send(Frame::data(Bytes::copy_from_slice(value.as_bytes())))
-                .await
-                .unwrap();
-            tx.send(Frame::trailers(trailers)).await.unwrap();
-            Ok::<_, Infallible>(Response::new(body))
-        }))
-        .await;
-        let (tx, body) = chan_body(4);
-        let mut trailers = HeaderMap::new();
-        trailers.insert("x-checksum", HeaderValue::from_static("abc123"));
-        tx.send(Frame::data(Bytes::from_static(b"payload")))
-            .await
-            .unwrap();
-        tx.send(Frame::trailers(trailers)).await.unwrap();
-        drop(tx);
+        let server = start(service_fn(echo_checksum_trailer)).await;
+        let body = payload_with_checksum_trailer().await;
         let req = Request::post(server.url("/")).body(body).unwrap();
         let resp = h2_client().request(req).await.unwrap();
         assert_eq!(resp.version(), Version::HTTP_2);

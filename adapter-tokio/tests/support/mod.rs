@@ -1,5 +1,6 @@
 //! Shared helpers for the end-to-end tests: a server on 127.0.0.1:0, raw TCP
-//! exchanges, and a body fed from a channel.
+//! exchanges, a body fed from a channel, and services and bodies more than
+//! one test file uses.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
@@ -9,9 +10,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use adapter_tokio::{Builder, HttpService, ShutdownHandle, Stats};
+use adapter_tokio::{Builder, HttpService, Incoming, ShutdownHandle, Stats};
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Empty};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -114,4 +117,62 @@ pub async fn within<F: Future>(secs: u64, f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(secs), f)
         .await
         .expect("test timed out")
+}
+
+pub fn get(uri: http::Uri) -> Request<Empty<Bytes>> {
+    Request::get(uri).body(Empty::new()).unwrap()
+}
+
+/// Streams the request body back as the response body.
+pub async fn echo(req: Request<Incoming>) -> Result<Response<Incoming>, Infallible> {
+    Ok(Response::new(req.into_body()))
+}
+
+/// 1 MiB of `i % 251` for each byte index `i`.
+pub fn mebibyte() -> Vec<u8> {
+    (0..(1 << 20)).map(|i: usize| (i % 251) as u8).collect()
+}
+
+/// Sends `data` through `tx` in 16 KiB + 7 chunks, on a task.
+pub fn send_chunks(tx: mpsc::Sender<Frame<Bytes>>, data: Vec<u8>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        for chunk in data.chunks(16 * 1024 + 7) {
+            tx.send(Frame::data(Bytes::copy_from_slice(chunk)))
+                .await
+                .unwrap();
+        }
+    })
+}
+
+/// Collects the request, then answers with its trailer `x-checksum` (or
+/// `none`) both as the body and as the response trailer `x-echoed`.
+pub async fn echo_checksum_trailer(
+    req: Request<Incoming>,
+) -> Result<Response<ChanBody>, Infallible> {
+    let collected = req.into_body().collect().await.unwrap();
+    let got = collected
+        .trailers()
+        .and_then(|t| t.get("x-checksum"))
+        .cloned();
+    let value = got.unwrap_or(HeaderValue::from_static("none"));
+    let (tx, body) = chan_body(4);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("x-echoed", value.clone());
+    tx.send(Frame::data(Bytes::copy_from_slice(value.as_bytes())))
+        .await
+        .unwrap();
+    tx.send(Frame::trailers(trailers)).await.unwrap();
+    Ok(Response::new(body))
+}
+
+/// The body `payload` with the trailer `x-checksum: abc123`.
+pub async fn payload_with_checksum_trailer() -> ChanBody {
+    let (tx, body) = chan_body(4);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("x-checksum", HeaderValue::from_static("abc123"));
+    tx.send(Frame::data(Bytes::from_static(b"payload")))
+        .await
+        .unwrap();
+    tx.send(Frame::trailers(trailers)).await.unwrap();
+    body
 }
