@@ -757,6 +757,11 @@ impl Endpoint {
         self.events.iter().filter(|e| f(e)).count()
     }
 
+    /// Whether any event matches `f`.
+    pub fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
+        self.events.iter().any(f)
+    }
+
     /// The request heads received (server), in order.
     pub fn requests(&self) -> Vec<(StreamId, &RequestHead, bool)> {
         self.events

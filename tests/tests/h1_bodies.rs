@@ -75,18 +75,8 @@ fn rfc9112_6_2_content_length_bodies_both_directions() {
         wire.contains("content-length: 5\r\n") && !wire.contains("transfer-encoding"),
         "{wire}"
     );
-    assert!(
-        p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
-    assert!(
-        p.server
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(p.client.saw(|e| matches!(e, Event::Finished { .. })));
+    assert!(p.server.saw(|e| matches!(e, Event::Finished { .. })));
 }
 
 /// RFC 9112 §7.1: chunked bodies both ways, larger than the send and receive
@@ -115,12 +105,7 @@ fn rfc9112_7_1_chunked_bodies_both_directions_large() {
         sw.contains("transfer-encoding: chunked\r\n"),
         "server did not chunk"
     );
-    assert!(
-        p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(p.client.saw(|e| matches!(e, Event::Finished { .. })));
 }
 
 /// RFC 9112 §7.1.2: trailer fields both ways; `read()` returns them once,
@@ -213,12 +198,7 @@ fn rfc9112_7_1_client_reads_chunked_response_with_trailers() {
             "app: body 1: hello world".to_owned()
         ]
     );
-    assert!(
-        raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(raw.ep.saw(|e| matches!(e, Event::Finished { .. })));
     assert!(raw.closed().is_none());
 }
 
@@ -236,23 +216,13 @@ fn rfc9112_6_3_rule8_close_delimited_response() {
         "body ended before EOF: {:#?}",
         raw.ep.log
     );
-    assert!(
-        !raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(!raw.ep.saw(|e| matches!(e, Event::Finished { .. })));
     raw.eof();
     assert_eq!(
         raw.ep.app_log(),
         vec!["app: body 1: hello world".to_owned()]
     );
-    assert!(
-        raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(raw.ep.saw(|e| matches!(e, Event::Finished { .. })));
     assert_eq!(raw.closed(), Some(&CloseReason::Done));
 }
 
@@ -270,9 +240,7 @@ fn rfc9112_6_3_rule1_client_head_response_has_no_body() {
     assert!(rs[0].2, "HEAD response must be end_stream");
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { id } if *id == sid(1)))
+            .saw(|e| matches!(e, Event::Finished { id } if *id == sid(1)))
     );
     raw.ep.request(get("/b"), b"");
     raw.drive();
@@ -295,9 +263,7 @@ fn rfc9110_9_3_2_server_head_response_has_no_body() {
     );
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { id } if *id == sid(1)))
+            .saw(|e| matches!(e, Event::Finished { id } if *id == sid(1)))
     );
     raw.feed(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     raw.ep.respond_cl(sid(3), 200, b"x");

@@ -133,9 +133,7 @@ fn rfc9110_10_1_1_client_waits_for_100() {
     p.drive();
     assert!(
         p.server
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::ContinueRequested { .. }))
+            .saw(|e| matches!(e, Event::ContinueRequested { .. }))
     );
     assert!(
         p.client.wire_str().ends_with("\r\n\r\n"),
@@ -154,12 +152,7 @@ fn rfc9110_10_1_1_client_waits_for_100() {
     p.server.respond_cl(id, 200, b"ok");
     p.drive();
     assert_eq!(p.client.app_log(), vec!["app: body 1: ok".to_owned()]);
-    assert!(
-        p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(p.client.saw(|e| matches!(e, Event::Finished { .. })));
 }
 
 /// RFC 9110 §10.1.1 (client): a final response instead of 100 → the body is
@@ -224,17 +217,10 @@ fn rfc9110_10_1_1_client_continue_timeout_sends_body() {
     );
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Writable { id: w } if *w == id))
+            .saw(|e| matches!(e, Event::Writable { id: w } if *w == id))
     );
     raw.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    assert!(
-        raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(raw.ep.saw(|e| matches!(e, Event::Finished { .. })));
 }
 
 /// RFC 9110 §10.1.1 (client): a late `100` after the timeout is harmless

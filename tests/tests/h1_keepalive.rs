@@ -23,16 +23,9 @@ fn rfc9112_9_3_http11_persists_by_default() {
     p.drive();
     assert!(
         p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { id } if *id == a))
+            .saw(|e| matches!(e, Event::Finished { id } if *id == a))
     );
-    assert!(
-        p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::StreamsAvailable))
-    );
+    assert!(p.client.saw(|e| matches!(e, Event::StreamsAvailable)));
     let b = p.request(get("/b"), b"");
     p.drive();
     assert_eq!(a, sid(1));
@@ -134,9 +127,7 @@ fn rfc9112_9_6_server_connection_close_ends_after_response() {
     // Stream 3 was parsed before the app decided to close: it ends in a Reset.
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Reset { id, .. } if *id == sid(3))),
+            .saw(|e| matches!(e, Event::Reset { id, .. } if *id == sid(3))),
         "{:#?}",
         raw.ep.log
     );
@@ -182,9 +173,7 @@ fn rfc9112_9_6_pair_client_close() {
     p.drive();
     assert!(
         p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { id: f } if *f == id))
+            .saw(|e| matches!(e, Event::Finished { id: f } if *f == id))
     );
     assert_eq!(
         p.client.closed(),
@@ -198,12 +187,7 @@ fn rfc9112_9_6_pair_client_close() {
         "{:#?}",
         p.server.log
     );
-    assert!(
-        !p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::StreamsAvailable))
-    );
+    assert!(!p.client.saw(|e| matches!(e, Event::StreamsAvailable)));
 }
 
 /// RFC 9112 §9.6, pair: the server answers with `Connection: close`; the
@@ -271,16 +255,9 @@ fn rfc9112_9_3_2_client_does_not_pipeline() {
     raw.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { id } if *id == a))
+            .saw(|e| matches!(e, Event::Finished { id } if *id == a))
     );
-    assert!(
-        raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::StreamsAvailable))
-    );
+    assert!(raw.ep.saw(|e| matches!(e, Event::StreamsAvailable)));
     let b = raw.ep.request(get("/b"), b"");
     assert_eq!(b, sid(3));
 }

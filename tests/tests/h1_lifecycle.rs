@@ -95,9 +95,7 @@ fn rfc9112_8_eof_mid_body_resets_stream() {
     raw.eof();
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Reset { id, remote: true, .. } if *id == sid(1))),
+            .saw(|e| matches!(e, Event::Reset { id, remote: true, .. } if *id == sid(1))),
         "{:#?}",
         raw.ep.log
     );
@@ -115,18 +113,11 @@ fn rfc9112_8_client_eof_mid_content_length_body_is_reset() {
     raw.eof();
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Reset { id, remote: true, .. } if *id == sid(1))),
+            .saw(|e| matches!(e, Event::Reset { id, remote: true, .. } if *id == sid(1))),
         "{:#?}",
         raw.ep.log
     );
-    assert!(
-        !raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Finished { .. }))
-    );
+    assert!(!raw.ep.saw(|e| matches!(e, Event::Finished { .. })));
 }
 
 /// Contract ("unread request body ... discarded up to `max_drain` bytes to
@@ -233,9 +224,7 @@ fn contract_reset_after_response_started_closes_connection() {
     );
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Reset { id, remote: false, .. } if *id == sid(1)))
+            .saw(|e| matches!(e, Event::Reset { id, remote: false, .. } if *id == sid(1)))
     );
 }
 

@@ -81,17 +81,13 @@ fn rfc9112_9_3_2_later_stream_gets_writable_at_the_front() {
     raw.drive();
     assert!(
         !raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Writable { id } if *id == sid(3)))
+            .saw(|e| matches!(e, Event::Writable { id } if *id == sid(3)))
     );
     raw.ep.respond_cl(sid(1), 200, b"a");
     raw.drive();
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Writable { id } if *id == sid(3))),
+            .saw(|e| matches!(e, Event::Writable { id } if *id == sid(3))),
         "{:#?}",
         raw.ep.log
     );

@@ -164,9 +164,7 @@ fn rfc9110_15_5_9_body_read_timeout() {
     raw.advance(secs(1));
     assert!(
         raw.ep
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Reset { id, .. } if *id == sid(1))),
+            .saw(|e| matches!(e, Event::Reset { id, .. } if *id == sid(1))),
         "{:#?}",
         raw.ep.log
     );

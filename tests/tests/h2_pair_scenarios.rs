@@ -302,10 +302,7 @@ fn graceful_shutdown_mid_stream_6_8() {
         [(0x7fff_ffff, ErrorCode::NO_ERROR), (1, ErrorCode::NO_ERROR)]
     );
     assert!(
-        p.client
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::GoAway { last_stream_id, remote: true, .. } if last_stream_id.get() == 1)),
+        p.client.saw(|e| matches!(e, Event::GoAway { last_stream_id, remote: true, .. } if last_stream_id.get() == 1)),
         "{:#?}",
         p.client.log
     );
