@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use super::chunked::{ChunkedDecoder, Decoded};
 use super::encode::{self, Extra};
 use super::framing::{self, BodyKind};
+use super::hints::Hints;
 use super::parse;
 use super::stream::{Continue, RecvState, SendState, Stream};
 use crate::config::Config;
@@ -324,11 +325,8 @@ impl H1Conn {
             Ok(b) => b,
             Err(e) => return self.peer_error(e),
         };
-        if self.cfg.h2c_upgrade
-            && self.streams.is_empty()
-            && body == BodyKind::Empty
-            && h2c::wants_h2c(&head)
-        {
+        let hints = Hints::of(&head.fields);
+        if self.cfg.h2c_upgrade && hints.h2c && self.streams.is_empty() && body == BodyKind::Empty {
             if let Some(settings) = h2c::decode_settings(&head) {
                 // RFC 7540 §3.2: 101, then HTTP/2 from the next byte on.
                 const SWITCH: &[u8] =
@@ -346,19 +344,14 @@ impl H1Conn {
         self.timers.stop(TimerKind::HeaderRead);
 
         let http10 = head.version == Version::Http10;
-        let fields = &head.fields;
         // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
-        let close_after = !self.cfg.keep_alive
-            || fields.has_token("connection", "close")
-            || (http10 && !fields.has_token("connection", "keep-alive"));
+        let close_after = !self.cfg.keep_alive || hints.close || (http10 && !hints.keep_alive);
         let mut stream = Stream::new(id, head.method.clone(), head.version, RecvState::Body);
         stream.close_after = close_after;
         // RFC 9110 §7.8 / §9.3.6: a protocol switch may follow this request.
-        stream.upgrade_requested = head.method == Method::Connect
-            || (fields.has_token("connection", "upgrade") && fields.contains("upgrade"));
+        stream.upgrade_requested = head.method == Method::Connect || hints.upgrade;
         // RFC 9110 §10.1.1: only HTTP/1.1 clients wait for 100, and only with a body.
-        let expect =
-            !http10 && body != BodyKind::Empty && fields.has_token("expect", "100-continue");
+        let expect = !http10 && body != BodyKind::Empty && hints.expect_continue;
         if expect {
             stream.expect = Continue::Expected;
         }

@@ -157,7 +157,7 @@ pub fn validate_fields(fields: &Fields) -> Result<usize, UserError> {
         if !is_token(&f.name) {
             return Err(UserError::InvalidHead("field name is not a token"));
         }
-        if !f.value.iter().all(|&b| is_field_vchar_or_ws(b)) {
+        if !super::ascii::is_field_value(&f.value) {
             return Err(UserError::InvalidHead(
                 "field value has CR, LF, NUL or another CTL",
             ));
@@ -172,7 +172,7 @@ pub fn validate_fields(fields: &Fields) -> Result<usize, UserError> {
 
 /// True if the field can be sent (see [`validate_fields`]).
 pub(crate) fn valid_field(f: &HeaderField) -> bool {
-    is_token(&f.name) && f.value.iter().all(|&b| is_field_vchar_or_ws(b))
+    is_token(&f.name) && super::ascii::is_field_value(&f.value)
 }
 
 /// VCHAR, obs-text, SP or HTAB.

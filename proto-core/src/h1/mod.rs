@@ -1,10 +1,12 @@
 //! HTTP/1.1 (RFC 9112): head parsing and serialization, body framing, the
 //! chunked coding, and the connection state machine.
 
+mod ascii;
 pub mod chunked;
 mod conn;
 pub mod encode;
 pub mod framing;
+mod hints;
 pub mod parse;
 mod send;
 mod stream;

@@ -215,7 +215,13 @@ pub(crate) fn scan_lines(
 ) -> Result<Block, &'static str> {
     let mut line_start = from;
     let mut i = from;
-    while let Some(&b) = s.get(i) {
+    loop {
+        // Only control bytes need a look; a line's first byte always does
+        // (obs-fold).
+        if i != line_start {
+            i = super::ascii::skip_plain(s, i);
+        }
+        let Some(&b) = s.get(i) else { break };
         match b {
             b'\n' => {
                 let crlf = i > line_start && s.get(i - 1) == Some(&b'\r');

@@ -22,15 +22,6 @@ pub fn settings_header(config: &Config) -> Bytes {
     Bytes::from(base64url_encode(payload))
 }
 
-/// True if `head` asks to upgrade to h2c in the form RFC 7540 §3.2 requires.
-pub(crate) fn wants_h2c(head: &RequestHead) -> bool {
-    let f = &head.fields;
-    f.has_token("upgrade", "h2c")
-        && f.has_token("connection", "upgrade")
-        && f.has_token("connection", "http2-settings")
-        && f.get_all("http2-settings").count() == 1
-}
-
 /// Decodes the request's `HTTP2-Settings` (validated like a SETTINGS frame).
 pub(crate) fn decode_settings(head: &RequestHead) -> Option<frame::Settings> {
     let value = head.fields.get("http2-settings")?;
