@@ -1,0 +1,468 @@
+//! Bodies: [`Body`] (received, a blocking `Read`) and [`SendBody`] (sent: all
+//! at once, or written through a blocking [`BodyWriter`]).
+//!
+//! Both directions are bounded. A received body holds at most the
+//! connection's `max_recv_buffer` bytes (plus one chunk) that the reader has
+//! not taken; past that the connection thread stops reading the stream from
+//! the core, which stops reading the socket (HTTP/1) or withholds HTTP/2
+//! window. A [`BodyWriter`] may run [`SEND_WINDOW`] bytes ahead of what the
+//! core accepted; past that `write` blocks until the peer's flow control and
+//! the core's send budget let more go.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use crate::driver::{Cmd, Msg};
+use crate::error::Error;
+
+/// How far a [`BodyWriter`] may run ahead of the core, in bytes.
+pub const SEND_WINDOW: usize = 64 * 1024;
+
+/// What the connection thread hands a [`Body`].
+pub(crate) enum Chunk {
+    Data(Bytes),
+    Trailers(HeaderMap),
+    End,
+    Error(Error),
+}
+
+/// A counting semaphore in bytes, closable: the writer side of a body, and
+/// the reader thread's input budget.
+#[derive(Debug)]
+pub(crate) struct Credit {
+    state: Mutex<(usize, bool)>,
+    cv: Condvar,
+}
+
+impl Credit {
+    pub(crate) fn new(n: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new((n, false)),
+            cv: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes between 1 and `want` bytes of credit, waiting for some; `None`
+    /// once closed.
+    pub(crate) fn acquire(&self, want: usize) -> Option<usize> {
+        let mut st = self.lock();
+        loop {
+            if st.1 {
+                return None;
+            }
+            if st.0 > 0 {
+                let n = st.0.min(want);
+                st.0 -= n;
+                return Some(n);
+            }
+            st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut st = self.lock();
+        st.0 = st.0.saturating_add(n);
+        self.cv.notify_all();
+    }
+
+    pub(crate) fn close(&self) {
+        let mut st = self.lock();
+        st.1 = true;
+        self.cv.notify_all();
+    }
+}
+
+/// A received body (request body on a server, response body on a client):
+/// a blocking [`Read`].
+///
+/// `read` blocks until the peer sends more; it returns `Ok(0)` at the end
+/// and an error if the exchange was reset or the connection failed.
+/// Trailers, if any, are available from [`Body::trailers`] after the end.
+/// Dropping a body early tells the connection the rest is not wanted.
+///
+/// It is also an [`http_body::Body`] (whose `poll_frame` blocks), so that
+/// tower services written for async adapters can take it; see
+/// [`serve_tower`](crate::serve_tower).
+pub struct Body {
+    rx: Option<Receiver<Chunk>>,
+    cur: Bytes,
+    key: u64,
+    tx: Option<Sender<Msg>>,
+    /// The connection waits for the first read before reading the body
+    /// (`100 Continue` is sent then).
+    opened: bool,
+    done: bool,
+    trailers: Option<HeaderMap>,
+    size: Option<u64>,
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Body")
+            .field("done", &self.done)
+            .field("buffered", &self.cur.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Body {
+    /// A body with no bytes.
+    pub fn empty() -> Self {
+        Self {
+            rx: None,
+            cur: Bytes::new(),
+            key: 0,
+            tx: None,
+            opened: true,
+            done: true,
+            trailers: None,
+            size: Some(0),
+        }
+    }
+
+    pub(crate) fn channel(
+        rx: Receiver<Chunk>,
+        key: u64,
+        tx: Sender<Msg>,
+        wait_first_read: bool,
+        size: Option<u64>,
+    ) -> Self {
+        Self {
+            rx: Some(rx),
+            cur: Bytes::new(),
+            key,
+            tx: Some(tx),
+            opened: !wait_first_read,
+            done: false,
+            trailers: None,
+            size,
+        }
+    }
+
+    /// The trailer fields, once the body has been read to the end.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.as_ref()
+    }
+
+    /// The length announced by the peer (`content-length`), if any.
+    pub fn size_hint(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Reads the whole body into memory.
+    pub fn collect(mut self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn cmd(&self, cmd: Cmd) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Cmd(cmd));
+        }
+    }
+
+    /// The next chunk from the connection (zero-copy), blocking; `Ok(None)`
+    /// at the end.
+    fn next_data(&mut self) -> io::Result<Option<Bytes>> {
+        if !self.cur.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.cur)));
+        }
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if !self.opened {
+                self.opened = true;
+                self.cmd(Cmd::Consumed {
+                    key: self.key,
+                    n: 0,
+                });
+            }
+            let Some(rx) = &self.rx else {
+                self.done = true;
+                return Ok(None);
+            };
+            match rx.recv() {
+                Ok(Chunk::Data(data)) => {
+                    self.cmd(Cmd::Consumed {
+                        key: self.key,
+                        n: data.len(),
+                    });
+                    if !data.is_empty() {
+                        return Ok(Some(data));
+                    }
+                }
+                Ok(Chunk::Trailers(map)) => self.trailers = Some(map),
+                Ok(Chunk::End) => self.done = true,
+                Ok(Chunk::Error(e)) => {
+                    self.done = true;
+                    return Err(e.into_io());
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed before the body ended",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.cur.is_empty() {
+            match self.next_data()? {
+                Some(data) => self.cur = data,
+                None => return Ok(0),
+            }
+        }
+        let n = self.cur.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        if !self.done {
+            self.cmd(Cmd::BodyDropped { key: self.key });
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    /// Blocks the calling thread until the next frame arrives: meant for
+    /// services run by this adapter's `block_on`, one thread per request.
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        Poll::Ready(match this.next_data() {
+            Ok(Some(data)) => Some(Ok(http_body::Frame::data(data))),
+            Ok(None) => this
+                .trailers
+                .take()
+                .map(|t| Ok(http_body::Frame::trailers(t))),
+            Err(e) => Some(Err(e)),
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done && self.cur.is_empty() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.size.map_or_else(
+            http_body::SizeHint::default,
+            http_body::SizeHint::with_exact,
+        )
+    }
+}
+
+type WriteFn = Box<dyn FnOnce(&mut BodyWriter) -> io::Result<()> + Send>;
+
+/// A body to send (a response body on a server, a request body on a
+/// client): all at once ([`SendBody::from`] bytes, a `Vec`, a string), or
+/// streamed by a function that writes into a blocking [`BodyWriter`]
+/// ([`SendBody::writer`], [`SendBody::reader`]).
+pub struct SendBody {
+    pub(crate) kind: Kind,
+}
+
+pub(crate) enum Kind {
+    Full(Bytes),
+    Stream(WriteFn),
+}
+
+impl fmt::Debug for SendBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(b) => f.debug_tuple("SendBody::Full").field(&b.len()).finish(),
+            Kind::Stream(_) => f.write_str("SendBody::Stream"),
+        }
+    }
+}
+
+impl Default for SendBody {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl SendBody {
+    /// No body.
+    pub fn empty() -> Self {
+        Self {
+            kind: Kind::Full(Bytes::new()),
+        }
+    }
+
+    /// A body produced by `f`, called once the head is on its way. It
+    /// writes into a [`BodyWriter`] whose `write` blocks while the peer's
+    /// flow control (or a slow socket) holds the bytes back; returning `Ok`
+    /// ends the body, returning `Err` abandons the exchange (HTTP/2
+    /// RST_STREAM; HTTP/1 closes the connection). Without a
+    /// `content-length` header the body is chunked (HTTP/1.1).
+    ///
+    /// Server: `f` runs on the request's pool thread, after the handler
+    /// returned. Client: on a thread of its own.
+    pub fn writer<F>(f: F) -> Self
+    where
+        F: FnOnce(&mut BodyWriter) -> io::Result<()> + Send + 'static,
+    {
+        Self {
+            kind: Kind::Stream(Box::new(f)),
+        }
+    }
+
+    /// A body copied from `r` until its end.
+    pub fn reader<R: Read + Send + 'static>(mut r: R) -> Self {
+        Self::writer(move |w| io::copy(&mut r, w).map(drop))
+    }
+
+    /// The exact length, if known (bodies given in full).
+    pub fn len(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Full(b) => Some(b.len()),
+            Kind::Stream(_) => None,
+        }
+    }
+
+    /// True for a body given in full with no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+impl From<Bytes> for SendBody {
+    fn from(b: Bytes) -> Self {
+        Self {
+            kind: Kind::Full(b),
+        }
+    }
+}
+
+impl From<Vec<u8>> for SendBody {
+    fn from(v: Vec<u8>) -> Self {
+        Self::from(Bytes::from(v))
+    }
+}
+
+impl From<String> for SendBody {
+    fn from(s: String) -> Self {
+        Self::from(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for SendBody {
+    fn from(s: &'static str) -> Self {
+        Self::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for SendBody {
+    fn from(s: &'static [u8]) -> Self {
+        Self::from(Bytes::from_static(s))
+    }
+}
+
+/// Where a streamed [`SendBody`] writes: a blocking [`Write`] that applies
+/// the connection's flow control.
+///
+/// `write` copies; [`BodyWriter::send`] hands over `Bytes` without copying.
+/// Errors mean the exchange is over (reset by the peer, connection closed).
+pub struct BodyWriter {
+    key: u64,
+    tx: Sender<Msg>,
+    credit: Arc<Credit>,
+}
+
+impl fmt::Debug for BodyWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyWriter")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the exchange is over")
+}
+
+impl BodyWriter {
+    pub(crate) fn new(key: u64, tx: Sender<Msg>, credit: Arc<Credit>) -> Self {
+        Self { key, tx, credit }
+    }
+
+    /// Sends `data` without copying, blocking until the connection's flow
+    /// control lets all of it be queued.
+    pub fn send(&mut self, mut data: Bytes) -> io::Result<()> {
+        while !data.is_empty() {
+            let n = self.credit.acquire(data.len()).ok_or_else(gone)?;
+            let part = data.split_to(n);
+            self.tx
+                .send(Msg::Cmd(Cmd::Data {
+                    key: self.key,
+                    data: part,
+                }))
+                .map_err(|_| gone())?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.credit.acquire(buf.len()).ok_or_else(gone)?;
+        let data = Bytes::copy_from_slice(&buf[..n]);
+        self.tx
+            .send(Msg::Cmd(Cmd::Data {
+                key: self.key,
+                data,
+            }))
+            .map_err(|_| gone())?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Pending body bytes of one stream, handed to the core within its write
+/// capacity.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pub(crate) pending: VecDeque<Bytes>,
+    /// The sender is done: finish once `pending` is empty.
+    pub(crate) finish: bool,
+}

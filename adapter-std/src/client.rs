@@ -1,0 +1,517 @@
+//! The blocking client: connections by authority, an HTTP/1.1 keep-alive
+//! pool, or one shared HTTP/2 connection per authority (prior knowledge)
+//! multiplexing requests from any number of threads.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use proto_core::{Config, ErrorCode, Event, Protocol, RequestHead, Side};
+
+use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody};
+use crate::conv::{request_head, response_parts};
+use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
+use crate::error::Error;
+
+type ResponseTx = Sender<Result<Response<Body>, Error>>;
+
+/// A request on its way to a connection thread.
+pub(crate) struct Outgoing {
+    key: u64,
+    head: RequestHead,
+    data: Bytes,
+    end: bool,
+    credit: Option<Arc<Credit>>,
+    resp_tx: ResponseTx,
+}
+
+impl Outgoing {
+    /// Answers the caller with `err` instead of a response.
+    pub(crate) fn fail(self, err: Error) {
+        if let Some(credit) = &self.credit {
+            credit.close();
+        }
+        let _ = self.resp_tx.send(Err(err));
+    }
+}
+
+/// What the pool and the connection thread share about one connection.
+#[derive(Debug, Default)]
+struct ConnState {
+    /// Takes new requests (cleared at close and at GOAWAY).
+    open: AtomicBool,
+    /// HTTP/1.1: no exchange in flight; a checkout clears it.
+    idle: Arc<AtomicBool>,
+    next_key: AtomicU64,
+}
+
+#[derive(Clone)]
+struct ConnHandle {
+    tx: Sender<Msg>,
+    state: Arc<ConnState>,
+}
+
+struct ClientRole {
+    state: Arc<ConnState>,
+    waiting: VecDeque<Box<Outgoing>>,
+    had_work: bool,
+}
+
+impl ClientRole {
+    fn start(core: &mut Core, out: Outgoing) {
+        let Outgoing {
+            key,
+            head,
+            data,
+            end,
+            credit,
+            resp_tx,
+        } = out;
+        let end_now = end && data.is_empty();
+        let id = match core.conn.send_request(head, end_now) {
+            Ok(id) => id,
+            Err(e) => {
+                if let Some(credit) = credit {
+                    credit.close();
+                }
+                let _ = resp_tx.send(Err(Error::InvalidRequest(e.to_string())));
+                return;
+            }
+        };
+        let mut st = Stream::new(key, Some(id));
+        st.head_sent = true;
+        st.resp_tx = Some(resp_tx);
+        st.credit = credit;
+        if !data.is_empty() {
+            st.out.pending.push_back(data);
+        }
+        st.out.finish = end && !end_now;
+        core.streams.push(st);
+        core.flush_send(core.streams.len() - 1);
+    }
+
+    fn send_waiting(&mut self, core: &mut Core) {
+        while !self.waiting.is_empty() && core.closed.is_none() && core.conn.can_send_request() {
+            if let Some(out) = self.waiting.pop_front() {
+                Self::start(core, *out);
+            }
+        }
+        // HTTP/1.1 that will not take another request: it is closing.
+        if core.conn.version() != proto_core::Version::H2
+            && core.streams.is_empty()
+            && !core.conn.can_send_request()
+        {
+            self.state.open.store(false, Ordering::Release);
+            for out in self.waiting.drain(..) {
+                out.fail(Error::Canceled);
+            }
+        }
+    }
+
+    fn on_response(
+        core: &mut Core,
+        id: proto_core::StreamId,
+        head: proto_core::ResponseHead,
+        end_stream: bool,
+    ) {
+        let Some(idx) = core.by_id(id) else { return };
+        let tx = core.tx.clone();
+        let Some(st) = core.streams.get_mut(idx) else {
+            return;
+        };
+        let Some(resp_tx) = st.resp_tx.take() else {
+            return;
+        };
+        let parts = match response_parts(head) {
+            Ok(parts) => parts,
+            Err(e) => {
+                let _ = resp_tx.send(Err(Error::InvalidResponse(e)));
+                st.recv = Recv::Dropped;
+                if let Some(mut s) = core.conn.stream(id) {
+                    s.reset(ErrorCode::PROTOCOL_ERROR);
+                }
+                return;
+            }
+        };
+        let body = if end_stream {
+            Body::empty()
+        } else {
+            let (btx, brx) = mpsc::channel();
+            st.body = Some(btx);
+            st.recv = Recv::Open;
+            let size = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            Body::channel(brx, st.key, tx, false, size)
+        };
+        if resp_tx.send(Ok(Response::from_parts(parts, body))).is_err() {
+            // The caller is gone (its `Body` was dropped with the response).
+            return;
+        }
+        core.pump_recv(idx);
+    }
+}
+
+impl Role for ClientRole {
+    fn on_event(&mut self, core: &mut Core, ev: Event) {
+        match ev {
+            Event::Response {
+                id,
+                head,
+                end_stream,
+            } => Self::on_response(core, id, head, end_stream),
+            Event::StreamsAvailable => self.send_waiting(core),
+            Event::GoAway { remote: true, .. } => self.state.open.store(false, Ordering::Release),
+            other => tracing::trace!(event = ?other, "ignored"),
+        }
+    }
+
+    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd) {
+        match cmd {
+            Cmd::Request(out) => {
+                self.waiting.push_back(out);
+                self.send_waiting(core);
+            }
+            Cmd::BodyDropped { key } => {
+                let Some(idx) = core.by_key(key) else { return };
+                let Some(st) = core.streams.get_mut(idx) else {
+                    return;
+                };
+                st.body = None;
+                if st.recv != Recv::Done {
+                    st.recv = Recv::Dropped;
+                    if let Some(mut s) = st.id.and_then(|id| core.conn.stream(id)) {
+                        s.reset(ErrorCode::CANCEL);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn after_turn(&mut self, core: &mut Core) {
+        let has_work = !core.streams.is_empty() || !self.waiting.is_empty();
+        if self.had_work && !has_work && core.closed.is_none() && core.conn.can_send_request() {
+            self.state.idle.store(true, Ordering::Release);
+        }
+        self.had_work = has_work;
+    }
+
+    fn on_close(&mut self, _core: &mut Core, err: &Error) {
+        self.state.open.store(false, Ordering::Release);
+        self.state.idle.store(false, Ordering::Release);
+        for out in self.waiting.drain(..) {
+            out.fail(err.duplicate());
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Clone, Debug, Default)]
+pub struct ClientBuilder {
+    config: Config,
+    h2: bool,
+}
+
+impl ClientBuilder {
+    /// Sets the core configuration (limits, timeouts) for every connection.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Speaks HTTP/2 from the first byte (prior knowledge, RFC 9113 §3.3):
+    /// one connection per authority carries every request, from any thread.
+    #[must_use]
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.h2 = true;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        Client {
+            inner: Arc::new(ClientInner {
+                config: self.config,
+                h2: self.h2,
+                conns: Mutex::new(HashMap::new()),
+                connect_lock: Mutex::new(()),
+                opened: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+struct ClientInner {
+    config: Config,
+    h2: bool,
+    conns: Mutex<HashMap<String, Vec<ConnHandle>>>,
+    /// HTTP/2: one connection attempt at a time, so that concurrent first
+    /// requests share one connection.
+    connect_lock: Mutex<()>,
+    opened: AtomicU64,
+}
+
+/// A blocking HTTP client. Cheap to clone; clones share connections.
+///
+/// HTTP/1.1 connections are kept alive and reused per authority (one
+/// exchange at a time each; a busy pool opens another connection). With
+/// [`ClientBuilder::http2_prior_knowledge`], one connection per authority
+/// multiplexes every request. Each connection has a thread of its own (plus
+/// a reader thread); `request` blocks the calling thread until the response
+/// head arrives, and the body is read through a blocking [`Body`].
+///
+/// Only `http` URIs (no TLS yet). Idle connections close after the core's
+/// `idle_timeout`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("h2", &self.inner.h2)
+            .field("opened", &self.connections_opened())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Client {
+    /// A client with default settings (HTTP/1.1).
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Settings for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Connections this client opened so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
+    }
+
+    /// `GET uri`.
+    pub fn get<U>(&self, uri: U) -> Result<Response<Body>, Error>
+    where
+        U: TryInto<Uri>,
+        U::Error: fmt::Display,
+    {
+        let uri = uri
+            .try_into()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let mut req = Request::new(SendBody::empty());
+        *req.uri_mut() = uri;
+        self.request(req)
+    }
+
+    /// Sends `req` and waits for the response head. The body, if streamed
+    /// ([`SendBody::writer`]), is written by a thread of its own meanwhile.
+    pub fn request(&self, req: Request<SendBody>) -> Result<Response<Body>, Error> {
+        let (parts, body) = req.into_parts();
+        match parts.uri.scheme_str() {
+            None | Some("http") => {}
+            Some(other) => {
+                return Err(Error::InvalidRequest(format!(
+                    "unsupported scheme {other} (only http)"
+                )));
+            }
+        }
+        let authority = parts
+            .uri
+            .authority()
+            .ok_or_else(|| Error::InvalidRequest("the URI has no authority".into()))?;
+        let key = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
+        let exact = body.len().and_then(|n| u64::try_from(n).ok());
+        let head = request_head(&parts, exact);
+        let (data, mut write) = match body.kind {
+            Kind::Full(data) => (data, None),
+            Kind::Stream(f) => (Bytes::new(), Some(f)),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (conn, reused) = self.checkout(&key)?;
+            let (resp_tx, resp_rx) = mpsc::channel();
+            let out_key = conn.state.next_key.fetch_add(1, Ordering::Relaxed);
+            let credit = write.as_ref().map(|_| Credit::new(SEND_WINDOW));
+            let out = Outgoing {
+                key: out_key,
+                head: head.clone(),
+                data: data.clone(),
+                end: write.is_none(),
+                credit: credit.clone(),
+                resp_tx,
+            };
+            if conn.tx.send(Msg::Cmd(Cmd::Request(Box::new(out)))).is_err() {
+                conn.state.open.store(false, Ordering::Release);
+                if attempt < 2 {
+                    continue;
+                }
+                return Err(Error::Canceled);
+            }
+            if let (Some(f), Some(credit)) = (write.take(), credit) {
+                spawn_writer(f, out_key, conn.tx.clone(), credit);
+            }
+            let result = resp_rx.recv().unwrap_or(Err(Error::Canceled));
+            match result {
+                Err(Error::Canceled | Error::Closed(proto_core::CloseReason::Done))
+                    if reused && attempt < 2 && write.is_none() && head_retryable(&head) =>
+                {
+                    tracing::debug!("pooled connection closed under the request; retrying");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A connection for `key`: an idle HTTP/1.1 one, the shared HTTP/2 one,
+    /// or a new one. True if it was reused.
+    fn checkout(&self, key: &str) -> Result<(ConnHandle, bool), Error> {
+        if let Some(conn) = self.find(key) {
+            return Ok((conn, true));
+        }
+        if self.inner.h2 {
+            let _guard = lock(&self.inner.connect_lock);
+            if let Some(conn) = self.find(key) {
+                return Ok((conn, true));
+            }
+            let conn = self.connect(key)?;
+            conn.state.open.store(true, Ordering::Release);
+            lock(&self.inner.conns)
+                .entry(key.to_owned())
+                .or_default()
+                .push(conn.clone());
+            return Ok((conn, false));
+        }
+        let conn = self.connect(key)?;
+        conn.state.open.store(true, Ordering::Release);
+        lock(&self.inner.conns)
+            .entry(key.to_owned())
+            .or_default()
+            .push(conn.clone());
+        Ok((conn, false))
+    }
+
+    fn find(&self, key: &str) -> Option<ConnHandle> {
+        let mut conns = lock(&self.inner.conns);
+        let entries = conns.get_mut(key)?;
+        entries.retain(|c| c.state.open.load(Ordering::Acquire));
+        let found = entries
+            .iter()
+            .find(|c| {
+                self.inner.h2
+                    || c.state
+                        .idle
+                        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+            })
+            .cloned();
+        if entries.is_empty() {
+            conns.remove(key);
+        }
+        found
+    }
+
+    fn connect(&self, key: &str) -> Result<ConnHandle, Error> {
+        let io = TcpStream::connect(key)?;
+        io.set_nodelay(true)?;
+        self.inner.opened.fetch_add(1, Ordering::Relaxed);
+        let state = Arc::new(ConnState::default());
+        let (tx, rx) = mpsc::channel();
+        let protocol = if self.inner.h2 {
+            Protocol::Http2
+        } else {
+            Protocol::Http1
+        };
+        let role = ClientRole {
+            state: state.clone(),
+            waiting: VecDeque::new(),
+            had_work: false,
+        };
+        let mut driver = Driver::new(
+            io,
+            Side::Client,
+            protocol,
+            self.inner.config.clone(),
+            role,
+            (tx.clone(), rx),
+        )?;
+        if !self.inner.h2 {
+            driver.set_idle_on_end(idle_flag(&state));
+        }
+        let peer = key.to_owned();
+        std::thread::Builder::new()
+            .name("http-client-conn".into())
+            .spawn(move || {
+                let _span = tracing::debug_span!("client conn", %peer).entered();
+                if let Err(e) = driver.run() {
+                    tracing::debug!(error = %e, "client connection ended with an error");
+                }
+            })?;
+        Ok(ConnHandle { tx, state })
+    }
+}
+
+fn idle_flag(state: &ConnState) -> Arc<AtomicBool> {
+    state.idle.clone()
+}
+
+/// Idempotent methods may be retried on a fresh connection when a pooled
+/// one turns out to be closed (RFC 9110 §9.2.2).
+fn head_retryable(head: &RequestHead) -> bool {
+    use proto_core::Method;
+    matches!(
+        head.method,
+        Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete | Method::Trace
+    )
+}
+
+type WriteFn = Box<dyn FnOnce(&mut BodyWriter) -> std::io::Result<()> + Send>;
+
+fn spawn_writer(f: WriteFn, key: u64, tx: Sender<Msg>, credit: Arc<Credit>) {
+    let done_tx = tx.clone();
+    let fail_tx = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("http-body-writer".into())
+        .spawn(move || {
+            let mut w = BodyWriter::new(key, tx, credit);
+            let cmd = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut w))) {
+                Ok(Ok(())) => Cmd::Finish { key },
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "request body failed");
+                    Cmd::Abort { key }
+                }
+                Err(_) => Cmd::Abort { key },
+            };
+            let _ = done_tx.send(Msg::Cmd(cmd));
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start a body writer thread");
+        let _ = fail_tx.send(Msg::Cmd(Cmd::Abort { key }));
+    }
+}

@@ -1,0 +1,763 @@
+//! The connection thread: owns the core's [`Connection`] and the writing
+//! half of the transport, and loops over {time, input, events, output, wait}
+//! until the core says `Closed`.
+//!
+//! # Wake-ups without poll(2)
+//!
+//! std has no way to wait for "socket readable or message from a handler
+//! thread". Instead, a small reader thread per connection blocks in `read`
+//! on a clone of the transport and forwards what it reads over the same
+//! channel the handler threads send their commands on. The connection
+//! thread therefore waits on exactly one thing, the channel, with
+//! `recv_timeout` until the core's next deadline (`poll_timeout`): no
+//! polling tick, no added latency, no `libc`. The cost is one extra thread
+//! per connection. The reader is bounded by an input budget
+//! ([`READ_BUDGET`]): it reads only while the bytes it handed over and the
+//! core did not take yet stay under it, so a peer cannot make us buffer
+//! without bound.
+//!
+//! Writes are blocking `write_vectored` calls of the core's gather list
+//! with a short write timeout ([`WRITE_TICK`]): when the peer does not read
+//! and the socket buffer is full, the thread goes back to its channel every
+//! tick (so input still flows, which breaks the classic "both sides blocked
+//! writing" deadlock), and gives up after [`WRITE_STALL`] without progress.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::net::Shutdown as NetShutdown;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use proto_core::{
+    CloseReason, Config, Connection, ErrorCode, Event, Protocol, ReadChunk, ResponseHead, Shutdown,
+    Side, StreamId,
+};
+
+use crate::body::{Chunk, Credit, Outbox};
+use crate::client::Outgoing;
+use crate::error::Error;
+use crate::transport::Transport;
+
+/// Most input bytes read from the socket and not yet taken by the core.
+pub(crate) const READ_BUDGET: usize = 256 * 1024;
+/// Size of the reader's buffers.
+const READ_CHUNK: usize = 64 * 1024;
+/// Below this much room, the reader allocates a fresh buffer.
+const MIN_ROOM: usize = 4 * 1024;
+/// Longest a single blocked write keeps the connection thread away from its
+/// channel.
+pub(crate) const WRITE_TICK: Duration = Duration::from_millis(5);
+/// Longest the peer may leave our output unread before the connection fails.
+const WRITE_STALL: Duration = Duration::from_secs(30);
+/// Gather-list entries per `write_vectored`.
+const MAX_IOV: usize = 64;
+/// Lingering close: how long to discard input after our last bytes, so that
+/// unread input does not make the kernel reset the connection under a
+/// response the peer has not read yet.
+const LINGER: Duration = Duration::from_secs(1);
+/// Most messages handled per turn before output gets a chance.
+const MAX_BATCH: usize = 256;
+
+/// What the connection thread receives.
+pub(crate) enum Msg {
+    /// Bytes from the reader thread (empty: end of stream).
+    Input(io::Result<BytesMut>),
+    /// A command from a handler, a body or a client.
+    Cmd(Cmd),
+    /// Graceful shutdown with this drain time.
+    Shutdown(Duration),
+}
+
+/// Commands from the threads that own the exchanges.
+pub(crate) enum Cmd {
+    /// Server: the response head, maybe the whole body.
+    Respond {
+        key: u64,
+        head: ResponseHead,
+        data: Bytes,
+        end: bool,
+        credit: Option<Arc<Credit>>,
+    },
+    /// Body bytes from a [`BodyWriter`](crate::BodyWriter).
+    Data { key: u64, data: Bytes },
+    /// The streamed body ended.
+    Finish { key: u64 },
+    /// The owner gave up: 500 if nothing was sent yet, else reset.
+    Abort { key: u64 },
+    /// A body reader took `n` bytes (0: first read, opens the body).
+    Consumed { key: u64, n: usize },
+    /// A body reader was dropped before the end.
+    BodyDropped { key: u64 },
+    /// Client: a new request.
+    Request(Box<Outgoing>),
+}
+
+/// The receiving side of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recv {
+    Open,
+    /// Waiting for the first read (`100 Continue` goes out then).
+    WaitFirstRead,
+    /// The reader has `max_recv_buffer` bytes unread.
+    Stalled,
+    /// The reader is gone.
+    Dropped,
+    Done,
+}
+
+/// One exchange in progress.
+pub(crate) struct Stream {
+    pub(crate) key: u64,
+    pub(crate) id: Option<StreamId>,
+    pub(crate) body: Option<Sender<Chunk>>,
+    pub(crate) recv: Recv,
+    /// Bytes handed to `body` and not yet reported consumed.
+    pub(crate) queued: usize,
+    pub(crate) head_sent: bool,
+    pub(crate) out: Outbox,
+    pub(crate) credit: Option<Arc<Credit>>,
+    /// Client: where the response goes.
+    pub(crate) resp_tx: Option<Sender<Result<http::Response<crate::Body>, Error>>>,
+}
+
+impl Stream {
+    pub(crate) fn new(key: u64, id: Option<StreamId>) -> Self {
+        Self {
+            key,
+            id,
+            body: None,
+            recv: Recv::Done,
+            queued: 0,
+            head_sent: false,
+            out: Outbox::default(),
+            credit: None,
+            resp_tx: None,
+        }
+    }
+
+    /// Ends every handle on this stream with `err`.
+    pub(crate) fn fail(&mut self, err: Error) {
+        if let Some(credit) = self.credit.take() {
+            credit.close();
+        }
+        if let Some(tx) = self.resp_tx.take() {
+            let _ = tx.send(Err(err));
+        } else if let Some(body) = self.body.take() {
+            let _ = body.send(Chunk::Error(err));
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if let Some(credit) = self.credit.take() {
+            credit.close();
+        }
+    }
+}
+
+/// The core plus the streams in progress.
+pub(crate) struct Core {
+    pub(crate) conn: Connection,
+    pub(crate) streams: Vec<Stream>,
+    /// Per-body receive limit.
+    pub(crate) recv_limit: usize,
+    /// For handing to handlers and bodies.
+    pub(crate) tx: Sender<Msg>,
+    pub(crate) closed: Option<CloseReason>,
+    /// Client, HTTP/1.1: the pool's idle flag, set when a response body ends.
+    pub(crate) idle_on_end: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Core {
+    pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
+        self.streams.iter().position(|s| s.key == key)
+    }
+
+    pub(crate) fn by_id(&self, id: StreamId) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == Some(id))
+    }
+
+    /// Moves received body chunks from the core to the reader while it has
+    /// room.
+    pub(crate) fn pump_recv(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if st.recv == Recv::Dropped {
+            // Nobody wants the rest: discard it as it comes (this releases
+            // HTTP/2 window; HTTP/1 keeps the connection usable).
+            if let Some(mut stream) = st.id.and_then(|id| self.conn.stream(id)) {
+                while let ReadChunk::Data(_) | ReadChunk::Trailers(_) = stream.read() {}
+            }
+            return;
+        }
+        if st.recv != Recv::Open {
+            return;
+        }
+        let Some(id) = st.id else { return };
+        let Some(tx) = &st.body else { return };
+        let Some(mut stream) = self.conn.stream(id) else {
+            return;
+        };
+        loop {
+            if st.queued >= self.recv_limit {
+                st.recv = Recv::Stalled;
+                return;
+            }
+            match stream.read() {
+                ReadChunk::Data(data) => {
+                    st.queued += data.len();
+                    if tx.send(Chunk::Data(data)).is_err() {
+                        st.recv = Recv::Dropped;
+                        return;
+                    }
+                }
+                ReadChunk::Blocked => return,
+                ReadChunk::Trailers(fields) => {
+                    let _ = tx.send(Chunk::Trailers(crate::conv::header_map(&fields)));
+                }
+                ReadChunk::End => {
+                    // Client, HTTP/1.1: the connection is reusable before
+                    // the caller sees the end, so a request sent right after
+                    // reading the body finds it in the pool.
+                    if let Some(idle) = &self.idle_on_end {
+                        if self.conn.can_send_request() {
+                            idle.store(true, std::sync::atomic::Ordering::Release);
+                        }
+                    }
+                    let _ = tx.send(Chunk::End);
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+                ReadChunk::Reset(code) => {
+                    let _ = tx.send(Chunk::Error(Error::Reset { code, remote: true }));
+                    st.body = None;
+                    st.recv = Recv::Done;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands pending body bytes to the core within its write capacity, then
+    /// the finish once everything went.
+    pub(crate) fn flush_send(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        if !st.head_sent {
+            return;
+        }
+        let Some(id) = st.id else { return };
+        let Some(mut stream) = self.conn.stream(id) else {
+            return;
+        };
+        let mut taken = 0;
+        let mut failed = false;
+        while let Some(front) = st.out.pending.front_mut() {
+            match stream.write(front) {
+                Ok(n) => taken += n,
+                Err(e) => {
+                    tracing::debug!(error = %e, "body rejected by the core");
+                    failed = true;
+                    break;
+                }
+            }
+            if !front.is_empty() {
+                break;
+            }
+            st.out.pending.pop_front();
+        }
+        if failed {
+            st.out.pending.clear();
+            st.out.finish = false;
+            if let Some(credit) = st.credit.take() {
+                credit.close();
+            }
+            stream.reset(ErrorCode::INTERNAL_ERROR);
+        } else if st.out.pending.is_empty() && st.out.finish {
+            st.out.finish = false;
+            if let Err(e) = stream.finish(None) {
+                tracing::debug!(error = %e, "finishing the body failed");
+            }
+        }
+        if let Some(credit) = &st.credit {
+            credit.release(taken);
+        }
+    }
+
+    /// Abandons what a stream was sending: an empty 500 if no head went
+    /// out yet (server), else a reset.
+    pub(crate) fn abort(&mut self, idx: usize) {
+        let Some(st) = self.streams.get_mut(idx) else {
+            return;
+        };
+        st.out.pending.clear();
+        st.out.finish = false;
+        if let Some(credit) = st.credit.take() {
+            credit.close();
+        }
+        let Some(id) = st.id else { return };
+        let server = self.conn.side() == Side::Server;
+        let sent_500 = server
+            && !st.head_sent
+            && self
+                .conn
+                .send_response(id, crate::conv::status_head(500), true)
+                .is_ok();
+        st.head_sent = true;
+        if !sent_500 {
+            if let Some(mut stream) = self.conn.stream(id) {
+                stream.reset(ErrorCode::INTERNAL_ERROR);
+            }
+        }
+    }
+
+    /// The commands both roles handle the same way; returns the others.
+    fn common_cmd(&mut self, cmd: Cmd) -> Option<Cmd> {
+        match cmd {
+            Cmd::Data { key, data } => {
+                let idx = self.by_key(key)?;
+                let st = self.streams.get_mut(idx)?;
+                st.credit.as_ref()?;
+                st.out.pending.push_back(data);
+                self.flush_send(idx);
+            }
+            Cmd::Finish { key } => {
+                let idx = self.by_key(key)?;
+                let st = self.streams.get_mut(idx)?;
+                st.credit.as_ref()?;
+                st.out.finish = true;
+                self.flush_send(idx);
+            }
+            Cmd::Abort { key } => {
+                let idx = self.by_key(key)?;
+                self.abort(idx);
+            }
+            Cmd::Consumed { key, n } => {
+                let idx = self.by_key(key)?;
+                let st = self.streams.get_mut(idx)?;
+                st.queued = st.queued.saturating_sub(n);
+                if matches!(st.recv, Recv::Stalled | Recv::WaitFirstRead) {
+                    st.recv = Recv::Open;
+                }
+                self.pump_recv(idx);
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The events both roles handle the same way; returns the others.
+    fn common_event(&mut self, ev: Event) -> Option<Event> {
+        match ev {
+            Event::Readable { id } => {
+                let idx = self.by_id(id)?;
+                self.pump_recv(idx);
+            }
+            Event::Writable { id } => {
+                let idx = self.by_id(id)?;
+                self.flush_send(idx);
+            }
+            Event::Finished { id } => {
+                let idx = self.by_id(id)?;
+                self.streams.remove(idx);
+            }
+            Event::Reset { id, code, remote } => {
+                let idx = self.by_id(id)?;
+                tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
+                self.streams.remove(idx).fail(Error::Reset { code, remote });
+            }
+            Event::Closed { reason } => {
+                tracing::debug!(?reason, "connection closed");
+                self.closed = Some(reason);
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+/// What differs between a server and a client connection.
+pub(crate) trait Role {
+    /// An event the common code does not handle.
+    fn on_event(&mut self, core: &mut Core, ev: Event);
+    /// A command the common code does not handle.
+    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd);
+    /// After each turn (e.g. client: send queued requests, mark idle).
+    fn after_turn(&mut self, _core: &mut Core) {}
+    /// The connection is over: fail whatever waits.
+    fn on_close(&mut self, _core: &mut Core, _err: &Error) {}
+}
+
+/// The reader thread: reads the transport while the input budget allows
+/// and forwards the bytes; ends at EOF, at an error, or when the budget is
+/// closed.
+fn spawn_reader<T: Transport>(mut io: T, tx: Sender<Msg>, budget: Arc<Credit>) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("http-read".into())
+        .spawn(move || {
+            let mut space = BytesMut::new();
+            loop {
+                let Some(room) = budget.acquire(READ_CHUNK) else {
+                    return;
+                };
+                if space.len() < MIN_ROOM.min(room) {
+                    space = BytesMut::zeroed(READ_CHUNK);
+                }
+                let room = room.min(space.len());
+                let got = loop {
+                    match io::Read::read(&mut io, &mut space[..room]) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        other => break other,
+                    }
+                };
+                match got {
+                    Ok(n) => {
+                        budget.release(room - n);
+                        let data = space.split_to(n);
+                        if tx.send(Msg::Input(Ok(data))).is_err() || n == 0 {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Msg::Input(Err(e)));
+                        return;
+                    }
+                }
+            }
+        })
+        .map(drop)
+}
+
+/// A connection thread's state.
+pub(crate) struct Driver<T: Transport, R: Role> {
+    core: Core,
+    io: T,
+    rx: Receiver<Msg>,
+    role: R,
+    start: std::time::Instant,
+    budget: Arc<Credit>,
+    /// Input read and not yet taken by the core.
+    input: VecDeque<BytesMut>,
+    /// The reader saw the end (or an error); `recv_eof` once `input` drains.
+    eof: bool,
+    eof_fed: bool,
+    read_error: Option<io::Error>,
+    last_write: std::time::Instant,
+    shutting_down: bool,
+}
+
+impl<T: Transport, R: Role> Driver<T, R> {
+    /// Sets up a connection over `io`: starts its reader thread.
+    pub(crate) fn new(
+        io: T,
+        side: Side,
+        protocol: Protocol,
+        config: Config,
+        role: R,
+        channel: (Sender<Msg>, Receiver<Msg>),
+    ) -> io::Result<Self> {
+        let (tx, rx) = channel;
+        io.set_write_timeout(Some(WRITE_TICK))?;
+        let budget = Credit::new(READ_BUDGET);
+        spawn_reader(io.try_clone()?, tx.clone(), budget.clone())?;
+        let start = std::time::Instant::now();
+        let recv_limit = config.max_recv_buffer.max(16 * 1024);
+        let conn = Connection::with_protocol(side, protocol, config, proto_core::Instant::ZERO);
+        Ok(Self {
+            core: Core {
+                conn,
+                streams: Vec::new(),
+                recv_limit,
+                tx,
+                closed: None,
+                idle_on_end: None,
+            },
+            io,
+            rx,
+            role,
+            start,
+            budget,
+            input: VecDeque::new(),
+            eof: false,
+            eof_fed: false,
+            read_error: None,
+            last_write: start,
+            shutting_down: false,
+        })
+    }
+
+    /// Client, HTTP/1.1: see [`Core::idle_on_end`].
+    pub(crate) fn set_idle_on_end(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.core.idle_on_end = Some(flag);
+    }
+
+    fn now(&self) -> proto_core::Instant {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        proto_core::Instant::from_nanos(nanos)
+    }
+
+    /// Some body has data in the core that its reader has not made room for.
+    fn bodies_waiting(&self) -> bool {
+        self.core
+            .streams
+            .iter()
+            .any(|s| matches!(s.recv, Recv::Stalled | Recv::WaitFirstRead))
+    }
+
+    /// Offers buffered input to the core.
+    fn feed(&mut self, now: proto_core::Instant) {
+        let had_input = !self.input.is_empty();
+        while self.core.conn.wants_read() {
+            let Some(front) = self.input.front_mut() else {
+                break;
+            };
+            let before = front.len();
+            self.core.conn.recv_buf(now, front);
+            let taken = before - front.len();
+            self.budget.release(taken);
+            if front.is_empty() {
+                self.input.pop_front();
+            } else if taken == 0 {
+                break;
+            }
+        }
+        // The end of input goes in only after the events of the last bytes
+        // were handled and no body waits for its reader to make room: the
+        // core treats EOF with streams open as an abrupt end and drops
+        // their unread (complete) bodies.
+        if self.eof
+            && !self.eof_fed
+            && self.input.is_empty()
+            && !had_input
+            && !self.bodies_waiting()
+        {
+            self.eof_fed = true;
+            self.core.conn.recv_eof(now);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Input(Ok(data)) if data.is_empty() => self.eof = true,
+            Msg::Input(Ok(data)) => self.input.push_back(data),
+            Msg::Input(Err(e)) => {
+                tracing::debug!(error = %e, "read failed");
+                self.read_error = Some(e);
+                self.eof = true;
+            }
+            Msg::Cmd(cmd) => {
+                if let Some(cmd) = self.core.common_cmd(cmd) {
+                    self.role.on_cmd(&mut self.core, cmd);
+                }
+            }
+            Msg::Shutdown(drain) => {
+                if !self.shutting_down {
+                    self.shutting_down = true;
+                    tracing::debug!(?drain, "graceful shutdown");
+                    self.core.conn.shutdown(Shutdown::Graceful { drain });
+                }
+            }
+        }
+    }
+
+    /// Writes what the core owes until done or the socket is full. Errors
+    /// are fatal for the connection.
+    fn write_out(&mut self) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let chunks = self.core.conn.poll_transmit();
+            if chunks.is_empty() {
+                break;
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, chunk) in iov.iter_mut().zip(chunks) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            match io::Write::write_vectored(&mut self.io, &iov[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.core.conn.transmit_complete(n);
+                    self.last_write = std::time::Instant::now();
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if self.last_write.elapsed() > WRITE_STALL {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "peer stopped reading",
+                        ));
+                    }
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if wrote {
+            io::Write::flush(&mut self.io)?;
+        } else if self.core.conn.poll_transmit().is_empty() {
+            // Nothing owed: the stall clock restarts with the next write.
+            self.last_write = std::time::Instant::now();
+        }
+        Ok(wrote)
+    }
+
+    /// One turn: time, input, events, role bookkeeping.
+    fn turn(&mut self) {
+        let now = self.now();
+        self.core.conn.handle_timeout(now);
+        self.feed(now);
+        while let Some(ev) = self.core.conn.poll_event() {
+            if let Some(ev) = self.core.common_event(ev) {
+                self.role.on_event(&mut self.core, ev);
+            }
+        }
+        self.role.after_turn(&mut self.core);
+    }
+
+    /// Runs the connection to the end.
+    pub(crate) fn run(mut self) -> Result<(), Error> {
+        let result = self.run_loop();
+        let err = match (&result, &self.core.closed) {
+            (Err(e), _) => Error::Io(io::Error::new(e.kind(), e.to_string())),
+            (Ok(()), Some(reason)) => Error::from_close(reason),
+            (Ok(()), None) => Error::Canceled,
+        };
+        for mut st in self.core.streams.drain(..) {
+            st.fail(err.duplicate());
+        }
+        self.role.on_close(&mut self.core, &err);
+        // Anything still queued for us (requests sent meanwhile) fails too.
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Cmd(Cmd::Request(out)) = msg {
+                out.fail(err.duplicate());
+            }
+        }
+        match result {
+            Err(e) => {
+                self.stop_reader();
+                tracing::debug!(error = %e, "connection failed");
+                Err(Error::Io(e))
+            }
+            Ok(()) => {
+                self.close();
+                match &self.core.closed {
+                    None
+                    | Some(
+                        CloseReason::Done
+                        | CloseReason::Shutdown
+                        | CloseReason::TimedOut(proto_core::TimerKind::Idle),
+                    ) => Ok(()),
+                    Some(reason) => Err(Error::from_close(reason)),
+                }
+            }
+        }
+    }
+
+    fn run_loop(&mut self) -> io::Result<()> {
+        loop {
+            self.turn();
+            // Writing may free send room: the core then has `Writable`
+            // events for the next turn, so do not block before it.
+            let wrote = self.write_out()?;
+            if self.core.closed.is_some() && self.core.conn.poll_transmit().is_empty() {
+                return Ok(());
+            }
+            let msg = self.wait(wrote)?;
+            let Some(msg) = msg else { continue };
+            self.handle(msg);
+            for _ in 0..MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(msg) => self.handle(msg),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Waits for the next message, the core's deadline, or (output blocked)
+    /// a write tick. `None`: time to run a turn anyway.
+    fn wait(&mut self, wrote: bool) -> io::Result<Option<Msg>> {
+        let output_blocked = wrote || !self.core.conn.poll_transmit().is_empty();
+        let input_ready = self.core.conn.wants_read()
+            && (!self.input.is_empty() || (self.eof && !self.eof_fed && !self.bodies_waiting()));
+        if output_blocked || input_ready {
+            return match self.rx.try_recv() {
+                Ok(msg) => Ok(Some(msg)),
+                Err(TryRecvError::Empty) => Ok(None),
+                Err(TryRecvError::Disconnected) => Err(disconnected()),
+            };
+        }
+        let deadline = self.core.conn.poll_timeout();
+        match deadline {
+            None => self.rx.recv().map(Some).map_err(|_| disconnected()),
+            Some(at) => {
+                let wait = at.saturating_duration_since(self.now());
+                match self.rx.recv_timeout(wait) {
+                    Ok(msg) => Ok(Some(msg)),
+                    Err(RecvTimeoutError::Timeout) => Ok(None),
+                    Err(RecvTimeoutError::Disconnected) => Err(disconnected()),
+                }
+            }
+        }
+    }
+
+    fn stop_reader(&mut self) {
+        self.budget.close();
+        let _ = self.io.shutdown(NetShutdown::Both);
+    }
+
+    /// After `Closed`: our output is written; shut down our side, then
+    /// discard input for a moment (lingering close) unless the peer already
+    /// closed, and stop the reader.
+    fn close(&mut self) {
+        let quiet = matches!(
+            self.core.closed,
+            Some(CloseReason::TimedOut(proto_core::TimerKind::Idle))
+        );
+        let _ = self.io.shutdown(NetShutdown::Write);
+        for data in self.input.drain(..) {
+            self.budget.release(data.len());
+        }
+        if !self.eof && !quiet {
+            // Keep the budget open so the reader keeps draining.
+            let until = std::time::Instant::now() + LINGER;
+            while !self.eof {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match self.rx.recv_timeout(left) {
+                    Ok(Msg::Input(Ok(data))) => {
+                        self.budget.release(data.len());
+                        if data.is_empty() {
+                            self.eof = true;
+                        }
+                    }
+                    Ok(Msg::Input(Err(_))) => self.eof = true,
+                    Ok(Msg::Cmd(Cmd::Request(out))) => out.fail(Error::Canceled),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        self.stop_reader();
+    }
+}
+
+fn disconnected() -> io::Error {
+    io::Error::other("command channel closed")
+}

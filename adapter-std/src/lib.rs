@@ -1,0 +1,96 @@
+//! `adapter-std`: HTTP/1.1 and HTTP/2 servers and clients on plain
+//! `std::net` sockets and threads, driving the sans-IO
+//! [`proto_core::Connection`]. No async runtime.
+//!
+//! # Server
+//!
+//! ```no_run
+//! use std::io::Read;
+//! use std::time::Duration;
+//!
+//! use adapter_std::{Body, SendBody, Server};
+//! use http::{Request, Response};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let server = Server::bind("127.0.0.1:8080")?;
+//!     println!("listening on http://{}", server.local_addr()?);
+//!     let shutdown = server.shutdown_handle();
+//!     // Elsewhere: `shutdown.shutdown(Duration::from_secs(10))` stops
+//!     // accepting and gives requests in progress 10 s to finish.
+//!     # let _ = (shutdown, Duration::ZERO);
+//!     server.serve(|req: Request<Body>| {
+//!         if req.uri().path() == "/echo" {
+//!             // Streams the request body back as it arrives.
+//!             let mut body = req.into_body();
+//!             return Response::new(SendBody::writer(move |w| {
+//!                 std::io::copy(&mut body, w).map(drop)
+//!             }));
+//!         }
+//!         let mut text = String::new();
+//!         let _ = req.into_body().read_to_string(&mut text);
+//!         Response::new(SendBody::from("Hello, World!"))
+//!     })
+//! }
+//! ```
+//!
+//! A handler is any `Fn(Request<Body>) -> Response<SendBody> + Send + Sync`
+//! ([`Handler`]); a tower service runs through [`serve_tower`].
+//! [`serve_connection`] serves one stream of any [`Transport`] kind.
+//!
+//! # Client
+//!
+//! ```no_run
+//! use adapter_std::Client;
+//!
+//! # fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let client = Client::new();
+//! let resp = client.get("http://127.0.0.1:8080/")?;
+//! println!("{}", resp.status());
+//! let body = resp.into_body().collect()?;
+//! # let _ = body; Ok(()) }
+//! ```
+//!
+//! # How it works
+//!
+//! Per connection, one thread owns the core and loops: time
+//! (`handle_timeout`), input, events, vectored writes of the core's gather
+//! list, then a wait for the next message or the core's deadline. A reader
+//! thread per connection blocks in `read` and forwards input over the same
+//! channel that handler threads use for their commands, so one
+//! `recv_timeout` waits for all of it (std has no `poll`; see the
+//! `driver` module's notes for the trade-offs). Server requests run on a
+//! bounded pool of handler threads ([`Builder::workers`], [`Builder::queue`];
+//! when it is full the connection answers `503` at once and keeps reading),
+//! so a slow handler blocks neither its connection nor the other streams.
+//! Bodies are bounded both ways: see [`Body`] and [`BodyWriter`]. Limits
+//! and timeouts are the core's ([`proto_core::Config`]).
+//!
+//! Not yet supported: TLS (bring a [`Transport`] to [`serve_connection`]),
+//! `https` URIs in [`Client`], upgrades (`101`, `CONNECT` tunnels), sending
+//! trailers, `h2c` upgrade in the client.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+mod client;
+mod conv;
+mod date;
+mod driver;
+mod error;
+mod pool;
+mod server;
+mod tower;
+mod transport;
+
+pub use body::{Body, BodyWriter, SEND_WINDOW, SendBody};
+pub use client::{Client, ClientBuilder};
+pub use error::{BoxError, Error};
+pub use server::{Builder, Handler, Server, ShutdownHandle, Stats, serve_connection};
+pub use tower::{TowerHandler, block_on, serve_tower};
+pub use transport::Transport;
+
+/// The core's configuration, re-exported for convenience.
+pub use proto_core::{Config, Protocol};
+
+/// HTTP/2 error codes (in [`Error::Reset`]), re-exported for convenience.
+pub use proto_core::ErrorCode;
