@@ -14,7 +14,38 @@ pub(crate) struct Hints {
     /// `Upgrade: h2c` with `Connection: upgrade, HTTP2-Settings` and one
     /// `HTTP2-Settings` field.
     pub(crate) h2c: bool,
+    /// `Upgrade` lists `h2c` (whatever `Connection` says).
+    pub(crate) h2c_token: bool,
     pub(crate) expect_continue: bool,
+    /// A `Transfer-Encoding` field is present.
+    pub(crate) transfer_encoding: bool,
+    /// The `Content-Length` value(s), for heads we send (received heads
+    /// go through the strict framing rules instead).
+    pub(crate) content_length: Length,
+}
+
+/// `Content-Length` as declared by the application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Length {
+    #[default]
+    Absent,
+    Valid(u64),
+    /// Not 1*DIGIT, too large, or copies that disagree (RFC 9110 §8.6).
+    Invalid,
+}
+
+/// 1*DIGIT without overflow.
+fn decimal(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -24,7 +55,8 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 impl Hints {
     pub(crate) fn of(fields: &Fields) -> Self {
         let (mut conn_upgrade, mut conn_settings, mut upgrade_field) = (false, false, false);
-        let (mut h2c_token, mut settings_fields) = (false, 0usize);
+        let mut h2c_token = false;
+        let mut settings_fields = 0usize;
         let mut h = Self::default();
         for f in fields {
             // Cheap length check first: most fields are none of these.
@@ -47,10 +79,19 @@ impl Hints {
                         tokens(&f.value).any(|t| t.eq_ignore_ascii_case(b"100-continue"));
                 }
                 14 if name.eq_ignore_ascii_case(b"http2-settings") => settings_fields += 1,
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    h.content_length = match (h.content_length, decimal(&f.value)) {
+                        (Length::Absent, Some(n)) => Length::Valid(n),
+                        (Length::Valid(a), Some(n)) if a == n => Length::Valid(a),
+                        _ => Length::Invalid,
+                    };
+                }
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => h.transfer_encoding = true,
                 _ => {}
             }
         }
         h.upgrade = conn_upgrade && upgrade_field;
+        h.h2c_token = h2c_token;
         h.h2c = h2c_token && conn_upgrade && conn_settings && settings_fields == 1;
         h
     }
@@ -76,7 +117,10 @@ mod tests {
                 keep_alive: true,
                 upgrade: true,
                 h2c: true,
-                expect_continue: true
+                h2c_token: true,
+                expect_continue: true,
+                transfer_encoding: false,
+                content_length: Length::Absent,
             }
         );
         assert_eq!(h.keep_alive, f.has_token("connection", "keep-alive"));
@@ -87,5 +131,31 @@ mod tests {
         );
         let close = Fields::new().with("connection", "close");
         assert!(Hints::of(&close).close && !Hints::of(&close).upgrade);
+    }
+
+    /// RFC 9110 §8.6: 1*DIGIT, copies must agree, no overflow.
+    #[test]
+    fn content_length_values() {
+        let len = |vals: &[&'static str]| {
+            let mut f = Fields::new().with("Transfer-Encoding", "chunked");
+            for v in vals {
+                f.push_static("Content-Length", v);
+            }
+            let h = Hints::of(&f);
+            assert!(h.transfer_encoding);
+            h.content_length
+        };
+        assert_eq!(len(&[]), Length::Absent);
+        assert_eq!(len(&["13"]), Length::Valid(13));
+        assert_eq!(len(&["13", "13"]), Length::Valid(13));
+        for bad in [
+            &["13", "14"][..],
+            &["+5"],
+            &[""],
+            &["0x5"],
+            &["99999999999999999999999"],
+        ] {
+            assert_eq!(len(bad), Length::Invalid, "{bad:?}");
+        }
     }
 }

@@ -7,29 +7,27 @@ use bytes::{Bytes, BytesMut};
 use super::chunked;
 use super::conn::{Decoder, H1Conn, Reading};
 use super::encode::{self, Extra};
+use super::hints::{Hints, Length};
 use super::stream::{Continue, Encoder, RecvState, SendState, Stream};
 use crate::connection::Side;
 use crate::error::{CloseReason, ErrorCode, UserError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 use crate::head::{Fields, Method, RequestHead, ResponseHead};
 
-/// Parses an application-supplied `content-length` (all copies must agree).
-fn declared_length(fields: &Fields) -> Result<Option<u64>, UserError> {
-    let mut found = None;
-    for v in fields.get_all("content-length") {
-        let s = core::str::from_utf8(v).map_err(|_| UserError::InvalidHead("content-length"))?;
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(UserError::InvalidHead("content-length"));
-        }
-        let n: u64 = s
-            .parse()
-            .map_err(|_| UserError::InvalidHead("content-length"))?;
-        if found.is_some_and(|f| f != n) {
-            return Err(UserError::InvalidHead("conflicting content-length"));
-        }
-        found = Some(n);
+/// The application's framing fields, read in one pass: its
+/// `transfer-encoding` is replaced by ours, its `content-length` honoured.
+fn outgoing(fields: &mut Fields) -> Result<(Hints, Option<u64>), UserError> {
+    let hints = Hints::of(fields);
+    if hints.transfer_encoding {
+        fields.remove("transfer-encoding");
     }
-    Ok(found)
+    match hints.content_length {
+        Length::Invalid => Err(UserError::InvalidHead(
+            "invalid or conflicting content-length",
+        )),
+        Length::Valid(n) => Ok((hints, Some(n))),
+        Length::Absent => Ok((hints, None)),
+    }
 }
 
 impl H1Conn {
@@ -68,11 +66,9 @@ impl H1Conn {
                 "an HTTP/1.1 request needs exactly one Host",
             ));
         }
-        head.fields.remove("transfer-encoding");
-        let length = declared_length(&head.fields)?;
-        let fields = &head.fields;
-        let expect = !end_stream && fields.has_token("expect", "100-continue");
-        let user_close = fields.has_token("connection", "close");
+        let (hints, length) = outgoing(&mut head.fields)?;
+        let expect = !end_stream && hints.expect_continue;
+        let user_close = hints.close;
         let close = user_close || !self.cfg.keep_alive;
         let mut extra = Extra {
             close: close && !user_close,
@@ -115,8 +111,7 @@ impl H1Conn {
             RecvState::AwaitHead,
         );
         stream.close_after = close;
-        stream.upgrade_requested = head.method == Method::Connect
-            || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
+        stream.upgrade_requested = head.method == Method::Connect || hints.upgrade;
         stream.send = if end_stream {
             SendState::Done
         } else {
@@ -129,7 +124,8 @@ impl H1Conn {
                 Some(self.cfg.expect_continue_timeout),
             );
         }
-        self.h2c_offered = head.fields.has_token("upgrade", "h2c");
+        // Offered, whatever else the request says: the 101 decides.
+        self.h2c_offered = hints.h2c_token;
         self.streams.push_back(stream);
         self.timers.stop(TimerKind::Idle);
         self.reading = Reading::Head;
@@ -167,10 +163,8 @@ impl H1Conn {
             300..=999 => false,
             _ => return Err(UserError::InvalidHead("status out of range")),
         };
-        head.fields.remove("transfer-encoding");
-        let length = declared_length(&head.fields)?;
-        let fields = &head.fields;
-        let user_close = fields.has_token("connection", "close");
+        let (hints, length) = outgoing(&mut head.fields)?;
+        let user_close = hints.close;
         // RFC 9110 §10.1.1: without 100 the client may or may not send the
         // body, so the connection cannot be reused after this response.
         let refused_body = stream.expect != Continue::None && stream.recv == RecvState::Body;
