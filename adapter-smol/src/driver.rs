@@ -142,6 +142,14 @@ pub(crate) struct Core {
     pub(crate) streams: Vec<Stream>,
     /// Per-body receive window (see `body.rs`).
     pub(crate) recv_limit: usize,
+    /// Bodies that reached their end during this turn. Closing a body tells
+    /// its consumer the end, and the consumer may run at once on another
+    /// thread: these close only after the turn's events are handled, so
+    /// that what the end implies is in place first (a client connection is
+    /// back in the pool when its response body ends).
+    pub(crate) ended: Vec<BodyTx>,
+    /// Graceful shutdown requests (server), until one arrives.
+    pub(crate) shutdown: Option<ShutdownRx>,
     pub(crate) closed: Option<CloseReason>,
     /// After `Upgrade`: where the transport goes, and the bytes that came
     /// after the upgrading message.
@@ -149,6 +157,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Starts a graceful shutdown if one was asked for. Called before each
+    /// command and each response head, so that anything that happens after
+    /// `ShutdownHandle::shutdown` returned sees the shutdown in effect (a
+    /// response answers with `connection: close`).
+    pub(crate) fn check_shutdown(&mut self) {
+        let Some(drain) = self.shutdown.as_ref().and_then(ShutdownRx::current) else {
+            return;
+        };
+        tracing::debug!(?drain, "graceful shutdown");
+        self.conn.shutdown(Shutdown::Graceful { drain });
+        self.shutdown = None;
+    }
+
     pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
         self.streams.iter().position(|s| s.key == key)
     }
@@ -191,7 +212,9 @@ impl Core {
                     tx.send_trailers(crate::conv::header_map(&fields));
                 }
                 ReadChunk::End => {
-                    st.body = None;
+                    if let Some(tx) = st.body.take() {
+                        self.ended.push(tx);
+                    }
                     st.recv = Recv::Done;
                     return;
                 }
@@ -643,6 +666,8 @@ where
                 conn,
                 streams: Vec::new(),
                 recv_limit,
+                ended: Vec::new(),
+                shutdown: None,
                 closed: None,
                 upgrade: None,
             },
@@ -666,6 +691,10 @@ where
                 match self.rx.poll_next(cx) {
                     Poll::Ready(Some(cmd)) => {
                         progress = true;
+                        // A command sent after `shutdown()` returned (e.g.
+                        // the response of a request in progress) sees the
+                        // shutdown in effect.
+                        self.core.check_shutdown();
                         if let Some(cmd) = self.core.common_cmd(cmd) {
                             self.handler.on_cmd(&mut self.core, cmd);
                         }
@@ -693,6 +722,7 @@ where
                 }
             }
 
+            self.core.ended.clear();
             progress |= self.transport.poll_write(cx, &mut self.core.conn);
             if let Some(e) = self.transport.write_failed(&self.core.conn) {
                 return Poll::Ready(Err(e));
@@ -715,24 +745,17 @@ where
     /// Runs the connection to the end. `shutdown` delivers graceful shutdown
     /// requests; the outcome is `Ok` for orderly closes.
     pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
-        let mut shutdown = shutdown;
+        self.core.shutdown = shutdown;
+        self.core.check_shutdown();
         let result = loop {
-            let Some(rx) = &shutdown else {
+            let Some(rx) = self.core.shutdown.clone() else {
                 break poll_fn(|cx| self.poll_drive(cx)).await;
             };
-            let drain = match rx.current() {
-                Some(drain) => drain,
-                None => {
-                    let drive = async { Ok(poll_fn(|cx| self.poll_drive(cx)).await) };
-                    match future::or(drive, async { Err(rx.wait().await) }).await {
-                        Ok(r) => break r,
-                        Err(drain) => drain,
-                    }
-                }
-            };
-            tracing::debug!(?drain, "graceful shutdown");
-            self.core.conn.shutdown(Shutdown::Graceful { drain });
-            shutdown = None;
+            let drive = async { Ok(poll_fn(|cx| self.poll_drive(cx)).await) };
+            match future::or(async { Err(rx.wait().await) }, drive).await {
+                Ok(r) => break r,
+                Err(_) => self.core.check_shutdown(),
+            }
         };
 
         // Commands sent before the end: a request the core will refuse is

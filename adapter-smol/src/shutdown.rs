@@ -2,6 +2,7 @@
 //! its connections (a value set once, plus an [`Event`] to wake waiters).
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use event_listener::Event;
 struct Shared {
     /// `Some(drain)` once shutdown was asked for; never reset.
     drain: Mutex<Option<Duration>>,
+    /// `drain` is `Some` (a lock-free check for the connection loop).
+    set: AtomicBool,
     event: Event,
 }
 
@@ -38,6 +41,7 @@ impl ShutdownHandle {
         Self {
             shared: Arc::new(Shared {
                 drain: Mutex::new(None),
+                set: AtomicBool::new(false),
                 event: Event::new(),
             }),
         }
@@ -52,6 +56,7 @@ impl ShutdownHandle {
                 return;
             }
             *state = Some(drain);
+            self.shared.set.store(true, Ordering::Release);
         }
         self.shared.event.notify(usize::MAX);
     }
@@ -83,6 +88,7 @@ impl fmt::Debug for ShutdownHandle {
 }
 
 /// A connection's (or the accept loop's) view of a [`ShutdownHandle`].
+#[derive(Clone)]
 pub(crate) struct ShutdownRx {
     shared: Arc<Shared>,
 }
@@ -90,6 +96,9 @@ pub(crate) struct ShutdownRx {
 impl ShutdownRx {
     /// The drain time, if shutdown was asked for.
     pub(crate) fn current(&self) -> Option<Duration> {
+        if !self.shared.set.load(Ordering::Acquire) {
+            return None;
+        }
         *self.shared.lock()
     }
 

@@ -217,7 +217,14 @@ fn graceful_shutdown_mid_request(h2: bool) {
         let resp = slow.await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         if !h2 {
-            assert_eq!(resp.headers()[header::CONNECTION], "close");
+            assert_eq!(
+                resp.headers()
+                    .get(header::CONNECTION)
+                    .map(|v| v.to_str().unwrap()),
+                Some("close"),
+                "{:?}",
+                resp
+            );
         }
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "/slow");
