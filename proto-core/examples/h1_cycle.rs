@@ -51,7 +51,11 @@ fn main() {
     cfg.header_read_timeout = None;
     cfg.idle_timeout = None;
     let mut conn = Connection::new(Side::Server, cfg, Instant::ZERO);
-    let input = if pipelined { REQUEST.repeat(16) } else { REQUEST.to_vec() };
+    let input = if pipelined {
+        REQUEST.repeat(16)
+    } else {
+        REQUEST.to_vec()
+    };
     let total: usize = (0..n).map(|_| serve(&mut conn, &input)).sum();
     println!("{n} rounds, {total} bytes out");
 }
