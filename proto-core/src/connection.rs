@@ -328,6 +328,12 @@ impl Connection {
 
     /// Server: sends the final response head for `id`; write the body through
     /// `stream(id)` unless `end_stream`.
+    ///
+    /// HTTP/1.1 `Expect: 100-continue`: a final response sent before the
+    /// request body was read (or `accept_continue` called) refuses the body
+    /// (RFC 9110 §10.1.1) and the connection closes after the response. A
+    /// handler that streams its answer while reading the body calls
+    /// `accept_continue` (or reads) first.
     pub fn send_response(
         &mut self,
         id: StreamId,

@@ -1126,3 +1126,21 @@ fn early_complete_response_sends_rst_no_error_8_1() {
     assert!(p.goaways().is_empty(), "{:#?}", p.rendered());
     p.assert_alive();
 }
+
+/// Half-close (cf. RFC 9112 §9.6 for HTTP/1): after the peer's EOF, a request
+/// it had finished sending is still answered, one it had not is reset, and
+/// the connection closes once the answered one is done.
+#[test]
+fn eof_keeps_complete_requests_answerable() {
+    let mut p = ready();
+    p.headers(1).request("GET", "/done").end_stream().send();
+    p.headers(3).request("POST", "/cut").send();
+    p.drive();
+    p.eof();
+    assert!(p.ep.saw(|e| matches!(e, Event::Reset { id, remote: true, .. } if id.get() == 3)));
+    assert!(p.ep.closed().is_none(), "stream 1 is still to be answered");
+    p.ep.respond(sid(1), response(200, &[]), b"late but fine");
+    p.drive();
+    assert_eq!(p.body(1), b"late but fine");
+    assert_eq!(p.ep.closed(), Some(&CloseReason::Done));
+}

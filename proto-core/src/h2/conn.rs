@@ -382,11 +382,25 @@ impl H2Conn {
         }
         self.eof = true;
         self.phase = Phase::Done;
-        if self.streams.is_empty() && self.partial.is_none() && self.rbuf.is_empty() {
-            return self.close(CloseReason::Done);
+        if self.partial.is_some() || !self.rbuf.is_empty() {
+            // Cut off in the middle of a frame or header block.
+            return self.close(CloseReason::Peer(PeerError::UnexpectedEof));
         }
-        // §5.4.1: the transport closing mid-stream is an abrupt end.
-        self.close(CloseReason::Peer(PeerError::UnexpectedEof));
+        // The peer stopped sending. Streams it had finished sending on are
+        // complete and may still be read and answered (our side may still
+        // write); the others can never complete.
+        let cut: Vec<u32> = self
+            .streams
+            .values()
+            .filter(|s| s.state.recv_open())
+            .map(|s| s.id.get())
+            .collect();
+        for id in cut {
+            self.remove_stream(id, Some((ErrorCode::CANCEL, true)));
+        }
+        if self.streams.is_empty() {
+            self.close(CloseReason::Done);
+        }
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {

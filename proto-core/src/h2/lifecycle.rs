@@ -103,7 +103,7 @@ impl H2Conn {
                 self.events.push_back(Event::Finished { id: sid });
             }
         }
-        if self.side == Side::Client && self.goaway_received.is_none() {
+        if self.side == Side::Client && self.goaway_received.is_none() && !self.eof {
             self.events.push_back(Event::StreamsAvailable);
         }
         self.after_stream_gone();
@@ -133,8 +133,9 @@ impl H2Conn {
             return;
         }
         self.update_idle_timer();
-        let draining =
-            self.goaway_received.is_some() || (self.goaway_sent.is_some() && !self.shutdown_ping);
+        let draining = self.eof
+            || self.goaway_received.is_some()
+            || (self.goaway_sent.is_some() && !self.shutdown_ping);
         if draining {
             let reason = if self.goaway_sent.is_some() {
                 CloseReason::Shutdown
