@@ -2,12 +2,15 @@
 //! machine behind [`crate::Connection`].
 
 mod conn;
+mod control;
 mod flow;
 pub mod frame;
 pub mod h2c;
 mod headers;
 mod lifecycle;
 mod priority;
+mod recv_body;
+mod recv_headers;
 mod send;
 mod stream;
 
