@@ -9,13 +9,12 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 use super::chunked::{ChunkedDecoder, Decoded};
-use super::encode::{self, Extra};
 use super::framing::{self, BodyKind};
 use super::hints::Hints;
 use super::parse;
 use super::stream::{Continue, RecvState, SendState, Stream};
 use crate::config::Config;
-use crate::connection::{ReadChunk, Shutdown, Side};
+use crate::connection::{ReadChunk, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 use crate::h2::{frame, h2c};
@@ -219,24 +218,6 @@ impl H1Conn {
         }
     }
 
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
-        while !self.closed {
-            let Some(kind) = self.timers.pop_expired(now) else {
-                break;
-            };
-            self.on_timeout(kind);
-        }
-    }
-
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
-            None
-        } else {
-            self.timers.next()
-        }
-    }
-
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -269,7 +250,7 @@ impl H1Conn {
     }
 
     /// True if the server must not parse another request head yet.
-    fn head_paused(&self) -> bool {
+    pub(super) fn head_paused(&self) -> bool {
         match self.side {
             Side::Server => {
                 self.streams.len() >= self.cfg.max_pipelined.max(1)
@@ -282,7 +263,7 @@ impl H1Conn {
         }
     }
 
-    fn process_head(&mut self) -> bool {
+    pub(super) fn process_head(&mut self) -> bool {
         if self.rbuf.is_empty() {
             return false;
         }
@@ -320,7 +301,7 @@ impl H1Conn {
         }
     }
 
-    fn on_request_head(&mut self, head: RequestHead) {
+    pub(super) fn on_request_head(&mut self, head: RequestHead) {
         let body = match framing::request_body(&head) {
             Ok(b) => b,
             Err(e) => return self.peer_error(e),
@@ -372,7 +353,7 @@ impl H1Conn {
         self.start_body(id, body);
     }
 
-    fn on_response_head(&mut self, head: ResponseHead) {
+    pub(super) fn on_response_head(&mut self, head: ResponseHead) {
         let Some(stream) = self.streams.front_mut() else {
             return self.peer_error(PeerError::UnexpectedResponse);
         };
@@ -451,7 +432,7 @@ impl H1Conn {
     }
 
     /// Sets up reading of `id`'s body (or completes it at once).
-    fn start_body(&mut self, id: StreamId, body: BodyKind) {
+    pub(super) fn start_body(&mut self, id: StreamId, body: BodyKind) {
         let decoder = match body {
             BodyKind::Empty => {
                 self.reading = if self.keep_alive {
@@ -476,7 +457,7 @@ impl H1Conn {
         self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
     }
 
-    fn process_body(&mut self) -> bool {
+    pub(super) fn process_body(&mut self) -> bool {
         let Reading::Body { id, decoder } = &mut self.reading else {
             return false;
         };
@@ -550,7 +531,7 @@ impl H1Conn {
 
     /// Hands received body bytes to stream `i` (or throws them away when the
     /// response is already done).
-    fn deliver(&mut self, i: usize, data: Bytes) {
+    pub(super) fn deliver(&mut self, i: usize, data: Bytes) {
         if data.is_empty() {
             return;
         }
@@ -574,7 +555,7 @@ impl H1Conn {
         self.signal_readable(i, id);
     }
 
-    fn signal_readable(&mut self, i: usize, id: StreamId) {
+    pub(super) fn signal_readable(&mut self, i: usize, id: StreamId) {
         let stream = &mut self.streams[i];
         if !stream.readable_signaled && !stream.discard {
             stream.readable_signaled = true;
@@ -582,7 +563,7 @@ impl H1Conn {
         }
     }
 
-    fn body_complete(&mut self, id: StreamId) {
+    pub(super) fn body_complete(&mut self, id: StreamId) {
         self.timers.stop(TimerKind::BodyRead);
         if let Some(i) = self.find(id) {
             self.streams[i].recv = RecvState::Complete;
@@ -590,297 +571,8 @@ impl H1Conn {
         }
     }
 
-    /// Keeps the header-read, idle and body-read timers in step with the state.
-    fn update_read_timers(&mut self) {
-        if self.closed {
-            return;
-        }
-        match &self.reading {
-            Reading::Head if self.side == Side::Server => {
-                self.timers.stop(TimerKind::BodyRead);
-                if !self.rbuf.is_empty() && !self.head_paused() {
-                    // A head has started: it must complete in time (slowloris).
-                    self.timers.stop(TimerKind::Idle);
-                    if self.timers.get(TimerKind::HeaderRead).is_none() {
-                        self.arm(TimerKind::HeaderRead, self.cfg.header_read_timeout);
-                    }
-                } else if self.streams.is_empty() && self.next_id > 1 && self.rbuf.is_empty() {
-                    // Kept alive between requests.
-                    self.timers.stop(TimerKind::HeaderRead);
-                    if self.timers.get(TimerKind::Idle).is_none() {
-                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
-                    }
-                } else if !self.streams.is_empty() {
-                    // Answering: the peer is waiting for us, not the reverse.
-                    self.timers.stop(TimerKind::HeaderRead);
-                    self.timers.stop(TimerKind::Idle);
-                }
-            }
-            Reading::Head => {
-                self.timers.stop(TimerKind::BodyRead);
-                if self.streams.is_empty() {
-                    if self.timers.get(TimerKind::Idle).is_none() {
-                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
-                    }
-                } else {
-                    self.timers.stop(TimerKind::Idle);
-                }
-            }
-            Reading::Body { id, .. } => {
-                self.timers.stop(TimerKind::HeaderRead);
-                self.timers.stop(TimerKind::Idle);
-                let app_is_slow = self
-                    .find(*id)
-                    .is_some_and(|i| self.streams[i].buffered >= self.cfg.max_recv_buffer);
-                if app_is_slow {
-                    // Not the peer's fault: it is our reader that lags.
-                    self.timers.stop(TimerKind::BodyRead);
-                } else if self.timers.get(TimerKind::BodyRead).is_none() {
-                    self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
-                }
-            }
-            Reading::Done => {
-                self.timers.stop(TimerKind::HeaderRead);
-                self.timers.stop(TimerKind::BodyRead);
-                if self.side == Side::Client || !self.streams.is_empty() {
-                    self.timers.stop(TimerKind::Idle);
-                }
-            }
-        }
-    }
-
-    fn on_timeout(&mut self, kind: TimerKind) {
-        self.events.push_back(Event::TimedOut { kind });
-        match kind {
-            TimerKind::HeaderRead => {
-                if self.streams.is_empty() {
-                    // RFC 9110 §15.5.9: tell the client why before closing.
-                    self.write_error_response(408);
-                    self.close(CloseReason::TimedOut(kind));
-                } else {
-                    // A pipelined head stalled: finish what is in progress, then close.
-                    self.keep_alive = false;
-                    self.reading = Reading::Done;
-                }
-            }
-            TimerKind::Idle | TimerKind::ShutdownDrain => self.close(CloseReason::TimedOut(kind)),
-            TimerKind::BodyRead => {
-                if self.side == Side::Server {
-                    if let Reading::Body { id, .. } = self.reading {
-                        let front_unanswered = self
-                            .streams
-                            .front()
-                            .is_some_and(|s| s.id == id && s.response_unsent());
-                        if front_unanswered {
-                            self.write_error_response(408);
-                        }
-                    }
-                }
-                self.close(CloseReason::TimedOut(kind));
-            }
-            TimerKind::ExpectContinue => {
-                // RFC 9110 §10.1.1: a client need not wait for 100 indefinitely.
-                if let Some(s) = self.streams.front_mut() {
-                    if s.expect == Continue::Waiting {
-                        s.expect = Continue::None;
-                        let id = s.id;
-                        self.events.push_back(Event::Writable { id });
-                    }
-                }
-            }
-            // HTTP/2 timers are never armed on an HTTP/1 connection.
-            TimerKind::SettingsAck
-            | TimerKind::KeepAlive
-            | TimerKind::PingTimeout
-            | TimerKind::HeaderBlock => {}
-        }
-    }
-
-    /// The peer broke the protocol.
-    pub(super) fn peer_error(&mut self, err: PeerError) {
-        self.reading = Reading::Done;
-        self.keep_alive = false;
-        if self.side == Side::Client {
-            return self.close(CloseReason::Peer(err));
-        }
-        // A body that broke mid-way: its exchange cannot complete.
-        if let Some(last) = self.streams.back() {
-            if !last.recv_finished() {
-                let id = last.id;
-                if last.response_unsent() {
-                    self.streams.pop_back();
-                    self.push_terminal(Event::Reset {
-                        id,
-                        code: ErrorCode::PROTOCOL_ERROR,
-                        remote: true,
-                    });
-                } else {
-                    // Its response is already on the wire: nothing sensible can follow.
-                    return self.close(CloseReason::Peer(err));
-                }
-            }
-        }
-        if self.streams.is_empty() {
-            self.write_error_response(err.status());
-            self.close(CloseReason::Peer(err));
-        } else {
-            // Earlier pipelined responses go out first (RFC 9112 §9.3.2).
-            self.pending_error = Some(err);
-        }
-    }
-
-    /// Server: a bodyless error response that closes the connection.
-    pub(super) fn write_error_response(&mut self, status: u16) {
-        if self.side != Side::Server {
-            return;
-        }
-        let head = ResponseHead::new(status);
-        let extra = Extra {
-            content_length: Some(0),
-            close: true,
-            ..Extra::default()
-        };
-        let before = self.tx.buf().len();
-        if encode::write_response(self.tx.buf(), &head, extra).is_ok() {
-            let n = self.tx.buf().len() - before;
-            self.tx.appended(n);
-        }
-    }
-
-    /// Retires finished exchanges from the front, then decides what follows.
-    pub(super) fn retire_ready(&mut self) {
-        while let Some(front) = self.streams.front() {
-            let recv_done = match self.side {
-                Side::Server => front.recv_finished(),
-                Side::Client => {
-                    front.recv_finished() && (front.end_read || front.recv != RecvState::Complete)
-                }
-            };
-            if !(front.send_done() && recv_done) {
-                break;
-            }
-            let id = front.id;
-            let aborted = match front.recv {
-                RecvState::Aborted(code) if code != ErrorCode::NO_ERROR => Some(code),
-                _ => None,
-            };
-            if front.close_after {
-                self.keep_alive = false;
-            }
-            self.streams.pop_front();
-            match aborted {
-                Some(code) => self.push_terminal(Event::Reset {
-                    id,
-                    code,
-                    remote: true,
-                }),
-                None => self.push_terminal(Event::Finished { id }),
-            }
-            self.front_changed();
-        }
-        if self.streams.is_empty() && !self.closed {
-            if let Some(err) = self.pending_error.take() {
-                self.write_error_response(err.status());
-                return self.close(CloseReason::Peer(err));
-            }
-            if !self.keep_alive || self.eof {
-                let reason = if self.shutting_down {
-                    CloseReason::Shutdown
-                } else {
-                    CloseReason::Done
-                };
-                return self.close(reason);
-            }
-            if self.side == Side::Client {
-                self.events.push_back(Event::StreamsAvailable);
-            }
-            if matches!(self.reading, Reading::Done) {
-                self.reading = Reading::Head;
-            }
-        }
-    }
-
-    fn close_if_idle(&mut self) {
-        if self.streams.is_empty() {
-            let reason = if self.shutting_down {
-                CloseReason::Shutdown
-            } else {
-                CloseReason::Done
-            };
-            self.close(reason);
-        }
-    }
-
-    /// Queues a stream's terminal event, dropping its still-queued
-    /// `Readable`/`Writable`: they can only mislead once the stream is gone.
-    pub(super) fn push_terminal(&mut self, event: Event) {
-        let gone = match &event {
-            Event::Finished { id } | Event::Reset { id, .. } | Event::Upgrade { id, .. } => *id,
-            _ => return self.events.push_back(event),
-        };
-        self.events.retain(
-            |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == gone),
-        );
-        self.events.push_back(event);
-    }
-
-    /// Ends the connection: every open exchange is reset, then `Closed`.
-    pub(super) fn close(&mut self, reason: CloseReason) {
-        if self.closed {
-            return;
-        }
-        self.closed = true;
-        self.reading = Reading::Done;
-        self.timers.stop_all();
-        let (code, remote) = match &reason {
-            CloseReason::Peer(PeerError::UnexpectedEof) => (ErrorCode::CANCEL, true),
-            CloseReason::Peer(_) => (ErrorCode::PROTOCOL_ERROR, true),
-            _ => (ErrorCode::CANCEL, false),
-        };
-        while let Some(s) = self.streams.pop_front() {
-            self.push_terminal(Event::Reset {
-                id: s.id,
-                code,
-                remote,
-            });
-        }
-        self.events.push_back(Event::Closed { reason });
-    }
-
-    /// Switches protocols after `id`'s head: the rest of the input belongs to
-    /// the new protocol.
-    pub(super) fn upgrade_now(&mut self, id: StreamId, kind: UpgradeKind) {
-        let leftover = self.rbuf.split().freeze();
-        self.upgrade = Some((id, leftover));
-        if let Some(i) = self.find(id) {
-            self.streams.remove(i);
-        }
-        self.push_terminal(Event::Upgrade { id, kind });
-        self.close(CloseReason::Upgraded);
-    }
-
-    /// An accepted h2c upgrade: the state the HTTP/2 connection continues from.
-    pub(crate) fn take_h2c(&mut self) -> Option<H2cHandover> {
-        let switch = self.h2c.take()?;
-        self.closed = true;
-        Some(H2cHandover {
-            switch,
-            cfg: self.cfg.clone(),
-            tx: core::mem::take(&mut self.tx),
-            leftover: self.rbuf.split(),
-            events: core::mem::take(&mut self.events),
-        })
-    }
-
     /// HTTP/1 has no flow-control window: reading is the release.
     pub(crate) fn release(&mut self, _id: StreamId, _n: usize) {}
-
-    pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
-        match &self.upgrade {
-            Some((uid, _)) if *uid == id => self.upgrade.take().map(|(_, b)| b),
-            _ => None,
-        }
-    }
 
     pub(crate) fn read(&mut self, id: StreamId) -> ReadChunk {
         let Some(i) = self.find(id) else {
@@ -916,27 +608,6 @@ impl H1Conn {
             RecvState::AwaitHead | RecvState::Body => {
                 stream.readable_signaled = false;
                 ReadChunk::Blocked
-            }
-        }
-    }
-
-    pub(crate) fn shutdown(&mut self, how: Shutdown) {
-        if self.closed {
-            return;
-        }
-        match how {
-            Shutdown::Immediate => self.close(CloseReason::Shutdown),
-            Shutdown::Graceful { drain } => {
-                self.shutting_down = true;
-                self.keep_alive = false;
-                if self.streams.is_empty() {
-                    return self.close(CloseReason::Shutdown);
-                }
-                if matches!(self.reading, Reading::Head) {
-                    self.reading = Reading::Done;
-                }
-                self.arm(TimerKind::ShutdownDrain, Some(drain));
-                self.update_read_timers();
             }
         }
     }

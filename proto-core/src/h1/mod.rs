@@ -7,8 +7,10 @@ mod conn;
 pub mod encode;
 pub mod framing;
 mod hints;
+mod lifecycle;
 pub mod parse;
 mod send;
 mod stream;
+mod timers;
 
 pub(crate) use conn::{H1Conn, H2cSwitch};

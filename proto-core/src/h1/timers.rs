@@ -1,0 +1,135 @@
+//! HTTP/1.1 timers: header read (slowloris), idle keep-alive, body read,
+//! 100-continue wait, shutdown drain — kept in step with the reading state.
+
+use super::conn::{H1Conn, Reading};
+use super::stream::Continue;
+use crate::connection::Side;
+use crate::error::CloseReason;
+use crate::event::{Event, TimerKind};
+use crate::time::Instant;
+
+impl H1Conn {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        while !self.closed {
+            let Some(kind) = self.timers.pop_expired(now) else {
+                break;
+            };
+            self.on_timeout(kind);
+        }
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            None
+        } else {
+            self.timers.next()
+        }
+    }
+
+    /// Keeps the header-read, idle and body-read timers in step with the state.
+    pub(super) fn update_read_timers(&mut self) {
+        if self.closed {
+            return;
+        }
+        match &self.reading {
+            Reading::Head if self.side == Side::Server => {
+                self.timers.stop(TimerKind::BodyRead);
+                if !self.rbuf.is_empty() && !self.head_paused() {
+                    // A head has started: it must complete in time (slowloris).
+                    self.timers.stop(TimerKind::Idle);
+                    if self.timers.get(TimerKind::HeaderRead).is_none() {
+                        self.arm(TimerKind::HeaderRead, self.cfg.header_read_timeout);
+                    }
+                } else if self.streams.is_empty() && self.next_id > 1 && self.rbuf.is_empty() {
+                    // Kept alive between requests.
+                    self.timers.stop(TimerKind::HeaderRead);
+                    if self.timers.get(TimerKind::Idle).is_none() {
+                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
+                    }
+                } else if !self.streams.is_empty() {
+                    // Answering: the peer is waiting for us, not the reverse.
+                    self.timers.stop(TimerKind::HeaderRead);
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+            Reading::Head => {
+                self.timers.stop(TimerKind::BodyRead);
+                if self.streams.is_empty() {
+                    if self.timers.get(TimerKind::Idle).is_none() {
+                        self.arm(TimerKind::Idle, self.cfg.idle_timeout);
+                    }
+                } else {
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+            Reading::Body { id, .. } => {
+                self.timers.stop(TimerKind::HeaderRead);
+                self.timers.stop(TimerKind::Idle);
+                let app_is_slow = self
+                    .find(*id)
+                    .is_some_and(|i| self.streams[i].buffered >= self.cfg.max_recv_buffer);
+                if app_is_slow {
+                    // Not the peer's fault: it is our reader that lags.
+                    self.timers.stop(TimerKind::BodyRead);
+                } else if self.timers.get(TimerKind::BodyRead).is_none() {
+                    self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+                }
+            }
+            Reading::Done => {
+                self.timers.stop(TimerKind::HeaderRead);
+                self.timers.stop(TimerKind::BodyRead);
+                if self.side == Side::Client || !self.streams.is_empty() {
+                    self.timers.stop(TimerKind::Idle);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_timeout(&mut self, kind: TimerKind) {
+        self.events.push_back(Event::TimedOut { kind });
+        match kind {
+            TimerKind::HeaderRead => {
+                if self.streams.is_empty() {
+                    // RFC 9110 §15.5.9: tell the client why before closing.
+                    self.write_error_response(408);
+                    self.close(CloseReason::TimedOut(kind));
+                } else {
+                    // A pipelined head stalled: finish what is in progress, then close.
+                    self.keep_alive = false;
+                    self.reading = Reading::Done;
+                }
+            }
+            TimerKind::Idle | TimerKind::ShutdownDrain => self.close(CloseReason::TimedOut(kind)),
+            TimerKind::BodyRead => {
+                if self.side == Side::Server {
+                    if let Reading::Body { id, .. } = self.reading {
+                        let front_unanswered = self
+                            .streams
+                            .front()
+                            .is_some_and(|s| s.id == id && s.response_unsent());
+                        if front_unanswered {
+                            self.write_error_response(408);
+                        }
+                    }
+                }
+                self.close(CloseReason::TimedOut(kind));
+            }
+            TimerKind::ExpectContinue => {
+                // RFC 9110 §10.1.1: a client need not wait for 100 indefinitely.
+                if let Some(s) = self.streams.front_mut() {
+                    if s.expect == Continue::Waiting {
+                        s.expect = Continue::None;
+                        let id = s.id;
+                        self.events.push_back(Event::Writable { id });
+                    }
+                }
+            }
+            // HTTP/2 timers are never armed on an HTTP/1 connection.
+            TimerKind::SettingsAck
+            | TimerKind::KeepAlive
+            | TimerKind::PingTimeout
+            | TimerKind::HeaderBlock => {}
+        }
+    }
+}
