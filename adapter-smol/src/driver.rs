@@ -28,7 +28,7 @@ use proto_core::{
 
 use crate::body::BodyTx;
 use crate::cmd::{Cmd, CmdRx, ResponseTx};
-use crate::error::Error;
+use crate::error::{Error, ErrorExt};
 use crate::rt::timeout;
 use crate::send::SendCredit;
 use crate::shutdown::ShutdownRx;

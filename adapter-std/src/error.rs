@@ -4,8 +4,7 @@ use std::io;
 
 use proto_core::{CloseReason, ErrorCode};
 
-/// A boxed error from user code (a tower service, a body).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use adapter_common::error::BoxError;
 
 /// Why a request, a response or a connection failed.
 #[derive(Debug, thiserror::Error)]

@@ -73,14 +73,14 @@
 
 mod body;
 mod client;
-mod conv;
-mod date;
 mod driver;
 mod error;
 mod pool;
 mod server;
 mod tower;
 mod transport;
+
+use adapter_common::conv;
 
 pub use body::{Body, BodyWriter, SEND_WINDOW, SendBody};
 pub use client::{Client, ClientBuilder};

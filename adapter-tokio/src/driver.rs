@@ -28,7 +28,7 @@ use tokio::time::Sleep;
 
 use crate::body::BodyTx;
 use crate::cmd::{Cmd, CmdRx, ResponseTx};
-use crate::error::Error;
+use crate::error::{Error, ErrorExt};
 use crate::send::SendCredit;
 use crate::upgrade::{OnUpgrade, UpgradeTx, Upgraded};
 

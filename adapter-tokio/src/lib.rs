@@ -93,18 +93,17 @@
 mod body;
 mod client;
 mod cmd;
-mod conv;
-mod date;
 mod driver;
-mod error;
 mod send;
 mod server;
 mod service;
 pub mod upgrade;
 
+use adapter_common::{conv, error};
+
+pub use adapter_common::error::{BoxError, Error, TimeoutKind};
 pub use body::Incoming;
 pub use client::{Client, ClientBuilder, SendRequest, handshake, handshake_with};
-pub use error::{BoxError, Error, TimeoutKind};
 pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
 pub use service::{HttpService, ServiceFn, service_fn};
 

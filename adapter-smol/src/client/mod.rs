@@ -20,7 +20,7 @@ use proto_core::{Config, Protocol};
 use tracing::Instrument;
 
 use crate::body::Incoming;
-use crate::error::{BoxError, Error, TimeoutKind};
+use crate::error::{BoxError, Error, ErrorExt, TimeoutKind};
 use crate::rt::{Spawner, timeout};
 use conn::{Failed, Outgoing, PoolHook};
 pub use conn::{SendRequest, handshake, handshake_with};

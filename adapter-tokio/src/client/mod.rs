@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use crate::body::Incoming;
-use crate::error::{BoxError, Error, TimeoutKind};
+use crate::error::{BoxError, Error, ErrorExt, TimeoutKind};
 use conn::{Failed, Outgoing, PoolHook};
 pub use conn::{SendRequest, handshake, handshake_with};
 

@@ -13,13 +13,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{Request, header};
 use proto_core::{ErrorCode, Event, Method, RequestHead, StreamId};
 use tracing::Instrument;
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
-use crate::conv::{ReqInfo, request_parts, response_head, status_reply};
+use crate::conv::{ReqInfo, request_parts, response_head, status_head};
 use crate::driver::{Core, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
 use crate::send::{SendCredit, first_part, pump};
@@ -331,4 +332,14 @@ impl<S: HttpService> Handler for ServerHandler<S> {
     }
 
     fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
+}
+
+/// A response with no body (errors the adapter answers by itself).
+fn status_reply(status: u16) -> Reply {
+    Reply {
+        head: status_head(status),
+        data: Bytes::new(),
+        end: true,
+        trailers: None,
+    }
 }

@@ -1,0 +1,313 @@
+//! Conversions between the core's heads and `http` types, written for the
+//! per-request path: one buffer for all outgoing names and values, received
+//! heads consumed by value (their `Bytes` move into `http` without a clone).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use proto_core::{Fields, Method, RequestHead, ResponseHead, Version};
+
+const CONTENT_LENGTH: &str = "content-length";
+
+/// Converts `http` fields to core fields with one allocation for all names
+/// and values, leaving room for `extra` more fields.
+pub fn fields(map: &HeaderMap, extra: usize) -> Fields {
+    let total: usize = map.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    fields_with(map, total, extra, None)
+}
+
+/// `fields`, plus `content-length: n` from the same buffer when `length`.
+fn fields_with(map: &HeaderMap, total: usize, extra: usize, length: Option<u64>) -> Fields {
+    let mut out = Fields::with_capacity(map.len() + extra);
+    if map.is_empty() && length.is_none() {
+        return out;
+    }
+    let mut buf = BytesMut::with_capacity(total + 20);
+    for (n, v) in map {
+        buf.put_slice(n.as_str().as_bytes());
+        buf.put_slice(v.as_bytes());
+    }
+    let values_end = buf.len();
+    if let Some(n) = length {
+        put_decimal(&mut buf, n);
+    }
+    let all = buf.freeze();
+    let mut pos = 0;
+    for (n, v) in map {
+        let name_end = pos + n.as_str().len();
+        let value_end = name_end + v.len();
+        out.push(all.slice(pos..name_end), all.slice(name_end..value_end));
+        pos = value_end;
+    }
+    if length.is_some() {
+        out.push(
+            Bytes::from_static(CONTENT_LENGTH.as_bytes()),
+            all.slice(values_end..),
+        );
+    }
+    out
+}
+
+fn put_decimal(buf: &mut BytesMut, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        // `v % 10 < 10`: the narrowing is exact.
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    buf.put_slice(&digits[i..]);
+}
+
+/// Converts core fields (e.g. received trailers) to a `HeaderMap`, skipping
+/// any that `http` rejects.
+pub fn header_map(fields: &Fields) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for f in fields {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&f.name),
+            HeaderValue::from_maybe_shared(f.value.clone()),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// A received head's fields, moved into a `HeaderMap`.
+fn into_header_map(fields: Fields) -> Result<HeaderMap, http::Error> {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for f in fields {
+        let name = HeaderName::from_bytes(&f.name)?;
+        map.append(name, HeaderValue::from_maybe_shared(f.value)?);
+    }
+    Ok(map)
+}
+
+fn http_version(v: Version) -> http::Version {
+    match v {
+        Version::Http10 => http::Version::HTTP_10,
+        Version::H2 => http::Version::HTTP_2,
+        _ => http::Version::HTTP_11,
+    }
+}
+
+/// A received request head as `http` parts (the head is consumed: its
+/// target and values move into `http` without copying).
+pub fn request_parts(head: RequestHead) -> Result<http::request::Parts, http::Error> {
+    let (mut parts, ()) = http::Request::new(()).into_parts();
+    parts.method = match &head.method {
+        Method::Get => http::Method::GET,
+        Method::Head => http::Method::HEAD,
+        Method::Post => http::Method::POST,
+        Method::Put => http::Method::PUT,
+        Method::Delete => http::Method::DELETE,
+        Method::Connect => http::Method::CONNECT,
+        Method::Options => http::Method::OPTIONS,
+        Method::Trace => http::Method::TRACE,
+        Method::Patch => http::Method::PATCH,
+        other => http::Method::from_bytes(other.as_bytes())?,
+    };
+    parts.uri = http::Uri::from_maybe_shared(head.target)?;
+    parts.version = http_version(head.version);
+    parts.headers = into_header_map(head.fields)?;
+    Ok(parts)
+}
+
+/// A received response head as `http` parts (consumed, as above).
+pub fn response_parts(head: ResponseHead) -> Result<http::response::Parts, http::Error> {
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = StatusCode::from_u16(head.status).map_err(http::Error::from)?;
+    parts.version = http_version(head.version);
+    parts.headers = into_header_map(head.fields)?;
+    Ok(parts)
+}
+
+/// What the response head depends on in the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReqInfo {
+    /// The request's method is `HEAD`.
+    pub is_head: bool,
+    /// The request's method is `CONNECT`.
+    pub is_connect: bool,
+}
+
+/// The response head for `parts`, in one pass over the fields: adds `date`
+/// unless given, and `content-length` from the body's exact size unless the
+/// message already has framing fields or must not carry one (1xx, 204, 304,
+/// 2xx to CONNECT; HEAD answered with an empty body, which says nothing about
+/// the GET's length).
+pub fn response_head(
+    parts: &http::response::Parts,
+    exact: Option<u64>,
+    req: ReqInfo,
+) -> ResponseHead {
+    let mut total = 0;
+    let mut has_date = false;
+    let mut has_framing = false;
+    for (n, v) in &parts.headers {
+        total += n.as_str().len() + v.len();
+        if n == header::DATE {
+            has_date = true;
+        } else if n == header::CONTENT_LENGTH || n == header::TRANSFER_ENCODING {
+            has_framing = true;
+        }
+    }
+    let status = parts.status;
+    let no_body_status = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || (req.is_connect && status.is_success());
+    let length = exact.filter(|&n| !(has_framing || no_body_status || (req.is_head && n == 0)));
+    let mut head = ResponseHead::new(status.as_u16());
+    head.fields = fields_with(&parts.headers, total, 2, length);
+    if !has_date {
+        head.fields
+            .push(Bytes::from_static(b"date"), crate::date::now());
+    }
+    head
+}
+
+/// A response head with an empty body (errors the adapter answers by
+/// itself): `date` and `content-length: 0`.
+pub fn status_head(status: u16) -> ResponseHead {
+    let mut head = ResponseHead::new(status);
+    head.fields
+        .push(Bytes::from_static(b"date"), crate::date::now());
+    head.fields.push_static(CONTENT_LENGTH, "0");
+    head
+}
+
+/// The request head for `parts`: `Host` from the URI (by the core's
+/// conversion) and `content-length` from the body's exact size unless given.
+pub fn request_head(parts: &http::request::Parts, exact: Option<u64>) -> RequestHead {
+    let mut head = RequestHead::from_http(parts);
+    head.version = Version::Http11;
+    // An empty body needs no field: the core frames it (POST/PUT get
+    // `content-length: 0`, GET none).
+    if let Some(n) = exact.filter(|&n| n > 0) {
+        if !parts.headers.contains_key(header::CONTENT_LENGTH)
+            && !parts.headers.contains_key(header::TRANSFER_ENCODING)
+        {
+            let mut buf = BytesMut::with_capacity(20);
+            put_decimal(&mut buf, n);
+            head.fields
+                .push(Bytes::from_static(CONTENT_LENGTH.as_bytes()), buf.freeze());
+        }
+    }
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn decimal(n: u64) -> Bytes {
+        let mut buf = BytesMut::new();
+        put_decimal(&mut buf, n);
+        buf.freeze()
+    }
+
+    #[test]
+    fn decimal_digits() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(13), "13");
+        assert_eq!(decimal(u64::MAX), "18446744073709551615");
+    }
+
+    #[test]
+    fn fields_share_one_buffer_and_keep_order() {
+        let mut map = HeaderMap::new();
+        map.insert("content-type", HeaderValue::from_static("text/plain"));
+        map.append("x-a", HeaderValue::from_static("1"));
+        map.append("x-a", HeaderValue::from_static("2"));
+        let f = fields(&map, 0);
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0],
+            (Bytes::from("content-type"), Bytes::from("text/plain"))
+        );
+        assert_eq!(got[2], (Bytes::from("x-a"), Bytes::from("2")));
+        assert_eq!(header_map(&f), map);
+    }
+
+    fn parts(status: u16, headers: &[(&'static str, &'static str)]) -> http::response::Parts {
+        let mut b = http::Response::builder().status(status);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn response_head_adds_date_and_length() {
+        let get = ReqInfo::default();
+        let head = ReqInfo {
+            is_head: true,
+            is_connect: false,
+        };
+        let connect = ReqInfo {
+            is_head: false,
+            is_connect: true,
+        };
+        let h = response_head(
+            &parts(200, &[("content-type", "text/plain")]),
+            Some(13),
+            get,
+        );
+        assert_eq!(h.fields.get("content-type").unwrap(), "text/plain");
+        assert_eq!(h.fields.get("content-length").unwrap(), "13");
+        assert_eq!(h.fields.get("date").unwrap().len(), crate::date::DATE_LEN);
+        let h = response_head(&parts(204, &[]), Some(0), get);
+        assert!(!h.fields.contains("content-length"));
+        let h = response_head(&parts(200, &[]), Some(0), head);
+        assert!(
+            !h.fields.contains("content-length"),
+            "HEAD with an empty body"
+        );
+        let h = response_head(&parts(200, &[]), Some(0), connect);
+        assert!(!h.fields.contains("content-length"), "2xx to CONNECT");
+        let h = response_head(&parts(200, &[("content-length", "5")]), Some(13), get);
+        assert_eq!(h.fields.get_all("content-length").count(), 1);
+        let te = [("transfer-encoding", "chunked")];
+        let h = response_head(&parts(200, &te), Some(13), get);
+        assert!(!h.fields.contains("content-length"));
+        let h = response_head(&parts(200, &[("date", "x")]), None, get);
+        assert_eq!(h.fields.get("date").unwrap(), "x");
+        assert_eq!(h.fields.len(), 1);
+    }
+
+    #[test]
+    fn request_parts_move_the_head() {
+        let mut head = RequestHead::new(Method::Other(Bytes::from_static(b"PURGE")), "/a?b");
+        head.fields.push("Host", "example.com");
+        head.fields.push("X-Two", "1");
+        head.fields.push("x-two", "2");
+        let parts = request_parts(head).unwrap();
+        assert_eq!(parts.method.as_str(), "PURGE");
+        assert_eq!(parts.uri, "/a?b");
+        assert_eq!(parts.headers["host"], "example.com");
+        assert_eq!(parts.headers.get_all("x-two").iter().count(), 2);
+        let mut bad = RequestHead::new(Method::Get, "/");
+        bad.fields.push("bad name", "v");
+        assert!(request_parts(bad).is_err());
+    }
+
+    #[test]
+    fn response_parts_keep_status_and_fields() {
+        let mut head = ResponseHead::new(404);
+        head.fields.push("Content-Type", "text/plain");
+        let parts = response_parts(head).unwrap();
+        assert_eq!(parts.status, StatusCode::NOT_FOUND);
+        assert_eq!(parts.headers["content-type"], "text/plain");
+    }
+}
