@@ -137,6 +137,14 @@ pub(crate) struct Core {
     pub(crate) streams: Vec<Stream>,
     /// Per-body receive window (see `body.rs`).
     pub(crate) recv_limit: usize,
+    /// Bodies that reached their end during this turn. Closing a body tells
+    /// its consumer the end, and the consumer may run at once on another
+    /// thread: these close only after the turn's events are handled, so
+    /// that what the end implies is in place first (a client connection is
+    /// back in the pool when its response body ends).
+    pub(crate) ended: Vec<BodyTx>,
+    /// Graceful shutdown requests (server), until one arrives.
+    pub(crate) shutdown: Option<ShutdownRx>,
     pub(crate) closed: Option<CloseReason>,
     /// After `Upgrade`: where the transport goes, and the bytes that came
     /// after the upgrading message.
@@ -144,6 +152,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Starts a graceful shutdown if one was asked for. Called before each
+    /// command and each response head, so that anything that happens after
+    /// `ShutdownHandle::shutdown` returned sees the shutdown in effect (a
+    /// response answers with `connection: close`).
+    pub(crate) fn check_shutdown(&mut self) {
+        let Some(drain) = self.shutdown.as_ref().and_then(|rx| *rx.borrow()) else {
+            return;
+        };
+        tracing::debug!(?drain, "graceful shutdown");
+        self.conn.shutdown(Shutdown::Graceful { drain });
+        self.shutdown = None;
+    }
+
     pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
         self.streams.iter().position(|s| s.key == key)
     }
@@ -186,7 +207,9 @@ impl Core {
                     tx.send_trailers(crate::conv::header_map(&fields));
                 }
                 ReadChunk::End => {
-                    st.body = None;
+                    if let Some(tx) = st.body.take() {
+                        self.ended.push(tx);
+                    }
                     st.recv = Recv::Done;
                     return;
                 }
@@ -645,6 +668,8 @@ where
                 conn,
                 streams: Vec::new(),
                 recv_limit,
+                ended: Vec::new(),
+                shutdown: None,
                 closed: None,
                 upgrade: None,
             },
@@ -668,6 +693,10 @@ where
                 match self.rx.poll_recv(cx) {
                     Poll::Ready(Some(cmd)) => {
                         progress = true;
+                        // A command sent after `shutdown()` returned (e.g.
+                        // the response of a request in progress) sees the
+                        // shutdown in effect.
+                        self.core.check_shutdown();
                         if let Some(cmd) = self.core.common_cmd(cmd) {
                             self.handler.on_cmd(&mut self.core, cmd);
                         }
@@ -695,6 +724,7 @@ where
                 }
             }
 
+            self.core.ended.clear();
             progress |= self.transport.poll_write(cx, &mut self.core.conn);
             if let Some(e) = self.transport.write_failed(&self.core.conn) {
                 return Poll::Ready(Err(e));
@@ -717,30 +747,28 @@ where
     /// Runs the connection to the end. `shutdown` delivers graceful shutdown
     /// requests; the outcome is `Ok` for orderly closes.
     pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
-        let mut shutdown = shutdown;
-        let already = shutdown.as_mut().and_then(|rx| *rx.borrow_and_update());
-        if let Some(drain) = already {
-            self.core.conn.shutdown(Shutdown::Graceful { drain });
-            shutdown = None;
-        }
+        // The core checks the request itself (before each command and
+        // response head); this copy only wakes the task when it arrives.
+        let mut waiter = shutdown.clone();
+        self.core.shutdown = shutdown;
+        self.core.check_shutdown();
         let result = loop {
-            let Some(rx) = &mut shutdown else {
+            let Some(rx) = waiter.as_mut().filter(|_| self.core.shutdown.is_some()) else {
                 break poll_fn(|cx| self.poll_drive(cx)).await;
             };
             let drive = poll_fn(|cx| self.poll_drive(cx));
             let signal = tokio::select! {
                 r = drive => Err(r),
-                changed = rx.changed() => Ok(changed.ok().and(*rx.borrow_and_update())),
+                changed = rx.changed() => Ok(changed.is_ok()),
             };
             match signal {
                 Err(r) => break r,
-                Ok(Some(drain)) => {
-                    tracing::debug!(?drain, "graceful shutdown");
-                    self.core.conn.shutdown(Shutdown::Graceful { drain });
-                    shutdown = None;
+                Ok(true) => {
+                    rx.borrow_and_update();
+                    self.core.check_shutdown();
                 }
                 // The signal's sender is gone: nobody can ask any more.
-                Ok(None) => shutdown = None,
+                Ok(false) => waiter = None,
             }
         };
 

@@ -125,6 +125,7 @@ fn content_length(parts: &http::request::Parts) -> Option<u64> {
 
 /// Applies a reply: head, first bytes, and the finish if the body is done.
 fn apply_reply(core: &mut Core, key: u64, reply: Reply, credit: Option<Arc<SendCredit>>) {
+    core.check_shutdown();
     let Some(idx) = core.by_key(key) else {
         if let Some(credit) = credit {
             credit.close();
