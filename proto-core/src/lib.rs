@@ -12,6 +12,8 @@ mod config;
 mod connection;
 mod error;
 mod event;
+#[cfg(fuzzing)]
+pub mod fuzz;
 pub mod h1;
 pub mod h2;
 mod head;
