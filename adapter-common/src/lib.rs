@@ -2,14 +2,30 @@
 //! adapters (`adapter-tokio`, `adapter-smol`, `adapter-std`).
 //!
 //! Users do not depend on this crate: each adapter re-exports what belongs
-//! to its public API (e.g. `adapter_tokio::Error`). What is here:
+//! to its public API (e.g. `adapter_tokio::Error`, `adapter_smol::Incoming`).
+//! What is here:
 //!
 //! - [`conv`]: conversions between the core's heads and `http` types;
 //! - [`date`]: the cached `Date` header value;
-//! - [`error`]: the async adapters' error type.
+//! - [`error`]: the async adapters' error type;
+//! - [`cmd`], [`body`], [`send`], [`service`]: the async adapters' command
+//!   channel to the connection task, received bodies ([`body::Incoming`]),
+//!   the send window and body pump, and the service trait.
+//!
+//! # Synchronization primitives
+//!
+//! The async adapters' shared code wakes tasks through `tokio::sync`
+//! (`mpsc`, `oneshot`, `Notify`) and nothing else. These need no tokio
+//! runtime: they only use the `Waker` of the task that polls them, so they
+//! work the same on smol, async-std or any other executor. The crate
+//! depends on tokio with the `sync` feature only.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod body;
+pub mod cmd;
 pub mod conv;
 pub mod date;
 pub mod error;
+pub mod send;
+pub mod service;

@@ -20,7 +20,7 @@ use async_executor::Task;
 use async_io::Timer;
 use bytes::{Bytes, BytesMut};
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt, future};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 use proto_core::{
     CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, Shutdown, Side,
     StreamId, UpgradeKind,
@@ -339,7 +339,7 @@ impl Core {
                         UpgradeKind::Connect => http::StatusCode::OK,
                         _ => http::StatusCode::SWITCHING_PROTOCOLS,
                     };
-                    let mut resp = http::Response::new(crate::Incoming::empty());
+                    let mut resp = http::Response::new(crate::Incoming::default());
                     *resp.status_mut() = status;
                     if let Some(on_upgrade) = st.on_upgrade.take() {
                         resp.extensions_mut().insert(on_upgrade);
@@ -639,8 +639,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
 pub(crate) struct Driver<IO, H> {
     pub(crate) core: Core,
     transport: Transport<IO>,
-    // Boxed: the receiver is `!Unpin` (it may hold a pinned listener).
-    rx: Pin<Box<CmdRx>>,
+    rx: CmdRx,
     rx_open: bool,
     pub(crate) handler: H,
 }
@@ -672,7 +671,7 @@ where
                 upgrade: None,
             },
             transport,
-            rx: Box::pin(rx),
+            rx,
             rx_open: true,
             handler,
         }
@@ -688,7 +687,7 @@ where
             let mut progress = false;
 
             while self.rx_open {
-                match self.rx.poll_next(cx) {
+                match self.rx.poll_recv(cx) {
                     Poll::Ready(Some(cmd)) => {
                         progress = true;
                         // A command sent after `shutdown()` returned (e.g.

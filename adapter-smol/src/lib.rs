@@ -89,19 +89,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod body;
 mod client;
-mod cmd;
 mod driver;
-mod oneshot;
 mod rt;
-mod send;
 mod server;
-mod service;
 mod shutdown;
 pub mod upgrade;
 
-use adapter_common::{conv, error};
+use adapter_common::{body, cmd, conv, error, send, service};
 
 pub use adapter_common::error::{BoxError, Error, TimeoutKind};
 pub use body::Incoming;

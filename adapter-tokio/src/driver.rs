@@ -334,7 +334,7 @@ impl Core {
                         UpgradeKind::Connect => http::StatusCode::OK,
                         _ => http::StatusCode::SWITCHING_PROTOCOLS,
                     };
-                    let mut resp = http::Response::new(crate::Incoming::empty());
+                    let mut resp = http::Response::new(crate::Incoming::default());
                     *resp.status_mut() = status;
                     if let Some(on_upgrade) = st.on_upgrade.take() {
                         resp.extensions_mut().insert(on_upgrade);

@@ -90,16 +90,12 @@
 //! (bring your own stream to [`serve_connection`] / [`Client::from_io_with`]),
 //! `https` URIs in [`Client`], `h2c` upgrade in the client.
 
-mod body;
 mod client;
-mod cmd;
 mod driver;
-mod send;
 mod server;
-mod service;
 pub mod upgrade;
 
-use adapter_common::{conv, error};
+use adapter_common::{body, cmd, conv, error, send, service};
 
 pub use adapter_common::error::{BoxError, Error, TimeoutKind};
 pub use body::Incoming;

@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::Context;
 
-use async_channel::WeakSender;
 use bytes::{Buf, Bytes};
 use futures_io::{AsyncRead, AsyncWrite};
 use http::{Request, Response, header};
@@ -34,6 +33,8 @@ use http_body::Body;
 use proto_core::{
     Config, ErrorCode, Event, Fields, Method, Protocol, RequestHead, Side, UserError,
 };
+use tokio::sync::mpsc::{self, WeakUnboundedSender};
+use tokio::sync::oneshot;
 
 use crate::body::Incoming;
 use crate::client::Pool;
@@ -41,7 +42,6 @@ use crate::cmd::{ClientRequest, Cmd, CmdTx};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Driver, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
-use crate::oneshot;
 use crate::rt::Spawner;
 use crate::send::{SendCredit, first_part, pump};
 use crate::upgrade::OnUpgrade;
@@ -213,7 +213,7 @@ impl SendRequest {
             resp_tx,
             start,
         };
-        if self.tx.try_send(Cmd::Request(Box::new(req))).is_err() {
+        if self.tx.send(Cmd::Request(Box::new(req))).is_err() {
             // Never reached the connection: nothing was sent.
             let again = spare.map(|mut s| {
                 s.rest = rest;
@@ -269,7 +269,7 @@ pub(crate) struct PoolHook {
 
 pub(crate) struct ClientHandler {
     /// Weak: the connection ends when no handle, body or pump refers to it.
-    tx: WeakSender<Cmd>,
+    tx: WeakUnboundedSender<Cmd>,
     queue: VecDeque<ClientRequest>,
     /// The core may take a request now (HTTP/1: none in flight; HTTP/2: it
     /// did not say `Busy` since the last `StreamsAvailable`).
@@ -453,14 +453,14 @@ impl ClientHandler {
             parts.extensions.insert(on_upgrade);
         }
         let body = if end_stream {
-            Incoming::empty()
+            Incoming::default()
         } else {
             let Some(tx) = self.tx.upgrade() else {
                 reset(core, idx, ErrorCode::CANCEL);
                 return;
             };
             let len = response_content_length(&parts);
-            let (body, body_tx) = Incoming::channel(st.key, tx, len, false, recv_limit);
+            let (body, body_tx) = crate::body::channel(st.key, tx, len, false, recv_limit);
             st.body = Some(body_tx);
             st.recv = Recv::Open;
             body
@@ -597,7 +597,7 @@ where
     } else {
         Protocol::Http1
     };
-    let (tx, rx) = async_channel::unbounded();
+    let (tx, rx) = mpsc::unbounded_channel();
     let retired = Arc::new(AtomicBool::new(false));
     let handler = ClientHandler {
         tx: tx.downgrade(),

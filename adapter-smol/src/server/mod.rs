@@ -198,7 +198,7 @@ impl Builder {
         S: HttpService,
     {
         let guard = self.stats.connection();
-        let (tx, rx) = async_channel::unbounded();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let handler = ServerHandler {
             service,
             tx,

@@ -448,14 +448,14 @@ impl ClientHandler {
             parts.extensions.insert(on_upgrade);
         }
         let body = if end_stream {
-            Incoming::empty()
+            Incoming::default()
         } else {
             let Some(tx) = self.tx.upgrade() else {
                 reset(core, idx, ErrorCode::CANCEL);
                 return;
             };
             let len = response_content_length(&parts);
-            let (body, body_tx) = Incoming::channel(st.key, tx, len, false, recv_limit);
+            let (body, body_tx) = crate::body::channel(st.key, tx, len, false, recv_limit);
             st.body = Some(body_tx);
             st.recv = Recv::Open;
             body

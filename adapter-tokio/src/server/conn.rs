@@ -13,14 +13,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, header};
 use proto_core::{ErrorCode, Event, Method, RequestHead, StreamId};
 use tracing::Instrument;
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
-use crate::conv::{ReqInfo, request_parts, response_head, status_head};
+use crate::conv::{ReqInfo, request_parts, response_head};
 use crate::driver::{Core, Handler, Recv, Stream};
 use crate::error::{BoxError, Error};
 use crate::send::{SendCredit, first_part, pump};
@@ -66,14 +65,14 @@ async fn respond<S: HttpService>(
     if let Err(e) = poll_fn(|cx| svc.poll_ready(cx)).await {
         let e: BoxError = e.into();
         tracing::warn!(error = %e, "service not ready");
-        return Some(status_reply(503));
+        return Some(Reply::status(503));
     }
     let resp = match svc.call(req).await {
         Ok(resp) => resp,
         Err(e) => {
             let e: BoxError = e.into();
             tracing::warn!(error = %e, "service failed");
-            return Some(status_reply(500));
+            return Some(Reply::status(500));
         }
     };
     let (parts, body) = resp.into_parts();
@@ -82,7 +81,7 @@ async fn respond<S: HttpService>(
     let first = first_part(body.as_mut()).await;
     if let Some(e) = first.error {
         tracing::warn!(error = %e, "response body failed");
-        return Some(status_reply(500));
+        return Some(Reply::status(500));
     }
     if first.end {
         return Some(Reply {
@@ -175,7 +174,7 @@ fn answer_500(core: &mut Core, idx: usize) {
     let sent_500 = !st.head_sent
         && core
             .conn
-            .send_response(st.id, status_reply(500).head, true)
+            .send_response(st.id, Reply::status(500).head, true)
             .is_ok();
     st.head_sent = true;
     if !sent_500 {
@@ -207,7 +206,7 @@ impl<S: HttpService> ServerHandler<S> {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");
-                if let Err(e) = core.conn.send_response(id, status_reply(400).head, true) {
+                if let Err(e) = core.conn.send_response(id, Reply::status(400).head, true) {
                     tracing::debug!(error = %e, "400 rejected");
                 }
                 return;
@@ -220,9 +219,9 @@ impl<S: HttpService> ServerHandler<S> {
             st.upgrade = Some(tx);
         }
         let body = if end_stream {
-            Incoming::empty()
+            Incoming::default()
         } else {
-            let (body, tx) = Incoming::channel(
+            let (body, tx) = crate::body::channel(
                 key,
                 self.tx.clone(),
                 content_length(&parts),
@@ -333,14 +332,4 @@ impl<S: HttpService> Handler for ServerHandler<S> {
     }
 
     fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
-}
-
-/// A response with no body (errors the adapter answers by itself).
-fn status_reply(status: u16) -> Reply {
-    Reply {
-        head: status_head(status),
-        data: Bytes::new(),
-        end: true,
-        trailers: None,
-    }
 }

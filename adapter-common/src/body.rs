@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_lite::StreamExt;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
+use tokio::sync::mpsc;
 
 use crate::cmd::{Cmd, CmdTx};
 use crate::error::Error;
@@ -41,8 +41,7 @@ enum Inner {
 }
 
 struct Chan {
-    // Boxed: the receiver is `!Unpin` (it may hold a pinned listener).
-    rx: Pin<Box<async_channel::Receiver<Item>>>,
+    rx: mpsc::UnboundedReceiver<Item>,
     shared: Arc<RecvShared>,
     cmd: CmdTx,
     key: u64,
@@ -54,61 +53,58 @@ struct Chan {
     done: bool,
 }
 
-pub(crate) struct RecvShared {
+struct RecvShared {
     inflight: AtomicUsize,
     stalled: AtomicBool,
     limit: usize,
 }
 
 /// The connection task's end of an [`Incoming`].
-pub(crate) struct BodyTx {
-    tx: async_channel::Sender<Item>,
+pub struct BodyTx {
+    tx: mpsc::UnboundedSender<Item>,
     shared: Arc<RecvShared>,
 }
 
-impl Incoming {
-    /// A body with no bytes.
-    pub(crate) fn empty() -> Self {
-        Self {
-            inner: Inner::Empty,
-        }
-    }
-
-    /// A body fed through a channel by the connection task.
-    pub(crate) fn channel(
-        key: u64,
-        cmd: CmdTx,
-        content_length: Option<u64>,
-        notify_first_poll: bool,
-        limit: usize,
-    ) -> (Self, BodyTx) {
-        let (tx, rx) = async_channel::unbounded();
-        let shared = Arc::new(RecvShared {
-            inflight: AtomicUsize::new(0),
-            stalled: AtomicBool::new(false),
-            limit: limit.max(1),
-        });
-        let chan = Chan {
-            rx: Box::pin(rx),
-            shared: shared.clone(),
-            cmd,
-            key,
-            remaining: content_length,
-            notify_first_poll,
-            done: false,
-        };
-        (
-            Self {
-                inner: Inner::Chan(Box::new(chan)),
-            },
-            BodyTx { tx, shared },
-        )
-    }
+/// A body fed through a channel by the connection task: `key` names the
+/// stream in the commands the body sends on `cmd`; `content_length` is the
+/// declared length (the size hint); with `notify_first_poll` the body asks
+/// for reading to start on its first poll; `limit` is the receive window.
+pub fn channel(
+    key: u64,
+    cmd: CmdTx,
+    content_length: Option<u64>,
+    notify_first_poll: bool,
+    limit: usize,
+) -> (Incoming, BodyTx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(RecvShared {
+        inflight: AtomicUsize::new(0),
+        stalled: AtomicBool::new(false),
+        limit: limit.max(1),
+    });
+    let chan = Chan {
+        rx,
+        shared: shared.clone(),
+        cmd,
+        key,
+        remaining: content_length,
+        notify_first_poll,
+        done: false,
+    };
+    (
+        Incoming {
+            inner: Inner::Chan(Box::new(chan)),
+        },
+        BodyTx { tx, shared },
+    )
 }
 
 impl Default for Incoming {
+    /// A body with no bytes.
     fn default() -> Self {
-        Self::empty()
+        Self {
+            inner: Inner::Empty,
+        }
     }
 }
 
@@ -132,7 +128,7 @@ impl Chan {
         }
         let prev = self.shared.inflight.fetch_sub(n, SeqCst);
         if prev.saturating_sub(n) < self.shared.limit && self.shared.stalled.swap(false, SeqCst) {
-            let _ = self.cmd.try_send(Cmd::ReadCredit { key: self.key });
+            let _ = self.cmd.send(Cmd::ReadCredit { key: self.key });
         }
     }
 }
@@ -154,9 +150,9 @@ impl Body for Incoming {
         }
         if chan.notify_first_poll {
             chan.notify_first_poll = false;
-            let _ = chan.cmd.try_send(Cmd::ReadCredit { key: chan.key });
+            let _ = chan.cmd.send(Cmd::ReadCredit { key: chan.key });
         }
-        match chan.rx.poll_next(cx) {
+        match chan.rx.poll_recv(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     chan.took(data.len());
@@ -197,7 +193,7 @@ impl Drop for Incoming {
     fn drop(&mut self) {
         if let Inner::Chan(c) = &self.inner {
             if !c.done {
-                let _ = c.cmd.try_send(Cmd::BodyDropped { key: c.key });
+                let _ = c.cmd.send(Cmd::BodyDropped { key: c.key });
             }
         }
     }
@@ -205,13 +201,13 @@ impl Drop for Incoming {
 
 impl BodyTx {
     /// True while the consumer has room for more.
-    pub(crate) fn has_room(&self) -> bool {
+    pub fn has_room(&self) -> bool {
         self.shared.inflight.load(SeqCst) < self.shared.limit
     }
 
     /// Called when there is no room: raises `stalled`, then checks again.
     /// Returns true if the caller must wait for a `ReadCredit`.
-    pub(crate) fn stall(&self) -> bool {
+    pub fn stall(&self) -> bool {
         self.shared.stalled.store(true, SeqCst);
         if self.has_room() {
             self.shared.stalled.store(false, SeqCst);
@@ -222,26 +218,28 @@ impl BodyTx {
     }
 
     /// Sends data; false if the consumer is gone.
-    pub(crate) fn send_data(&self, data: Bytes) -> bool {
+    pub fn send_data(&self, data: Bytes) -> bool {
         let n = data.len();
         self.shared.inflight.fetch_add(n, SeqCst);
-        if self.tx.try_send(Ok(Frame::data(data))).is_err() {
+        if self.tx.send(Ok(Frame::data(data))).is_err() {
             self.shared.inflight.fetch_sub(n, SeqCst);
             return false;
         }
         true
     }
 
-    pub(crate) fn send_trailers(&self, trailers: HeaderMap) {
-        let _ = self.tx.try_send(Ok(Frame::trailers(trailers)));
+    /// Sends the trailers (after the data).
+    pub fn send_trailers(&self, trailers: HeaderMap) {
+        let _ = self.tx.send(Ok(Frame::trailers(trailers)));
     }
 
-    pub(crate) fn send_error(&self, e: Error) {
-        let _ = self.tx.try_send(Err(e));
+    /// Ends the body with an error.
+    pub fn send_error(&self, e: Error) {
+        let _ = self.tx.send(Err(e));
     }
 
     #[cfg(test)]
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
 }
@@ -252,14 +250,10 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
-    #[test]
-    fn stall_and_credit() {
-        smol::block_on(stall_and_credit_async());
-    }
-
-    async fn stall_and_credit_async() {
-        let (cmd_tx, cmd_rx) = async_channel::unbounded();
-        let (mut body, tx) = Incoming::channel(7, cmd_tx, Some(6), false, 4);
+    #[tokio::test]
+    async fn stall_and_credit() {
+        let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+        let (mut body, tx) = channel(7, cmd_tx, Some(6), false, 4);
         assert_eq!(body.size_hint().exact(), Some(6));
         assert!(tx.send_data(Bytes::from_static(b"abcd")));
         assert!(!tx.has_room());
@@ -278,10 +272,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn early_drop_is_reported() {
-        let (cmd_tx, cmd_rx) = async_channel::unbounded();
-        let (body, tx) = Incoming::channel(3, cmd_tx, None, true, 16);
+    #[tokio::test]
+    async fn early_drop_is_reported() {
+        let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+        let (body, tx) = channel(3, cmd_tx, None, true, 16);
         drop(body);
         assert!(tx.is_closed());
         assert!(matches!(cmd_rx.try_recv(), Ok(Cmd::BodyDropped { key: 3 })));

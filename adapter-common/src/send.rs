@@ -6,9 +6,8 @@
 //! connection task and not yet taken by the core (`write` within its
 //! `write_capacity`). The pump adds to `inflight` before sending a chunk;
 //! the connection task subtracts what the core took and, when that crosses
-//! back under the window, wakes the pump through an [`Event`]; the pump
-//! checks, registers a listener, and checks again before waiting, so a wake
-//! between its check and its wait is not lost.
+//! back under the window, wakes the pump through a `Notify` (which keeps a
+//! permit, so a wake between the pump's check and its wait is not lost).
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -17,31 +16,33 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use bytes::{Buf, Bytes};
-use event_listener::Event;
 use http_body::Body;
 use proto_core::Fields;
+use tokio::sync::Notify;
 
 use crate::cmd::{Cmd, CmdTx};
 use crate::conv::fields;
 use crate::error::{BoxError, Error};
 
 /// Most body bytes a pump may have queued in the connection task.
-pub(crate) const SEND_WINDOW: usize = 64 * 1024;
+pub const SEND_WINDOW: usize = 64 * 1024;
 
 /// Flow control between a body pump and the connection task.
 #[derive(Debug)]
-pub(crate) struct SendCredit {
+pub struct SendCredit {
     inflight: AtomicUsize,
     closed: AtomicBool,
-    notify: Event,
+    notify: Notify,
 }
 
 impl SendCredit {
-    pub(crate) fn new(initial: usize) -> Arc<Self> {
+    /// A credit with `initial` bytes already counted (those sent with the
+    /// head).
+    pub fn new(initial: usize) -> Arc<Self> {
         Arc::new(Self {
             inflight: AtomicUsize::new(initial),
             closed: AtomicBool::new(false),
-            notify: Event::new(),
+            notify: Notify::new(),
         })
     }
 
@@ -50,52 +51,46 @@ impl SendCredit {
     }
 
     /// The core took `n` counted bytes.
-    pub(crate) fn release(&self, n: usize) {
+    pub fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
         let prev = self.inflight.fetch_sub(n, Ordering::AcqRel);
         if prev >= SEND_WINDOW && prev.saturating_sub(n) < SEND_WINDOW {
-            self.notify.notify(1);
+            self.notify.notify_one();
         }
     }
 
     /// The stream is gone: the pump should stop.
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        self.notify.notify(usize::MAX);
+        self.notify.notify_one();
     }
 
     /// Waits for room; false once the stream is gone.
     async fn wait_room(&self) -> bool {
         loop {
-            if let Some(ready) = self.room() {
-                return ready;
+            if self.closed.load(Ordering::Acquire) {
+                return false;
             }
-            let listener = self.notify.listen();
-            if let Some(ready) = self.room() {
-                return ready;
+            if self.inflight.load(Ordering::Acquire) < SEND_WINDOW {
+                return true;
             }
-            listener.await;
+            self.notify.notified().await;
         }
-    }
-
-    /// `Some(false)`: closed; `Some(true)`: room; `None`: wait.
-    fn room(&self) -> Option<bool> {
-        if self.closed.load(Ordering::Acquire) {
-            return Some(false);
-        }
-        (self.inflight.load(Ordering::Acquire) < SEND_WINDOW).then_some(true)
     }
 }
 
 /// What a body yielded on its first poll.
-pub(crate) struct First {
-    pub(crate) data: Bytes,
+pub struct First {
+    /// The bytes of the first data frame (empty if none was ready).
+    pub data: Bytes,
     /// The body ended (after `data` and `trailers`).
-    pub(crate) end: bool,
-    pub(crate) trailers: Option<Fields>,
-    pub(crate) error: Option<BoxError>,
+    pub end: bool,
+    /// The trailers, if the first frame was a trailers frame.
+    pub trailers: Option<Fields>,
+    /// The body failed on its first poll.
+    pub error: Option<BoxError>,
 }
 
 impl First {
@@ -117,7 +112,7 @@ fn into_bytes<D: Buf>(mut d: D) -> Bytes {
 /// Polls `body` once (without waiting): a body that is ready at once (a
 /// `Full`, a `String`, an empty body) is complete after this, and can go
 /// out with its head as one command.
-pub(crate) async fn first_part<B>(mut body: Pin<&mut B>) -> First
+pub async fn first_part<B>(mut body: Pin<&mut B>) -> First
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -170,7 +165,7 @@ where
 
 /// Feeds the rest of `body` to the connection task, waiting for room in the
 /// window before polling for more.
-pub(crate) async fn pump<B>(mut body: Pin<&mut B>, key: u64, tx: &CmdTx, credit: &SendCredit)
+pub async fn pump<B>(mut body: Pin<&mut B>, key: u64, tx: &CmdTx, credit: &SendCredit)
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -181,7 +176,7 @@ where
         }
         match poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
             None => {
-                let _ = tx.try_send(Cmd::Finish {
+                let _ = tx.send(Cmd::Finish {
                     key,
                     trailers: None,
                 });
@@ -192,12 +187,12 @@ where
                     let data = into_bytes(d);
                     if !data.is_empty() {
                         credit.add(data.len());
-                        if tx.try_send(Cmd::Data { key, data }).is_err() {
+                        if tx.send(Cmd::Data { key, data }).is_err() {
                             return;
                         }
                     }
                     if body.is_end_stream() {
-                        let _ = tx.try_send(Cmd::Finish {
+                        let _ = tx.send(Cmd::Finish {
                             key,
                             trailers: None,
                         });
@@ -206,7 +201,7 @@ where
                 }
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
-                        let _ = tx.try_send(Cmd::Finish {
+                        let _ = tx.send(Cmd::Finish {
                             key,
                             trailers: Some(fields(&t, 0)),
                         });
@@ -217,7 +212,7 @@ where
             Some(Err(e)) => {
                 let e: BoxError = e.into();
                 tracing::debug!(error = %e, "body failed");
-                let _ = tx.try_send(Cmd::Abort {
+                let _ = tx.send(Cmd::Abort {
                     key,
                     error: Some(Error::Body(e)),
                 });
@@ -233,12 +228,8 @@ mod tests {
     use super::*;
     use http_body_util::{Empty, Full};
 
-    #[test]
-    fn first_part_of_ready_and_streaming_bodies() {
-        smol::block_on(first_part_async());
-    }
-
-    async fn first_part_async() {
+    #[tokio::test]
+    async fn first_part_of_ready_and_streaming_bodies() {
         let mut full = Full::new(Bytes::from_static(b"Hello"));
         let f = first_part(Pin::new(&mut full)).await;
         assert!(f.end);
