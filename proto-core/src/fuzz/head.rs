@@ -15,7 +15,7 @@ use crate::h1::parse::{parse_request, parse_response};
 
 /// Compare error kinds too (off until the parser reports the same error for
 /// a complete head as for its prefixes).
-const STRICT_ERRORS: bool = false;
+const STRICT_ERRORS: bool = true;
 
 /// A parse outcome rendered for comparison, with the bytes consumed.
 fn parse(data: &[u8], cfg: &Config, response: bool) -> (String, usize) {

@@ -141,12 +141,19 @@ fn find_head(buf: &[u8], cfg: &Config, request: bool) -> Result<Option<Found>, P
     // first `max_head_bytes` need to be looked at.
     let window = &buf[..buf.len().min(cfg.max_head_bytes)];
     let skip = leading_empty_lines(window, cfg.allow_bare_lf);
+    // A too-long target is decided at a fixed byte (`d`); an error the scan
+    // finds before that byte wins, as it would if the bytes came one by one.
+    // So the answer (414 vs 400) never depends on how the bytes arrived.
+    if request {
+        if let Some(d) = uri_decision(window.get(skip..).unwrap_or_default(), cfg.max_uri_len) {
+            let before = window.get(..skip.saturating_add(d)).unwrap_or(window);
+            scan_lines(before, skip, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)?;
+            return Err(PeerError::UriTooLong);
+        }
+    }
     match scan_lines(window, skip, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)? {
         Block::Complete(len) => Ok(Some(Found { skip, len })),
         Block::Partial(_) => {
-            if request && target_too_long(window.get(skip..).unwrap_or_default(), cfg.max_uri_len) {
-                return Err(PeerError::UriTooLong);
-            }
             if buf.len() > cfg.max_head_bytes {
                 return Err(PeerError::HeadTooLarge);
             }
@@ -170,23 +177,20 @@ fn leading_empty_lines(s: &[u8], allow_bare_lf: bool) -> usize {
     }
 }
 
-/// True if the request line at the start of `line` (possibly incomplete)
-/// already shows a target longer than `max`: a 414 need not wait for the
-/// rest of the head (RFC 9112 §3 ¶4).
-fn target_too_long(line: &[u8], max: usize) -> bool {
-    let Some(sp) = line.iter().position(|&b| b == b' ' || b == b'\n') else {
-        return false;
-    };
-    let Some(rest) = line.get(sp.saturating_add(1)..) else {
-        return false;
-    };
-    if line.get(sp) != Some(&b' ') || rest.len() <= max {
-        return false;
+/// If the request line at the start of `line` (possibly incomplete) already
+/// shows a target longer than `max`, the byte count at which that became
+/// known: a 414 need not wait for the rest of the head (RFC 9112 §3 ¶4).
+fn uri_decision(line: &[u8], max: usize) -> Option<usize> {
+    let sp = line.iter().position(|&b| b == b' ' || b == b'\n')?;
+    if line.get(sp) != Some(&b' ') {
+        return None;
     }
-    // The target ends at the next SP or line end; none in the first max+1
-    // bytes means it is longer than max.
-    let probe = &rest[..rest.len().min(max.saturating_add(1))];
-    !probe.iter().any(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+    // The target ends at the next SP or line end; none in its first max+1
+    // bytes means it is longer than max, known once those bytes are here.
+    let start = sp.checked_add(1)?;
+    let decided = start.checked_add(max)?.checked_add(1)?;
+    let probe = line.get(start..decided)?;
+    (!probe.iter().any(|&b| matches!(b, b' ' | b'\r' | b'\n'))).then_some(decided)
 }
 
 /// The outcome of [`scan_lines`].
