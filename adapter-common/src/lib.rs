@@ -10,7 +10,10 @@
 //! - [`error`]: the async adapters' error type;
 //! - [`cmd`], [`body`], [`send`], [`service`]: the async adapters' command
 //!   channel to the connection task, received bodies ([`body::Incoming`]),
-//!   the send window and body pump, and the service trait.
+//!   the send window and body pump, and the service trait;
+//! - [`driver`]: the connection task's stream bookkeeping ([`driver::Core`],
+//!   [`driver::Stream`]), with what a runtime supplies behind
+//!   [`driver::Runtime`].
 //!
 //! # Synchronization primitives
 //!
@@ -26,6 +29,7 @@ pub mod body;
 pub mod cmd;
 pub mod conv;
 pub mod date;
+pub mod driver;
 pub mod error;
 pub mod send;
 pub mod service;

@@ -8,31 +8,25 @@
 //! Role-specific behaviour (what a request or response event means) lives in
 //! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
 
-use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use adapter_common::driver::Runtime;
 use async_executor::Task;
 use async_io::Timer;
 use bytes::{Bytes, BytesMut};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
-use proto_core::{
-    CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, Shutdown, Side,
-    StreamId, UpgradeKind,
-};
+use proto_core::{CloseReason, Config, Connection, Event, Protocol, Side};
 
-use crate::body::BodyTx;
-use crate::cmd::{Cmd, CmdRx, ResponseTx};
+use crate::cmd::{Cmd, CmdRx};
 use crate::error::{Error, ErrorExt};
 use crate::rt::timeout;
-use crate::send::SendCredit;
 use crate::shutdown::ShutdownRx;
-use crate::upgrade::{OnUpgrade, UpgradeTx, Upgraded};
+use crate::upgrade::{OnUpgrade, Upgraded};
 
 /// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
 /// initialized memory), then consumed from the front by successive reads, so
@@ -57,306 +51,34 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// What a connection task reports at the end.
 pub(crate) type Outcome = Result<(), Error>;
 
-/// The receiving side of a stream, as seen by the connection task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Recv {
-    /// Read body chunks as they come.
-    Open,
-    /// Do not read before the consumer polls (`100 Continue` is sent on the
-    /// first read).
-    WaitFirstPoll,
-    /// The consumer's window is full; wait for a `ReadCredit`.
-    Stalled,
-    /// The consumer dropped the body.
-    Dropped,
-    /// The end (or an error) was delivered.
-    Done,
-}
+pub(crate) use adapter_common::driver::Recv;
 
-/// One exchange in progress.
-pub(crate) struct Stream {
-    pub(crate) key: u64,
-    pub(crate) id: StreamId,
-    pub(crate) body: Option<BodyTx>,
-    pub(crate) recv: Recv,
-    pub(crate) head_sent: bool,
-    /// Body bytes handed over by the sender and not yet taken by the core.
-    pub(crate) pending: VecDeque<Bytes>,
-    /// `Some` once the sender finished; sent when `pending` is empty.
-    pub(crate) finish: Option<Option<Fields>>,
-    pub(crate) credit: Option<Arc<SendCredit>>,
-    /// The handler task (server), canceled (dropped) if the exchange is
-    /// reset, detached otherwise.
-    pub(crate) task: Option<Task<()>>,
-    /// Client: where the response goes.
-    pub(crate) resp_tx: Option<ResponseTx>,
-    /// The exchange may switch protocols: where the transport goes then.
-    pub(crate) upgrade: Option<UpgradeTx>,
-    /// Client: the other end of `upgrade`, for the response's extensions.
-    pub(crate) on_upgrade: Option<OnUpgrade>,
-}
+/// The shared connection bookkeeping (`adapter_common::driver`) with this
+/// runtime's task handles, shutdown signal and upgraded transport.
+pub(crate) type Core = adapter_common::driver::Core<Rt>;
+/// One exchange in progress (see [`Core`]).
+pub(crate) type Stream = adapter_common::driver::Stream<Rt>;
 
-impl Stream {
-    pub(crate) fn new(key: u64, id: StreamId) -> Self {
-        Self {
-            key,
-            id,
-            body: None,
-            recv: Recv::Done,
-            head_sent: false,
-            pending: VecDeque::new(),
-            finish: None,
-            credit: None,
-            task: None,
-            resp_tx: None,
-            upgrade: None,
-            on_upgrade: None,
-        }
+/// What this runtime plugs into the shared [`Core`].
+pub(crate) enum Rt {}
+
+impl Runtime for Rt {
+    /// Dropping an `async_executor::Task` cancels it.
+    type Task = Task<()>;
+    type Shutdown = ShutdownRx;
+    type Upgraded = Upgraded;
+    type OnUpgrade = OnUpgrade;
+
+    fn abort(task: Task<()>) {
+        drop(task);
     }
 
-    /// Ends every handle on this stream: the body and the response waiter
-    /// get `err`, the pump stops, and the handler task is aborted if `abort`.
-    pub(crate) fn close(mut self, err: Option<Error>, abort: bool) {
-        if let Some(credit) = self.credit.take() {
-            credit.close();
-        }
-        if let Some(task) = self.task.take() {
-            if abort {
-                drop(task);
-            } else {
-                task.detach();
-            }
-        }
-        let Some(err) = err else { return };
-        if let Some(tx) = self.resp_tx.take() {
-            let _ = tx.send(Err(err));
-        } else if let Some(body) = self.body.take() {
-            body.send_error(err);
-        }
-    }
-}
-
-/// The core plus the streams in progress (a few: HTTP/1 pipelining depth).
-pub(crate) struct Core {
-    pub(crate) conn: Connection,
-    pub(crate) streams: Vec<Stream>,
-    /// Per-body receive window (see `body.rs`).
-    pub(crate) recv_limit: usize,
-    /// Bodies that reached their end during this turn. Closing a body tells
-    /// its consumer the end, and the consumer may run at once on another
-    /// thread: these close only after the turn's events are handled, so
-    /// that what the end implies is in place first (a client connection is
-    /// back in the pool when its response body ends).
-    pub(crate) ended: Vec<BodyTx>,
-    /// Graceful shutdown requests (server), until one arrives.
-    pub(crate) shutdown: Option<ShutdownRx>,
-    pub(crate) closed: Option<CloseReason>,
-    /// After `Upgrade`: where the transport goes, and the bytes that came
-    /// after the upgrading message.
-    pub(crate) upgrade: Option<(UpgradeTx, Bytes)>,
-}
-
-impl Core {
-    /// Starts a graceful shutdown if one was asked for. Called before each
-    /// command and each response head, so that anything that happens after
-    /// `ShutdownHandle::shutdown` returned sees the shutdown in effect (a
-    /// response answers with `connection: close`).
-    pub(crate) fn check_shutdown(&mut self) {
-        let Some(drain) = self.shutdown.as_ref().and_then(ShutdownRx::current) else {
-            return;
-        };
-        tracing::debug!(?drain, "graceful shutdown");
-        self.conn.shutdown(Shutdown::Graceful { drain });
-        self.shutdown = None;
+    fn detach(task: Task<()>) {
+        task.detach();
     }
 
-    pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
-        self.streams.iter().position(|s| s.key == key)
-    }
-
-    pub(crate) fn by_id(&self, id: StreamId) -> Option<usize> {
-        self.streams.iter().position(|s| s.id == id)
-    }
-
-    pub(crate) fn remove(&mut self, idx: usize) -> Stream {
-        self.streams.remove(idx)
-    }
-
-    /// Moves received body chunks from the core to the consumer while it has
-    /// room.
-    pub(crate) fn pump_recv(&mut self, idx: usize) {
-        let Some(st) = self.streams.get_mut(idx) else {
-            return;
-        };
-        if st.recv != Recv::Open {
-            return;
-        }
-        let Some(tx) = &st.body else { return };
-        let Some(mut stream) = self.conn.stream(st.id) else {
-            return;
-        };
-        loop {
-            if !tx.has_room() && tx.stall() {
-                st.recv = Recv::Stalled;
-                return;
-            }
-            match stream.read() {
-                ReadChunk::Data(data) => {
-                    if !tx.send_data(data) {
-                        st.recv = Recv::Dropped;
-                        return;
-                    }
-                }
-                ReadChunk::Blocked => return,
-                ReadChunk::Trailers(fields) => {
-                    tx.send_trailers(crate::conv::header_map(&fields));
-                }
-                ReadChunk::End => {
-                    if let Some(tx) = st.body.take() {
-                        self.ended.push(tx);
-                    }
-                    st.recv = Recv::Done;
-                    return;
-                }
-                ReadChunk::Reset(code) => {
-                    tx.send_error(Error::Reset { code, remote: true });
-                    st.body = None;
-                    st.recv = Recv::Done;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Hands pending body bytes to the core within its write capacity, then
-    /// the finish once everything went.
-    pub(crate) fn flush_send(&mut self, idx: usize) {
-        let Some(st) = self.streams.get_mut(idx) else {
-            return;
-        };
-        if !st.head_sent {
-            return;
-        }
-        let Some(mut stream) = self.conn.stream(st.id) else {
-            return;
-        };
-        let mut taken = 0;
-        let mut failed = false;
-        while let Some(front) = st.pending.front_mut() {
-            match stream.write(front) {
-                Ok(n) => taken += n,
-                Err(e) => {
-                    tracing::debug!(error = %e, "response body rejected by the core");
-                    failed = true;
-                    break;
-                }
-            }
-            if !front.is_empty() {
-                break;
-            }
-            st.pending.pop_front();
-        }
-        if failed {
-            st.pending.clear();
-            st.finish = None;
-            stream.reset(ErrorCode::INTERNAL_ERROR);
-        } else if st.pending.is_empty() {
-            if let Some(trailers) = st.finish.take() {
-                if let Err(e) = stream.finish(trailers) {
-                    tracing::debug!(error = %e, "finishing the body failed");
-                }
-            }
-        }
-        if let Some(credit) = &st.credit {
-            credit.release(taken);
-        }
-    }
-
-    /// The commands both roles handle the same way; returns the others.
-    pub(crate) fn common_cmd(&mut self, cmd: Cmd) -> Option<Cmd> {
-        match cmd {
-            Cmd::Data { key, data } => {
-                let idx = self.by_key(key)?;
-                if let Some(st) = self.streams.get_mut(idx) {
-                    // No credit: the stream stopped sending (e.g. it answered 500).
-                    st.credit.as_ref()?;
-                    st.pending.push_back(data);
-                }
-                self.flush_send(idx);
-            }
-            Cmd::Finish { key, trailers } => {
-                let idx = self.by_key(key)?;
-                if let Some(st) = self.streams.get_mut(idx) {
-                    st.credit.as_ref()?;
-                    st.finish = Some(trailers);
-                }
-                self.flush_send(idx);
-            }
-            Cmd::ReadCredit { key } => {
-                let idx = self.by_key(key)?;
-                if let Some(st) = self.streams.get_mut(idx) {
-                    if matches!(st.recv, Recv::Stalled | Recv::WaitFirstPoll) {
-                        st.recv = Recv::Open;
-                    }
-                }
-                self.pump_recv(idx);
-            }
-            other => return Some(other),
-        }
-        None
-    }
-
-    /// The events both roles handle the same way; returns the others.
-    pub(crate) fn common_event(&mut self, ev: Event) -> Option<Event> {
-        match ev {
-            Event::Readable { id } => {
-                let idx = self.by_id(id)?;
-                self.pump_recv(idx);
-            }
-            Event::Writable { id } => {
-                let idx = self.by_id(id)?;
-                self.flush_send(idx);
-            }
-            Event::Finished { id } => {
-                let idx = self.by_id(id)?;
-                self.remove(idx).close(None, false);
-            }
-            Event::Reset { id, code, remote } => {
-                let idx = self.by_id(id)?;
-                tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
-                self.remove(idx)
-                    .close(Some(Error::Reset { code, remote }), true);
-            }
-            Event::Upgrade { id, kind } => {
-                let idx = self.by_id(id)?;
-                let mut st = self.remove(idx);
-                let rest = self.conn.take_upgrade(id).unwrap_or_default();
-                if let Some(resp_tx) = st.resp_tx.take() {
-                    // Client: the core reports the `101` (or 2xx to CONNECT)
-                    // head as a `Response` first, which answers the waiter;
-                    // this only covers a core that did not.
-                    let status = match kind {
-                        UpgradeKind::Connect => http::StatusCode::OK,
-                        _ => http::StatusCode::SWITCHING_PROTOCOLS,
-                    };
-                    let mut resp = http::Response::new(crate::Incoming::default());
-                    *resp.status_mut() = status;
-                    if let Some(on_upgrade) = st.on_upgrade.take() {
-                        resp.extensions_mut().insert(on_upgrade);
-                    }
-                    let _ = resp_tx.send(Ok(resp));
-                }
-                match st.upgrade.take() {
-                    Some(tx) => self.upgrade = Some((tx, rest)),
-                    None => tracing::debug!(?kind, "upgrade nobody asked for"),
-                }
-                st.close(None, false);
-            }
-            Event::TimedOut { kind } => tracing::debug!(?kind, "timed out"),
-            Event::Negotiated { .. } => {}
-            other => return Some(other),
-        }
-        None
+    fn shutdown_requested(signal: &ShutdownRx) -> Option<Duration> {
+        signal.current()
     }
 }
 
@@ -661,15 +383,7 @@ where
         let recv_limit = config.max_recv_buffer.max(MIN_READ);
         let conn = Connection::with_protocol(side, protocol, config, transport.now());
         Self {
-            core: Core {
-                conn,
-                streams: Vec::new(),
-                recv_limit,
-                ended: Vec::new(),
-                shutdown: None,
-                closed: None,
-                upgrade: None,
-            },
+            core: Core::new(conn, recv_limit),
             transport,
             rx,
             rx_open: true,
