@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::Context;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -44,6 +45,8 @@ pub trait Runtime: Sized {
     fn abort(task: Self::Task);
     /// Lets the task run to its end on its own.
     fn detach(task: Self::Task);
+    /// A new upgrade handoff: the connection's end and the application's.
+    fn upgrade_pair() -> (UpgradeTx<Self>, Self::OnUpgrade);
     /// The drain time, if a graceful shutdown was asked for.
     fn shutdown_requested(signal: &Self::Shutdown) -> Option<Duration>;
 }
@@ -380,4 +383,20 @@ impl<R: Runtime> Core<R> {
         }
         None
     }
+}
+
+/// Role-specific behaviour of a connection task (server or client).
+pub trait Handler<R: Runtime> {
+    /// An event the common code did not handle.
+    fn on_event(&mut self, core: &mut Core<R>, ev: Event, cx: &mut Context<'_>);
+    /// A command the common code did not handle.
+    fn on_cmd(&mut self, core: &mut Core<R>, cmd: Cmd);
+    /// Every command sender is gone.
+    fn on_rx_closed(&mut self, _core: &mut Core<R>) {}
+    /// Extra readiness to check each turn; true if something happened.
+    fn poll_extra(&mut self, _core: &mut Core<R>, _cx: &mut Context<'_>) -> bool {
+        false
+    }
+    /// The connection is over; `err` ends whatever the handler still holds.
+    fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
 }

@@ -13,7 +13,9 @@
 //!   the send window and body pump, and the service trait;
 //! - [`driver`]: the connection task's stream bookkeeping ([`driver::Core`],
 //!   [`driver::Stream`]), with what a runtime supplies behind
-//!   [`driver::Runtime`].
+//!   [`driver::Runtime`], and the role behind [`driver::Handler`];
+//! - [`client`]: the client side of a connection task (request queue,
+//!   HTTP/2 multiplexing, GOAWAY retirement).
 //!
 //! # Synchronization primitives
 //!
@@ -26,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod client;
 pub mod cmd;
 pub mod conv;
 pub mod date;

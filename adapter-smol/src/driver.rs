@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use adapter_common::driver::Runtime;
+use adapter_common::driver::{Runtime, UpgradeTx};
 use async_executor::Task;
 use async_io::Timer;
 use bytes::{Bytes, BytesMut};
@@ -22,7 +22,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 use proto_core::{CloseReason, Config, Connection, Event, Protocol, Side};
 
-use crate::cmd::{Cmd, CmdRx};
+use crate::cmd::CmdRx;
 use crate::error::{Error, ErrorExt};
 use crate::rt::timeout;
 use crate::shutdown::ShutdownRx;
@@ -51,7 +51,7 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// What a connection task reports at the end.
 pub(crate) type Outcome = Result<(), Error>;
 
-pub(crate) use adapter_common::driver::Recv;
+pub(crate) use adapter_common::driver::{Handler, Recv};
 
 /// The shared connection bookkeeping (`adapter_common::driver`) with this
 /// runtime's task handles, shutdown signal and upgraded transport.
@@ -77,25 +77,13 @@ impl Runtime for Rt {
         task.detach();
     }
 
+    fn upgrade_pair() -> (UpgradeTx<Self>, OnUpgrade) {
+        OnUpgrade::pair()
+    }
+
     fn shutdown_requested(signal: &ShutdownRx) -> Option<Duration> {
         signal.current()
     }
-}
-
-/// Role-specific behaviour of a connection task.
-pub(crate) trait Handler {
-    /// An event the common code did not handle.
-    fn on_event(&mut self, core: &mut Core, ev: Event, cx: &mut Context<'_>);
-    /// A command the common code did not handle.
-    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd);
-    /// Every command sender is gone.
-    fn on_rx_closed(&mut self, _core: &mut Core) {}
-    /// Extra readiness to check each turn; true if something happened.
-    fn poll_extra(&mut self, _core: &mut Core, _cx: &mut Context<'_>) -> bool {
-        false
-    }
-    /// The connection is over; `err` ends whatever the handler still holds.
-    fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
 }
 
 /// The transport plus the clock and timer mapped onto the core's time.
@@ -369,7 +357,7 @@ pub(crate) struct Driver<IO, H> {
 impl<IO, H> Driver<IO, H>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    H: Handler,
+    H: Handler<Rt>,
 {
     pub(crate) fn new(
         io: IO,

@@ -19,31 +19,28 @@
 //! `REFUSED_STREAM`, were not processed, and may be sent again on a new
 //! connection (RFC 9113 §8.7), which [`Client`](crate::Client) does once.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::task::Context;
 
 use bytes::{Buf, Bytes};
-use http::{Request, Response, header};
+use http::{Request, Response};
 use http_body::Body;
-use proto_core::{
-    Config, ErrorCode, Event, Fields, Method, Protocol, RequestHead, Side, UserError,
-};
+use proto_core::{Config, Fields, Protocol, RequestHead, Side};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc::{self, WeakUnboundedSender};
+use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 
+pub(crate) use adapter_common::client::PoolHook;
+use adapter_common::client::{ClientHandler, not_processed};
+
 use crate::body::Incoming;
-use crate::client::Pool;
 use crate::cmd::{ClientRequest, Cmd, CmdTx};
-use crate::conv::{request_head, response_parts};
-use crate::driver::{Core, Driver, Handler, Recv, Stream};
+use crate::conv::request_head;
+use crate::driver::Driver;
 use crate::error::{BoxError, Error};
 use crate::send::{SendCredit, first_part, pump};
-use crate::upgrade::OnUpgrade;
 
 /// Sends requests on one connection. Cheap to clone.
 ///
@@ -66,20 +63,6 @@ pub struct SendRequest {
 pub(crate) struct Failed<B> {
     pub(crate) error: Error,
     pub(crate) again: Option<Outgoing<B>>,
-}
-
-/// True for the errors that say the peer did not process the request.
-fn not_processed(e: &Error) -> bool {
-    matches!(e, Error::Reset { code, .. } if *code == ErrorCode::REFUSED_STREAM)
-}
-
-/// The error of a request refused before it was sent (its HTTP/2
-/// connection retired while it waited).
-fn refused_locally() -> Error {
-    Error::Reset {
-        code: ErrorCode::REFUSED_STREAM,
-        remote: false,
-    }
 }
 
 /// A request ready to hand to a connection: head, the body bytes that were
@@ -254,322 +237,6 @@ impl SendRequest {
     }
 }
 
-/// Lets a pooled connection mark itself idle and leave the pool on close.
-pub(crate) struct PoolHook {
-    pub(crate) pool: Weak<Pool>,
-    pub(crate) key: String,
-    pub(crate) conn_id: u64,
-    pub(crate) idle: Arc<AtomicBool>,
-}
-
-pub(crate) struct ClientHandler {
-    /// Weak: the connection ends when no handle, body or pump refers to it.
-    tx: WeakUnboundedSender<Cmd>,
-    queue: VecDeque<ClientRequest>,
-    /// The core may take a request now (HTTP/1: none in flight; HTTP/2: it
-    /// did not say `Busy` since the last `StreamsAvailable`).
-    ready: bool,
-    /// HTTP/2: requests run concurrently.
-    multiplex: bool,
-    /// HTTP/2: takes no new requests (shared with the `SendRequest`s).
-    retired: Arc<AtomicBool>,
-    hook: Option<PoolHook>,
-}
-
-fn response_content_length(parts: &http::response::Parts) -> Option<u64> {
-    parts
-        .headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-fn reset(core: &mut Core, idx: usize, code: ErrorCode) {
-    let Some(st) = core.streams.get(idx) else {
-        return;
-    };
-    if let Some(mut stream) = core.conn.stream(st.id) {
-        stream.reset(code);
-    }
-}
-
-/// Ends a request that was never sent: its body pump never started, and
-/// dropping `start` tells the sender it keeps the body.
-fn fail_unsent(req: ClientRequest, err: Error) {
-    if let Some(credit) = &req.credit {
-        credit.close();
-    }
-    let _ = req.resp_tx.send(Err(err));
-}
-
-impl ClientHandler {
-    fn start_next(&mut self, core: &mut Core) {
-        while self.ready {
-            let Some(req) = self.queue.pop_front() else {
-                break;
-            };
-            if req.resp_tx.is_closed() {
-                fail_unsent(req, Error::Canceled);
-                continue;
-            }
-            if self.retired.load(Ordering::Acquire) {
-                fail_unsent(req, refused_locally());
-                continue;
-            }
-            let ClientRequest {
-                key,
-                head,
-                data,
-                end,
-                trailers,
-                credit,
-                resp_tx,
-                start,
-            } = req;
-            let end_now = end && data.is_empty() && trailers.is_none();
-            let upgrade = head.method == Method::Connect
-                || (head.fields.has_token("connection", "upgrade")
-                    && head.fields.contains("upgrade"));
-            // HTTP/2: `Busy` is expected at the peer's stream limit, and the
-            // core consumes the head even then.
-            let kept = self.multiplex.then(|| head.clone());
-            let id = match core.conn.send_request(head, end_now) {
-                Ok(id) => id,
-                Err(e) => {
-                    match (e, kept) {
-                        (UserError::Busy, Some(head)) => {
-                            // At the peer's stream limit: wait for `StreamsAvailable`.
-                            self.ready = false;
-                            self.queue.push_front(ClientRequest {
-                                key,
-                                head,
-                                data,
-                                end,
-                                trailers,
-                                credit,
-                                resp_tx,
-                                start,
-                            });
-                        }
-                        (e, _) => {
-                            if let Some(credit) = credit {
-                                credit.close();
-                            }
-                            let err = match e {
-                                UserError::Closed if self.multiplex => {
-                                    // GOAWAY, or stream ids exhausted: a new
-                                    // connection is needed.
-                                    self.retire();
-                                    refused_locally()
-                                }
-                                UserError::Closed => Error::Canceled,
-                                e => Error::User(e),
-                            };
-                            let _ = resp_tx.send(Err(err));
-                        }
-                    }
-                    continue;
-                }
-            };
-            if !self.multiplex {
-                self.ready = false;
-            }
-            let mut st = Stream::new(key, id);
-            st.head_sent = true;
-            st.resp_tx = Some(resp_tx);
-            if upgrade {
-                let (tx, on_upgrade) = OnUpgrade::pair();
-                st.upgrade = Some(tx);
-                st.on_upgrade = Some(on_upgrade);
-            }
-            if !data.is_empty() {
-                st.pending.push_back(data);
-            }
-            if end && !end_now {
-                st.finish = Some(trailers);
-            }
-            st.credit = credit;
-            core.streams.push(st);
-            core.flush_send(core.streams.len() - 1);
-            if let Some(start) = start {
-                let _ = start.send(());
-            }
-        }
-        if let (Some(hook), false) = (&self.hook, self.multiplex) {
-            hook.idle
-                .store(self.ready && self.queue.is_empty(), Ordering::Release);
-        }
-    }
-
-    /// HTTP/2: takes no new requests from now on; leaves the pool, and
-    /// refuses the queued requests so that they go to another connection.
-    fn retire(&mut self) {
-        if !self.multiplex || self.retired.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        tracing::debug!(queued = self.queue.len(), "HTTP/2 connection retired");
-        if let Some(hook) = &self.hook {
-            hook.idle.store(false, Ordering::Release);
-            if let Some(pool) = hook.pool.upgrade() {
-                pool.remove(&hook.key, hook.conn_id);
-            }
-        }
-        for req in self.queue.drain(..) {
-            fail_unsent(req, refused_locally());
-        }
-    }
-
-    fn on_response(
-        &mut self,
-        core: &mut Core,
-        id: proto_core::StreamId,
-        head: proto_core::ResponseHead,
-        end_stream: bool,
-    ) {
-        let Some(idx) = core.by_id(id) else { return };
-        let recv_limit = core.recv_limit;
-        let Some(st) = core.streams.get_mut(idx) else {
-            return;
-        };
-        let Some(resp_tx) = st.resp_tx.take() else {
-            return;
-        };
-        let mut parts = match response_parts(head) {
-            Ok(parts) => parts,
-            Err(e) => {
-                let _ = resp_tx.send(Err(Error::Http(e)));
-                reset(core, idx, ErrorCode::PROTOCOL_ERROR);
-                return;
-            }
-        };
-        if let Some(on_upgrade) = st.on_upgrade.take() {
-            parts.extensions.insert(on_upgrade);
-        }
-        let body = if end_stream {
-            Incoming::default()
-        } else {
-            let Some(tx) = self.tx.upgrade() else {
-                reset(core, idx, ErrorCode::CANCEL);
-                return;
-            };
-            let len = response_content_length(&parts);
-            let (body, body_tx) = crate::body::channel(st.key, tx, len, false, recv_limit);
-            st.body = Some(body_tx);
-            st.recv = Recv::Open;
-            body
-        };
-        if resp_tx.send(Ok(Response::from_parts(parts, body))).is_err() {
-            // The requester gave up; dropping the body tells us again, harmlessly.
-            reset(core, idx, ErrorCode::CANCEL);
-        }
-    }
-}
-
-impl Handler for ClientHandler {
-    fn on_event(&mut self, core: &mut Core, ev: Event, _cx: &mut Context<'_>) {
-        match ev {
-            Event::Response {
-                id,
-                head,
-                end_stream,
-            } => self.on_response(core, id, head, end_stream),
-            Event::StreamsAvailable => {
-                self.ready = true;
-                self.start_next(core);
-            }
-            Event::Informational { id, head } => {
-                tracing::trace!(stream = id.get(), status = head.status, "interim response");
-            }
-            Event::GoAway {
-                last_stream_id,
-                code,
-                remote,
-                ..
-            } => {
-                tracing::debug!(last = last_stream_id.get(), ?code, remote, "GOAWAY");
-                // The streams the peer will not process are reset with
-                // REFUSED_STREAM by the core, after this event: by then the
-                // connection has left the pool, so they are retried elsewhere.
-                self.retire();
-            }
-            other => tracing::trace!(event = ?other, "ignored"),
-        }
-    }
-
-    fn on_cmd(&mut self, core: &mut Core, cmd: Cmd) {
-        match cmd {
-            Cmd::Request(req) => {
-                self.queue.push_back(*req);
-                self.start_next(core);
-            }
-            Cmd::Abort { key, error } => {
-                let err = error.unwrap_or(Error::Canceled);
-                if let Some(idx) = core.by_key(key) {
-                    if let Some(tx) = core.streams.get_mut(idx).and_then(|s| s.resp_tx.take()) {
-                        let _ = tx.send(Err(err));
-                    }
-                    reset(core, idx, ErrorCode::CANCEL);
-                } else if let Some(pos) = self.queue.iter().position(|r| r.key == key) {
-                    if let Some(req) = self.queue.remove(pos) {
-                        let _ = req.resp_tx.send(Err(err));
-                    }
-                }
-            }
-            Cmd::BodyDropped { key } => {
-                let Some(idx) = core.by_key(key) else { return };
-                let done = core.streams.get(idx).is_none_or(|s| s.recv == Recv::Done);
-                if !done {
-                    // HTTP/1: the rest of the response would have to be read
-                    // to reuse the connection; closing is cheaper and
-                    // bounded. HTTP/2: only this stream is canceled.
-                    reset(core, idx, ErrorCode::CANCEL);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn on_rx_closed(&mut self, core: &mut Core) {
-        // Nobody holds a handle, a body or a pump: nothing more can happen.
-        core.conn.shutdown(proto_core::Shutdown::Immediate);
-    }
-
-    fn poll_extra(&mut self, core: &mut Core, cx: &mut Context<'_>) -> bool {
-        let mut gave_up = None;
-        for (idx, st) in core.streams.iter_mut().enumerate() {
-            if let Some(tx) = &mut st.resp_tx {
-                if tx.poll_closed(cx).is_ready() {
-                    st.resp_tx = None;
-                    gave_up = Some(idx);
-                }
-            }
-        }
-        let Some(idx) = gave_up else { return false };
-        tracing::debug!("request abandoned before its response");
-        reset(core, idx, ErrorCode::CANCEL);
-        true
-    }
-
-    fn on_close(&mut self, err: &dyn Fn() -> Error) {
-        // HTTP/2: the queued requests were never sent; they may go elsewhere.
-        self.retire();
-        for req in self.queue.drain(..) {
-            if let Some(credit) = &req.credit {
-                credit.close();
-            }
-            let _ = req.resp_tx.send(Err(err()));
-        }
-        if let Some(hook) = self.hook.take() {
-            hook.idle.store(false, Ordering::Release);
-            if let Some(pool) = hook.pool.upgrade() {
-                pool.remove(&hook.key, hook.conn_id);
-            }
-        }
-    }
-}
-
 /// Builds a client connection over `io`: the handle, and the connection
 /// task to spawn.
 pub(crate) fn connection<IO>(
@@ -593,14 +260,7 @@ where
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let retired = Arc::new(AtomicBool::new(false));
-    let handler = ClientHandler {
-        tx: tx.downgrade(),
-        queue: VecDeque::new(),
-        ready: true,
-        multiplex,
-        retired: retired.clone(),
-        hook,
-    };
+    let handler = ClientHandler::new(tx.downgrade(), multiplex, retired.clone(), hook);
     let driver = Driver::new(io, Side::Client, protocol, config, rx, handler);
     let sender = SendRequest {
         tx,

@@ -437,11 +437,15 @@ impl Client {
         // HTTP/2: takes requests until it retires.
         let multiplex = builder.protocol == Protocol::Http2;
         let idle = Arc::new(AtomicBool::new(multiplex));
+        let pool = Arc::downgrade(&self.inner.pool);
+        let pool_key = key.to_owned();
         let hook = PoolHook {
-            pool: Arc::downgrade(&self.inner.pool),
-            key: key.to_owned(),
-            conn_id,
             idle: idle.clone(),
+            leave: Box::new(move || {
+                if let Some(pool) = pool.upgrade() {
+                    pool.remove(&pool_key, conn_id);
+                }
+            }),
         };
         let (sender, conn) =
             conn::connection(io, builder.protocol, builder.config.clone(), Some(hook));

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
 use crate::conv::{ReqInfo, request_parts, response_head};
-use crate::driver::{Core, Handler, Recv, Stream};
+use crate::driver::{Core, Handler, Recv, Rt, Stream};
 use crate::error::{BoxError, Error};
 use crate::send::{SendCredit, first_part, pump};
 use crate::server::Stats;
@@ -290,7 +290,7 @@ impl<S: HttpService> ServerHandler<S> {
     }
 }
 
-impl<S: HttpService> Handler for ServerHandler<S> {
+impl<S: HttpService> Handler<Rt> for ServerHandler<S> {
     fn on_event(&mut self, core: &mut Core, ev: Event, cx: &mut Context<'_>) {
         match ev {
             Event::Request {
