@@ -15,7 +15,8 @@
 //!   [`driver::Stream`]), with what a runtime supplies behind
 //!   [`driver::Runtime`], and the role behind [`driver::Handler`];
 //! - [`client`]: the client side of a connection task (request queue,
-//!   HTTP/2 multiplexing, GOAWAY retirement).
+//!   HTTP/2 multiplexing, GOAWAY retirement);
+//! - [`server`]: the server side's request run, reply and `500` handling.
 //!
 //! # Synchronization primitives
 //!
@@ -35,4 +36,5 @@ pub mod date;
 pub mod driver;
 pub mod error;
 pub mod send;
+pub mod server;
 pub mod service;
