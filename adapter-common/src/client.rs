@@ -30,6 +30,7 @@ use crate::cmd::{ClientRequest, Cmd};
 use crate::conv::response_parts;
 use crate::driver::{Core, Handler, Recv, Runtime, Stream};
 use crate::error::Error;
+use crate::upgrade::OnUpgrade;
 
 /// True for the errors that say the peer did not process the request.
 pub fn not_processed(e: &Error) -> bool {
@@ -194,7 +195,7 @@ impl ClientHandler {
             st.head_sent = true;
             st.resp_tx = Some(resp_tx);
             if upgrade {
-                let (tx, on_upgrade) = R::upgrade_pair();
+                let (tx, on_upgrade) = OnUpgrade::pair();
                 st.upgrade = Some(tx);
                 st.on_upgrade = Some(on_upgrade);
             }

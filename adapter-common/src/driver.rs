@@ -28,6 +28,7 @@ use crate::body::{BodyTx, Incoming};
 use crate::cmd::{Cmd, ResponseTx};
 use crate::error::Error;
 use crate::send::SendCredit;
+use crate::upgrade::OnUpgrade;
 
 /// What a runtime adapter plugs into [`Core`] and [`Stream`].
 pub trait Runtime: Sized {
@@ -36,17 +37,12 @@ pub trait Runtime: Sized {
     /// A server's graceful-shutdown signal, as a connection sees it.
     type Shutdown;
     /// The transport handed over after a protocol switch.
-    type Upgraded;
-    /// The application's end of an upgrade (put in the response's
-    /// extensions on the client).
-    type OnUpgrade: Clone + Send + Sync + 'static;
+    type Upgraded: Send + 'static;
 
     /// Stops the task (the exchange was reset).
     fn abort(task: Self::Task);
     /// Lets the task run to its end on its own.
     fn detach(task: Self::Task);
-    /// A new upgrade handoff: the connection's end and the application's.
-    fn upgrade_pair() -> (UpgradeTx<Self>, Self::OnUpgrade);
     /// The drain time, if a graceful shutdown was asked for.
     fn shutdown_requested(signal: &Self::Shutdown) -> Option<Duration>;
 }
@@ -97,7 +93,7 @@ pub struct Stream<R: Runtime> {
     /// The exchange may switch protocols: where the transport goes then.
     pub upgrade: Option<UpgradeTx<R>>,
     /// Client: the other end of `upgrade`, for the response's extensions.
-    pub on_upgrade: Option<R::OnUpgrade>,
+    pub on_upgrade: Option<OnUpgrade<R::Upgraded>>,
 }
 
 impl<R: Runtime> Stream<R> {

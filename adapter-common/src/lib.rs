@@ -16,7 +16,8 @@
 //!   [`driver::Runtime`], and the role behind [`driver::Handler`];
 //! - [`client`]: the client side of a connection task (request queue,
 //!   HTTP/2 multiplexing, GOAWAY retirement);
-//! - [`server`]: the server side's request run, reply and `500` handling.
+//! - [`server`]: the server side's request run, reply and `500` handling;
+//! - [`upgrade`]: the transport handoff after a protocol switch.
 //!
 //! # Synchronization primitives
 //!
@@ -38,3 +39,4 @@ pub mod error;
 pub mod send;
 pub mod server;
 pub mod service;
+pub mod upgrade;

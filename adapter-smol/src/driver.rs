@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use adapter_common::driver::{Runtime, UpgradeTx};
+use adapter_common::driver::Runtime;
 use async_executor::Task;
 use async_io::Timer;
 use bytes::{Bytes, BytesMut};
@@ -26,7 +26,7 @@ use crate::cmd::CmdRx;
 use crate::error::{Error, ErrorExt};
 use crate::rt::timeout;
 use crate::shutdown::ShutdownRx;
-use crate::upgrade::{OnUpgrade, Upgraded};
+use crate::upgrade::Upgraded;
 
 /// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
 /// initialized memory), then consumed from the front by successive reads, so
@@ -67,7 +67,6 @@ impl Runtime for Rt {
     type Task = Task<()>;
     type Shutdown = ShutdownRx;
     type Upgraded = Upgraded;
-    type OnUpgrade = OnUpgrade;
 
     fn abort(task: Task<()>) {
         drop(task);
@@ -75,10 +74,6 @@ impl Runtime for Rt {
 
     fn detach(task: Task<()>) {
         task.detach();
-    }
-
-    fn upgrade_pair() -> (UpgradeTx<Self>, OnUpgrade) {
-        OnUpgrade::pair()
     }
 
     fn shutdown_requested(signal: &ShutdownRx) -> Option<Duration> {

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use adapter_common::driver::{Runtime, UpgradeTx};
+use adapter_common::driver::Runtime;
 use bytes::{Bytes, BytesMut};
 use proto_core::{CloseReason, Config, Connection, Event, Protocol, Side};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -24,7 +24,7 @@ use tokio::time::Sleep;
 
 use crate::cmd::CmdRx;
 use crate::error::{Error, ErrorExt};
-use crate::upgrade::{OnUpgrade, Upgraded};
+use crate::upgrade::Upgraded;
 
 /// Read buffers: allocated zeroed (`unsafe` being forbidden, reads need
 /// initialized memory), then consumed from the front by successive reads, so
@@ -65,17 +65,12 @@ impl Runtime for Rt {
     type Task = AbortHandle;
     type Shutdown = ShutdownRx;
     type Upgraded = Upgraded;
-    type OnUpgrade = OnUpgrade;
 
     fn abort(task: AbortHandle) {
         task.abort();
     }
 
     fn detach(_task: AbortHandle) {}
-
-    fn upgrade_pair() -> (UpgradeTx<Self>, OnUpgrade) {
-        OnUpgrade::pair()
-    }
 
     fn shutdown_requested(signal: &ShutdownRx) -> Option<Duration> {
         *signal.borrow()

@@ -37,17 +37,12 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::oneshot;
-
-use crate::error::Error;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -125,66 +120,10 @@ impl AsyncWrite for Upgraded {
     }
 }
 
-pub(crate) type UpgradeTx = oneshot::Sender<Upgraded>;
-type UpgradeRx = oneshot::Receiver<Upgraded>;
-
 /// A future resolving to the [`Upgraded`] transport once the exchange
 /// switched protocols; an error if it did not (any other response, or the
 /// connection failed first).
-#[derive(Clone)]
-pub struct OnUpgrade {
-    // In an `Arc<Mutex>` because `http` extensions must be `Clone + Sync`.
-    rx: Option<Arc<Mutex<Option<UpgradeRx>>>>,
-}
-
-impl OnUpgrade {
-    pub(crate) fn pair() -> (UpgradeTx, Self) {
-        let (tx, rx) = oneshot::channel();
-        (
-            tx,
-            Self {
-                rx: Some(Arc::new(Mutex::new(Some(rx)))),
-            },
-        )
-    }
-
-    fn none() -> Self {
-        Self { rx: None }
-    }
-}
-
-impl fmt::Debug for OnUpgrade {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnUpgrade").finish_non_exhaustive()
-    }
-}
-
-impl Future for OnUpgrade {
-    type Output = Result<Upgraded, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(shared) = &self.rx else {
-            return Poll::Ready(Err(Error::InvalidRequest(
-                "this message cannot be upgraded",
-            )));
-        };
-        let mut slot = shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(rx) = slot.as_mut() else {
-            return Poll::Ready(Err(Error::InvalidRequest("the upgrade was already taken")));
-        };
-        let out = match Pin::new(rx).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(upgraded)) => Ok(upgraded),
-            Poll::Ready(Err(_)) => Err(Error::Canceled),
-        };
-        *slot = None;
-        drop(slot);
-        self.rx = None;
-        Poll::Ready(out)
-    }
-}
+pub type OnUpgrade = adapter_common::upgrade::OnUpgrade<Upgraded>;
 
 mod sealed {
     pub trait CanUpgrade {
@@ -194,33 +133,25 @@ mod sealed {
 
 impl<B> sealed::CanUpgrade for http::Request<B> {
     fn on_upgrade(mut self) -> OnUpgrade {
-        self.extensions_mut()
-            .remove::<OnUpgrade>()
-            .unwrap_or_else(OnUpgrade::none)
+        OnUpgrade::take(self.extensions_mut())
     }
 }
 
 impl<B> sealed::CanUpgrade for &mut http::Request<B> {
     fn on_upgrade(self) -> OnUpgrade {
-        self.extensions_mut()
-            .remove::<OnUpgrade>()
-            .unwrap_or_else(OnUpgrade::none)
+        OnUpgrade::take(self.extensions_mut())
     }
 }
 
 impl<B> sealed::CanUpgrade for http::Response<B> {
     fn on_upgrade(mut self) -> OnUpgrade {
-        self.extensions_mut()
-            .remove::<OnUpgrade>()
-            .unwrap_or_else(OnUpgrade::none)
+        OnUpgrade::take(self.extensions_mut())
     }
 }
 
 impl<B> sealed::CanUpgrade for &mut http::Response<B> {
     fn on_upgrade(self) -> OnUpgrade {
-        self.extensions_mut()
-            .remove::<OnUpgrade>()
-            .unwrap_or_else(OnUpgrade::none)
+        OnUpgrade::take(self.extensions_mut())
     }
 }
 
