@@ -1,11 +1,15 @@
 //! The server side of a connection task, the parts every async runtime
 //! shares: running one request through the service ([`respond`]), applying
 //! its reply to the core ([`apply_reply`]), the `500` fallback
-//! ([`answer_500`]) and the server's commands ([`on_cmd`]). Spawning a
-//! handler that does not finish at once is the adapter's.
+//! ([`answer_500`]), the server's commands ([`on_cmd`]) and the counters
+//! ([`Stats`]). Spawning a handler that does not finish at once is the
+//! adapter's.
 
 use std::future::poll_fn;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 
 use http::{Request, header};
 use proto_core::ErrorCode;
@@ -200,5 +204,71 @@ pub fn on_cmd<R: Runtime>(core: &mut Core<R>, cmd: Cmd) {
             }
         }
         _ => {}
+    }
+}
+
+/// Connection and request counters, shared by the server and its
+/// connections. Cheap to clone; reads are relaxed atomic loads.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    inner: Arc<StatsInner>,
+}
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    accepted: AtomicU64,
+    active: AtomicUsize,
+    requests: AtomicU64,
+}
+
+impl Stats {
+    /// Connections accepted (or handed to `serve_connection`) so far.
+    pub fn accepted(&self) -> u64 {
+        self.inner.accepted.load(Relaxed)
+    }
+
+    /// Connections open now.
+    pub fn active(&self) -> usize {
+        self.inner.active.load(Relaxed)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Relaxed)
+    }
+}
+
+/// What the adapters count on [`Stats`] beyond its public API: a trait, so
+/// that it stays out of the API the adapters re-export.
+pub trait StatsExt {
+    /// A request was received.
+    fn request(&self);
+    /// A connection was accepted: counted as active until the guard drops.
+    fn connection(&self) -> ActiveGuard;
+}
+
+impl StatsExt for Stats {
+    fn request(&self) {
+        self.inner.requests.fetch_add(1, Relaxed);
+    }
+
+    fn connection(&self) -> ActiveGuard {
+        self.inner.accepted.fetch_add(1, Relaxed);
+        self.inner.active.fetch_add(1, Relaxed);
+        ActiveGuard {
+            stats: self.clone(),
+        }
+    }
+}
+
+/// An open connection, counted in [`Stats::active`] while it lives.
+#[derive(Debug)]
+pub struct ActiveGuard {
+    stats: Stats,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.stats.inner.active.fetch_sub(1, Relaxed);
     }
 }

@@ -29,6 +29,7 @@ use crate::rt::Spawner;
 use crate::server::Stats;
 use crate::service::HttpService;
 use crate::upgrade::OnUpgrade;
+use adapter_common::server::StatsExt;
 
 pub(crate) struct ServerHandler<S> {
     pub(crate) service: S,

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use async_executor::{Executor, Task};
@@ -24,62 +23,12 @@ use crate::service::HttpService;
 pub use crate::shutdown::ShutdownHandle;
 use conn::ServerHandler;
 
+pub use adapter_common::server::Stats;
+use adapter_common::server::StatsExt;
+
 /// Time allowed after the drain deadline for connections to write their
 /// last bytes and linger before the server aborts them.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-/// Connection and request counters, shared by the server and its
-/// connections. Cheap to clone; reads are relaxed atomic loads.
-#[derive(Clone, Debug, Default)]
-pub struct Stats {
-    inner: Arc<StatsInner>,
-}
-
-#[derive(Debug, Default)]
-struct StatsInner {
-    accepted: AtomicU64,
-    active: AtomicUsize,
-    requests: AtomicU64,
-}
-
-impl Stats {
-    /// Connections accepted (or handed to `serve_connection`) so far.
-    pub fn accepted(&self) -> u64 {
-        self.inner.accepted.load(Relaxed)
-    }
-
-    /// Connections open now.
-    pub fn active(&self) -> usize {
-        self.inner.active.load(Relaxed)
-    }
-
-    /// Requests received so far.
-    pub fn requests(&self) -> u64 {
-        self.inner.requests.load(Relaxed)
-    }
-
-    pub(crate) fn request(&self) {
-        self.inner.requests.fetch_add(1, Relaxed);
-    }
-
-    fn connection(&self) -> ActiveGuard {
-        self.inner.accepted.fetch_add(1, Relaxed);
-        self.inner.active.fetch_add(1, Relaxed);
-        ActiveGuard {
-            stats: self.clone(),
-        }
-    }
-}
-
-struct ActiveGuard {
-    stats: Stats,
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.stats.inner.active.fetch_sub(1, Relaxed);
-    }
-}
 
 /// Server and connection settings: the core's [`Config`] (limits and
 /// timeouts), the shutdown handle and the counters connections report to.

@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::server::Stats;
 use crate::service::HttpService;
 use crate::upgrade::OnUpgrade;
+use adapter_common::server::StatsExt;
 
 pub(crate) struct ServerHandler<S> {
     pub(crate) service: S,
