@@ -69,6 +69,14 @@ pub enum ReadChunk {
 ///    [`transmit_complete`]. Short writes are normal.
 /// 4. **Timer**: sleep until [`poll_timeout`] (or until input or a command).
 ///
+/// Repeat steps 2 and 3 until both yield nothing before sleeping: writing
+/// frees send capacity, which can queue `Writable` events, whose handling
+/// queues more output.
+///
+/// The core has no write timeout: a peer that stops reading leaves output
+/// pending (bounded by the send budget). The owner of the transport decides
+/// how long a write may stall.
+///
 /// Once [`Event::Closed`] has been returned and `poll_transmit` is empty,
 /// close the transport.
 ///
