@@ -17,19 +17,26 @@
 //! connection (RFC 9113 §8.7).
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Context;
 
+use bytes::{Buf, Bytes};
 use http::{Response, header};
-use proto_core::{ErrorCode, Event, Method, UserError};
+use http_body::Body;
+use proto_core::{ErrorCode, Event, Fields, Method, RequestHead, UserError};
 use tokio::sync::mpsc::WeakUnboundedSender;
+use tokio::sync::oneshot;
 
 use crate::body::Incoming;
-use crate::cmd::{ClientRequest, Cmd};
-use crate::conv::response_parts;
+use crate::cmd::{ClientRequest, Cmd, CmdTx};
+use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Handler, Recv, Runtime, Stream};
+use crate::error::BoxError;
 use crate::error::Error;
+use crate::send::{SendCredit, first_part, pump};
 use crate::upgrade::OnUpgrade;
 
 /// True for the errors that say the peer did not process the request.
@@ -378,5 +385,170 @@ impl<R: Runtime> Handler<R> for ClientHandler {
             hook.idle.store(false, Ordering::Release);
             (hook.leave)();
         }
+    }
+}
+
+/// A request that failed, given back when the peer did not process it
+/// (HTTP/2 `REFUSED_STREAM`, or never sent) and it can be sent again.
+pub struct Failed<B> {
+    /// What went wrong.
+    pub error: Error,
+    /// The request, if it can be sent again.
+    pub again: Option<Outgoing<B>>,
+}
+
+/// A request ready to hand to a connection: head, the body bytes that were
+/// ready at once, and the rest of the body if any.
+pub struct Outgoing<B> {
+    /// The request head.
+    pub head: RequestHead,
+    /// The body bytes that were ready at once.
+    pub data: Bytes,
+    /// The body ends after `data` (and `trailers`).
+    pub end: bool,
+    /// Trailers, if the body ended with them at once.
+    pub trailers: Option<Fields>,
+    /// The rest of the body, to pump once the request reached the core.
+    pub rest: Option<Pin<Box<B>>>,
+}
+
+impl<B> Outgoing<B>
+where
+    B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+{
+    /// Converts the request head and polls the body once.
+    pub async fn prepare(parts: &http::request::Parts, body: B) -> Result<Self, Error> {
+        let head = request_head(parts, body.size_hint().exact());
+        if body.is_end_stream() {
+            return Ok(Self {
+                head,
+                data: Bytes::new(),
+                end: true,
+                trailers: None,
+                rest: None,
+            });
+        }
+        let mut body = Box::pin(body);
+        let first = first_part(body.as_mut()).await;
+        if let Some(e) = first.error {
+            return Err(Error::Body(e));
+        }
+        let rest = if first.end { None } else { Some(body) };
+        Ok(Self {
+            head,
+            data: first.data,
+            end: first.end,
+            trailers: first.trailers,
+            rest,
+        })
+    }
+
+    /// A copy to send again, if the body was complete at once.
+    pub fn replay(&self) -> Option<Self> {
+        self.rest.is_none().then(|| Self {
+            head: self.head.clone(),
+            data: self.data.clone(),
+            end: self.end,
+            trailers: self.trailers.clone(),
+            rest: None,
+        })
+    }
+}
+
+/// Sends `out`; on failure, gives it back if the peer did not process it
+/// and it can still be sent (HTTP/2 only: its body was complete at once,
+/// or was never polled).
+///
+/// `tx` is the connection's command channel, `next_key` its request
+/// counter, `multiplex` true for HTTP/2; `spawn` runs the pump of a body
+/// that was not complete at once, once the request reached the core.
+pub async fn send_or_return<B, F>(
+    tx: &CmdTx,
+    next_key: &AtomicU64,
+    multiplex: bool,
+    out: Outgoing<B>,
+    spawn: F,
+) -> Result<Response<Incoming>, Failed<B>>
+where
+    B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+    F: FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>),
+{
+    let key = next_key.fetch_add(1, Ordering::Relaxed);
+    let (resp_tx, resp_rx) = oneshot::channel();
+    // HTTP/2: what it takes to send the request again if it is refused.
+    let mut spare = multiplex.then(|| Outgoing {
+        head: out.head.clone(),
+        data: out.data.clone(),
+        end: out.end,
+        trailers: out.trailers.clone(),
+        rest: None,
+    });
+    let Outgoing {
+        head,
+        data,
+        end,
+        trailers,
+        mut rest,
+    } = out;
+    let (start, start_rx) = match rest {
+        Some(_) => {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
+    let credit = rest.as_ref().map(|_| SendCredit::new(data.len()));
+    let req = ClientRequest {
+        key,
+        head,
+        data,
+        end,
+        trailers,
+        credit: credit.clone(),
+        resp_tx,
+        start,
+    };
+    if tx.send(Cmd::Request(Box::new(req))).is_err() {
+        // Never reached the connection: nothing was sent.
+        let again = spare.map(|mut s| {
+            s.rest = rest;
+            s
+        });
+        return Err(Failed {
+            error: Error::Canceled,
+            again,
+        });
+    }
+    if let (Some(start_rx), Some(credit)) = (start_rx, credit) {
+        // Dropped unsent (refused, canceled, connection gone): the body
+        // stays here, untouched.
+        if start_rx.await.is_ok() {
+            if let Some(mut body) = rest.take() {
+                let tx = tx.clone();
+                spawn(Box::pin(async move {
+                    pump(body.as_mut(), key, &tx, &credit).await;
+                }));
+            }
+            // Polled by the pump now: it cannot be sent again.
+            spare = None;
+        }
+    }
+    match resp_rx.await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(error)) => {
+            let again = if not_processed(&error) {
+                spare.map(|mut s| {
+                    s.rest = rest;
+                    s
+                })
+            } else {
+                None
+            };
+            Err(Failed { error, again })
+        }
+        Err(_) => Err(Failed {
+            error: Error::Canceled,
+            again: None,
+        }),
     }
 }

@@ -96,7 +96,7 @@ mod server;
 mod shutdown;
 pub mod upgrade;
 
-use adapter_common::{body, cmd, conv, error, send, service};
+use adapter_common::{body, cmd, conv, error, service};
 
 pub use adapter_common::error::{BoxError, Error, TimeoutKind};
 pub use body::Incoming;

@@ -95,7 +95,7 @@ mod driver;
 mod server;
 pub mod upgrade;
 
-use adapter_common::{body, cmd, conv, error, send, service};
+use adapter_common::{body, cmd, conv, error, service};
 
 pub use adapter_common::error::{BoxError, Error, TimeoutKind};
 pub use body::Incoming;

@@ -20,27 +20,24 @@
 //! connection (RFC 9113 §8.7), which [`Client`](crate::Client) does once.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use bytes::{Buf, Bytes};
+use bytes::Buf;
 use http::{Request, Response};
 use http_body::Body;
-use proto_core::{Config, Fields, Protocol, RequestHead, Side};
+use proto_core::{Config, Protocol, Side};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio::sync::oneshot;
 
 pub(crate) use adapter_common::client::PoolHook;
-use adapter_common::client::{ClientHandler, not_processed};
+use adapter_common::client::{ClientHandler, send_or_return};
+pub(crate) use adapter_common::client::{Failed, Outgoing};
 
 use crate::body::Incoming;
-use crate::cmd::{ClientRequest, Cmd, CmdTx};
-use crate::conv::request_head;
+use crate::cmd::CmdTx;
 use crate::driver::Driver;
 use crate::error::{BoxError, Error};
-use crate::send::{SendCredit, first_part, pump};
 
 /// Sends requests on one connection. Cheap to clone.
 ///
@@ -56,65 +53,6 @@ pub struct SendRequest {
     /// Set by the connection task once it takes no new requests (HTTP/2
     /// GOAWAY, stream ids exhausted).
     retired: Arc<AtomicBool>,
-}
-
-/// A request that failed, given back when the peer did not process it
-/// (HTTP/2 `REFUSED_STREAM`, or never sent) and it can be sent again.
-pub(crate) struct Failed<B> {
-    pub(crate) error: Error,
-    pub(crate) again: Option<Outgoing<B>>,
-}
-
-/// A request ready to hand to a connection: head, the body bytes that were
-/// ready at once, and the rest of the body if any.
-pub(crate) struct Outgoing<B> {
-    pub(crate) head: RequestHead,
-    pub(crate) data: Bytes,
-    pub(crate) end: bool,
-    pub(crate) trailers: Option<Fields>,
-    pub(crate) rest: Option<Pin<Box<B>>>,
-}
-
-impl<B> Outgoing<B>
-where
-    B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
-{
-    pub(crate) async fn prepare(parts: &http::request::Parts, body: B) -> Result<Self, Error> {
-        let head = request_head(parts, body.size_hint().exact());
-        if body.is_end_stream() {
-            return Ok(Self {
-                head,
-                data: Bytes::new(),
-                end: true,
-                trailers: None,
-                rest: None,
-            });
-        }
-        let mut body = Box::pin(body);
-        let first = first_part(body.as_mut()).await;
-        if let Some(e) = first.error {
-            return Err(Error::Body(e));
-        }
-        let rest = if first.end { None } else { Some(body) };
-        Ok(Self {
-            head,
-            data: first.data,
-            end: first.end,
-            trailers: first.trailers,
-            rest,
-        })
-    }
-
-    /// A copy to send again, if the body was complete at once.
-    pub(crate) fn replay(&self) -> Option<Self> {
-        self.rest.is_none().then(|| Self {
-            head: self.head.clone(),
-            data: self.data.clone(),
-            end: self.end,
-            trailers: self.trailers.clone(),
-            rest: None,
-        })
-    }
 }
 
 impl SendRequest {
@@ -158,82 +96,10 @@ impl SendRequest {
     where
         B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
     {
-        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let (resp_tx, resp_rx) = oneshot::channel();
-        // HTTP/2: what it takes to send the request again if it is refused.
-        let mut spare = self.multiplex.then(|| Outgoing {
-            head: out.head.clone(),
-            data: out.data.clone(),
-            end: out.end,
-            trailers: out.trailers.clone(),
-            rest: None,
-        });
-        let Outgoing {
-            head,
-            data,
-            end,
-            trailers,
-            mut rest,
-        } = out;
-        let (start, start_rx) = match rest {
-            Some(_) => {
-                let (tx, rx) = oneshot::channel();
-                (Some(tx), Some(rx))
-            }
-            None => (None, None),
+        let spawn = |pump| {
+            tokio::spawn(pump);
         };
-        let credit = rest.as_ref().map(|_| SendCredit::new(data.len()));
-        let req = ClientRequest {
-            key,
-            head,
-            data,
-            end,
-            trailers,
-            credit: credit.clone(),
-            resp_tx,
-            start,
-        };
-        if self.tx.send(Cmd::Request(Box::new(req))).is_err() {
-            // Never reached the connection: nothing was sent.
-            let again = spare.map(|mut s| {
-                s.rest = rest;
-                s
-            });
-            return Err(Failed {
-                error: Error::Canceled,
-                again,
-            });
-        }
-        if let (Some(start_rx), Some(credit)) = (start_rx, credit) {
-            // Dropped unsent (refused, canceled, connection gone): the body
-            // stays here, untouched.
-            if start_rx.await.is_ok() {
-                if let Some(mut body) = rest.take() {
-                    let tx = self.tx.clone();
-                    tokio::spawn(async move { pump(body.as_mut(), key, &tx, &credit).await });
-                }
-                // Polled by the pump now: it cannot be sent again.
-                spare = None;
-            }
-        }
-        match resp_rx.await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(error)) => {
-                let again = if not_processed(&error) {
-                    spare.map(|mut s| {
-                        s.rest = rest;
-                        s
-                    })
-                } else {
-                    None
-                };
-                Err(Failed { error, again })
-            }
-            Err(_) => Err(Failed {
-                error: Error::Canceled,
-                again: None,
-            }),
-        }
+        send_or_return(&self.tx, &self.next_key, self.multiplex, out, spawn).await
     }
 }
 
