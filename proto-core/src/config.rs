@@ -79,6 +79,11 @@ pub struct H2Config {
     pub max_resets: u32,
     /// How fast the reset budget refills.
     pub reset_refill: Duration,
+    /// MadeYouReset (CVE-2025-8671): a stream reset (by the peer, or by us
+    /// for the peer's error) while the application was still answering it
+    /// keeps counting against `max_concurrent_streams` for this long, since
+    /// its handler may still be running although the protocol closed it.
+    pub reset_stream_hold: Duration,
     /// Most control-frame answers (PING ACK, SETTINGS ACK, RST_STREAM)
     /// queued unwritten; beyond it the core stops reading until they drain.
     pub max_pending_control: usize,
@@ -112,6 +117,7 @@ impl Default for H2Config {
             max_settings_entries: 32,
             max_resets: 200,
             reset_refill: Duration::from_millis(100),
+            reset_stream_hold: Duration::from_secs(5),
             max_pending_control: 1024,
             max_empty_frames: 10_000,
             settings_timeout: Duration::from_secs(10),

@@ -881,7 +881,44 @@ fn max_concurrent_streams_exceeded_is_refused_stream_5_1_2() {
     p.assert_frames(&["RST_STREAM 5 REFUSED_STREAM"]);
     assert_eq!(p.ep.requests().len(), 2);
     // Once a stream ends, a new one fits again.
+    p.ep.respond(sid(3), response(204, &[]), b"");
+    p.drive();
+    let _ = p.take();
+    p.headers(7).request("GET", "/").end_stream().send();
+    p.assert_frames(&[]);
+    assert_eq!(p.ep.requests().len(), 3, "{:#?}", p.ep.log);
+}
+
+/// MadeYouReset (CVE-2025-8671) with RFC 9113 §5.1.2: a stream the peer
+/// resets while the application is still answering it keeps its slot for
+/// `reset_stream_hold` (its handler may still be running), so resets cannot
+/// buy the peer more concurrent work than `max_concurrent_streams`; after the
+/// hold, the slot is free again. A stream already answered frees its slot at
+/// once.
+#[test]
+fn reset_stream_holds_its_slot_while_answered_made_you_reset_5_1_2() {
+    let mut cfg = no_timers();
+    cfg.h2.max_concurrent_streams = 1;
+    cfg.h2.reset_stream_hold = Duration::from_secs(2);
+    let mut p = ready_with(cfg);
+    p.headers(1).request("POST", "/").send();
     p.rst(1, ErrorCode::CANCEL);
+    let _ = p.take();
+    p.headers(3).request("GET", "/").end_stream().send();
+    p.assert_frames(&["RST_STREAM 3 REFUSED_STREAM"]);
+    assert_eq!(
+        p.ep.requests().len(),
+        1,
+        "the handler of stream 1 may still run"
+    );
+    p.advance(Duration::from_secs(2));
+    p.headers(5).request("GET", "/").end_stream().send();
+    p.assert_frames(&[]);
+    assert_eq!(p.ep.requests().len(), 2, "{:#?}", p.ep.log);
+    // Answered, then reset by the peer: nothing is held.
+    p.ep.respond(sid(5), response(204, &[]), b"");
+    p.drive();
+    let _ = p.take();
     p.headers(7).request("GET", "/").end_stream().send();
     p.assert_frames(&[]);
     assert_eq!(p.ep.requests().len(), 3, "{:#?}", p.ep.log);

@@ -131,6 +131,10 @@ pub(crate) struct H2Conn {
     /// Next id we would open.
     pub(super) next_local_id: u32,
     pub(super) recent_resets: VecDeque<u32>,
+    /// Peer streams reset while the application was still answering them,
+    /// with the time until which they count against our concurrency limit
+    /// (MadeYouReset); oldest first, so expiry is from the front.
+    pub(super) held_resets: VecDeque<Instant>,
     pub(super) partial: Option<PartialBlock>,
     pub(super) send_window: Window,
     /// Content accepted by `write` on all streams and not yet framed.
@@ -257,6 +261,7 @@ impl H2Conn {
                 Side::Server => 2,
             },
             recent_resets: VecDeque::with_capacity(RECENT_RESETS),
+            held_resets: VecDeque::new(),
             partial: None,
             send_window: Window::new(DEFAULT_WINDOW),
             conn_pending: 0,

@@ -39,6 +39,7 @@ impl H2Conn {
         if self.side == Side::Server && !self.spend_reset_token() {
             return;
         }
+        self.hold_if_answering(id);
         self.remove_stream(id, Some((r.error_code, true)));
     }
 

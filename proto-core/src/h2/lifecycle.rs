@@ -40,13 +40,52 @@ impl H2Conn {
 
     /// Sends RST_STREAM for `id` and forgets the stream (§5.4.2).
     pub(super) fn stream_error(&mut self, id: StreamId, code: ErrorCode) {
+        self.send_reset(id, code);
+        self.hold_if_answering(id.get());
+        self.remove_stream(id.get(), Some((code, false)));
+    }
+
+    /// The application abandons `id` itself: RST_STREAM, and its slot is free.
+    pub(super) fn app_reset(&mut self, id: StreamId, code: ErrorCode) {
+        self.send_reset(id, code);
+        self.remove_stream(id.get(), Some((code, false)));
+    }
+
+    fn send_reset(&mut self, id: StreamId, code: ErrorCode) {
         if self.closed {
             return;
         }
         self.send_frame(frame::RstStream::new(id, code));
         self.pending_control += 1;
         self.remember_reset(id.get());
-        self.remove_stream(id.get(), Some((code, false)));
+    }
+
+    /// MadeYouReset (CVE-2025-8671): a peer stream the application is still
+    /// answering keeps its concurrency slot for `reset_stream_hold` after the
+    /// protocol closed it, as its handler may still be running.
+    pub(super) fn hold_if_answering(&mut self, id: u32) {
+        let answering = self.side == Side::Server
+            && self.peer_initiated(id)
+            && self
+                .streams
+                .get(&id)
+                .is_some_and(|s| s.state.send_open() || s.pending_len > 0);
+        if answering {
+            self.held_resets
+                .push_back(self.now + self.cfg.h2.reset_stream_hold);
+        }
+    }
+
+    /// Streams held after a reset, once expired ones are let go.
+    pub(super) fn held_streams(&mut self) -> usize {
+        while self
+            .held_resets
+            .front()
+            .is_some_and(|&until| until <= self.now)
+        {
+            self.held_resets.pop_front();
+        }
+        self.held_resets.len()
     }
 
     pub(super) fn remember_reset(&mut self, id: u32) {

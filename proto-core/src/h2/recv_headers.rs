@@ -130,8 +130,15 @@ impl H2Conn {
             .values()
             .filter(|s| s.state != State::Closed)
             .count();
-        if open >= self.cfg.h2.max_concurrent_streams as usize {
-            // §5.1.2: over our limit.
+        let max = self.cfg.h2.max_concurrent_streams as usize;
+        let held = self.held_streams();
+        if open + held >= max {
+            // §5.1.2: over our limit. A refusal only due to streams the peer
+            // got reset while their handlers run is more churn: it costs a
+            // reset token (MadeYouReset).
+            if open < max && !self.spend_reset_token() {
+                return;
+            }
             return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
         }
         let mut b = RequestBuilder::new();

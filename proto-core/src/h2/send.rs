@@ -298,7 +298,7 @@ impl H2Conn {
 
     pub(crate) fn reset(&mut self, id: StreamId, code: ErrorCode) {
         if self.streams.contains_key(&id.get()) {
-            self.stream_error(id, code);
+            self.app_reset(id, code);
         }
     }
 
