@@ -243,25 +243,4 @@ impl H2Conn {
             incremental: i,
         });
     }
-
-    /// Emits `Writable` for every stream waiting for window.
-    pub(super) fn wake_writers(&mut self) {
-        let waiting: Vec<u32> = self
-            .streams
-            .values()
-            .filter(|s| s.write_wanted)
-            .map(|s| s.id.get())
-            .collect();
-        for id in waiting {
-            if self.write_capacity_of(id) > 0 {
-                if let Some(s) = self.streams.get_mut(&id) {
-                    s.write_wanted = false;
-                    let sid = s.id;
-                    self.events.push_back(Event::Writable { id: sid });
-                }
-            }
-        }
-    }
-
-    // ---- reading bodies ----------------------------------------------------
 }

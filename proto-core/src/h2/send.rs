@@ -224,9 +224,21 @@ impl H2Conn {
     }
 
     pub(super) fn write_capacity_of(&self, key: u32) -> usize {
-        let Some(s) = self.streams.get(&key) else {
-            return 0;
-        };
+        let conn_room = self.conn_room();
+        self.streams
+            .get(&key)
+            .map_or(0, |s| self.capacity(s, conn_room))
+    }
+
+    /// Connection window not yet claimed by queued content.
+    fn conn_room(&self) -> usize {
+        self.send_window
+            .available()
+            .saturating_sub(self.conn_pending)
+    }
+
+    /// What `write` would accept on `s` now, given `conn_room`.
+    fn capacity(&self, s: &Stream, conn_room: usize) -> usize {
         if self.closed || !s.state.send_open() || s.finish.is_some() {
             return 0;
         }
@@ -237,11 +249,21 @@ impl H2Conn {
         // queued counts against them here.
         let budget = self.cfg.send_buffer.saturating_sub(s.pending_len);
         let stream_room = s.send_window.available().saturating_sub(s.pending_len);
-        let conn_room = self
-            .send_window
-            .available()
-            .saturating_sub(self.conn_pending);
         stream_room.min(conn_room).min(budget)
+    }
+
+    /// Emits `Writable` for every stream waiting for room that has some now
+    /// (after a window grew). No allocation: this runs per WINDOW_UPDATE.
+    pub(super) fn wake_writers(&mut self) {
+        let conn_room = self.conn_room();
+        let mut streams = core::mem::take(&mut self.streams);
+        for s in streams.values_mut() {
+            if s.write_wanted && self.capacity(s, conn_room) > 0 {
+                s.write_wanted = false;
+                self.events.push_back(Event::Writable { id: s.id });
+            }
+        }
+        self.streams = streams;
     }
 
     pub(crate) fn write(&mut self, id: StreamId, data: &mut Bytes) -> Result<usize, UserError> {
@@ -305,14 +327,11 @@ impl H2Conn {
     /// After a window grew: streams blocked on flow control go back in the
     /// scheduler, and writers waiting for room are told.
     pub(super) fn window_opened(&mut self) {
-        let blocked: Vec<u32> = self
-            .streams
-            .values()
-            .filter(|s| !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()))
-            .map(|s| s.id.get())
-            .collect();
-        for key in blocked {
-            self.schedule(key);
+        for s in self.streams.values_mut() {
+            if !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()) {
+                s.scheduled = true;
+                self.ready[usize::from(s.urgency.min(7))].push_back(s.id.get());
+            }
         }
         self.wake_writers();
     }
