@@ -17,7 +17,8 @@
 //! - [`client`]: the client side of a connection task (request queue,
 //!   HTTP/2 multiplexing, GOAWAY retirement);
 //! - [`server`]: the server side's request run, reply and `500` handling;
-//! - [`upgrade`]: the transport handoff after a protocol switch.
+//! - [`upgrade`]: the transport handoff after a protocol switch;
+//! - `tls` (feature `rustls`): ALPN lists and the protocol ALPN selects.
 //!
 //! # Synchronization primitives
 //!
@@ -39,4 +40,6 @@ pub mod error;
 pub mod send;
 pub mod server;
 pub mod service;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod upgrade;
