@@ -40,6 +40,10 @@ pub struct Config {
     pub body_read_timeout: Option<Duration>,
     /// Client: how long to wait for `100 Continue` before sending the body.
     pub expect_continue_timeout: Duration,
+    /// Slow-read defence: while bytes are owed to the peer, the longest the
+    /// transport may go without taking any of them before the connection is
+    /// closed (and what it still owed dropped). `None` disables.
+    pub send_timeout: Option<Duration>,
     /// Send `Connection: keep-alive` semantics (false: one exchange per connection).
     pub keep_alive: bool,
     /// Server: accept HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) on a request
@@ -146,6 +150,7 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(60)),
             body_read_timeout: Some(Duration::from_secs(60)),
             expect_continue_timeout: Duration::from_secs(1),
+            send_timeout: Some(Duration::from_secs(30)),
             keep_alive: true,
             h2c_upgrade: true,
             h2: H2Config::default(),

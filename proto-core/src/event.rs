@@ -63,6 +63,9 @@ pub enum TimerKind {
     PingTimeout,
     /// HTTP/2: a header block (HEADERS + CONTINUATION) did not complete in time.
     HeaderBlock,
+    /// Bytes were owed to the peer and the transport took none of them in
+    /// time: the peer does not read (slow-read defence).
+    SendStall,
 }
 
 /// What an `Upgrade` event switched to.

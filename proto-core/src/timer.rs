@@ -1,10 +1,12 @@
 //! The connection's timers: one slot per [`TimerKind`], the next deadline is
 //! the earliest armed slot.
 
+use core::time::Duration;
+
 use crate::event::TimerKind;
 use crate::time::Instant;
 
-const KINDS: [TimerKind; 9] = [
+const KINDS: [TimerKind; 10] = [
     TimerKind::HeaderRead,
     TimerKind::Idle,
     TimerKind::BodyRead,
@@ -14,6 +16,7 @@ const KINDS: [TimerKind; 9] = [
     TimerKind::KeepAlive,
     TimerKind::PingTimeout,
     TimerKind::HeaderBlock,
+    TimerKind::SendStall,
 ];
 
 fn index(kind: TimerKind) -> usize {
@@ -27,6 +30,8 @@ fn index(kind: TimerKind) -> usize {
         TimerKind::KeepAlive => 6,
         TimerKind::PingTimeout => 7,
         TimerKind::HeaderBlock => 8,
+        TimerKind::SendStall => 9,
+        // `TimerKind` is non-exhaustive for users only; every kind is listed.
     }
 }
 
@@ -34,6 +39,8 @@ fn index(kind: TimerKind) -> usize {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     slots: [Option<Instant>; KINDS.len()],
+    /// The transport took bytes since `SendStall` was last armed.
+    send_progress: bool,
 }
 
 impl Timers {
@@ -51,6 +58,42 @@ impl Timers {
 
     pub(crate) fn stop_all(&mut self) {
         self.slots = [None; KINDS.len()];
+    }
+
+    /// Slow-read defence, called whenever output may have changed: keeps
+    /// `SendStall` armed while bytes are `owed`, disarmed otherwise. The core
+    /// learns the time only from `recv`/`handle_timeout`, so `now` may be
+    /// stale here; progress is therefore only noted, and checked when the
+    /// timer fires ([`Timers::send_stalled`]).
+    pub(crate) fn watch_send(&mut self, owed: bool, now: Instant, timeout: Option<Duration>) {
+        match timeout {
+            Some(d) if owed => {
+                if self.get(TimerKind::SendStall).is_none() {
+                    self.send_progress = false;
+                    self.set(TimerKind::SendStall, now + d);
+                }
+            }
+            _ => self.stop(TimerKind::SendStall),
+        }
+    }
+
+    /// The transport took `n` bytes.
+    pub(crate) fn sent(&mut self, n: usize) {
+        if n > 0 {
+            self.send_progress = true;
+        }
+    }
+
+    /// `SendStall` fired at `now`: true if the transport took nothing since it
+    /// was armed (the connection must close); otherwise re-arms it from `now`.
+    pub(crate) fn send_stalled(&mut self, now: Instant, timeout: Option<Duration>) -> bool {
+        if !core::mem::take(&mut self.send_progress) {
+            return true;
+        }
+        if let Some(d) = timeout {
+            self.set(TimerKind::SendStall, now + d);
+        }
+        false
     }
 
     /// The earliest deadline.

@@ -74,6 +74,14 @@ impl TxQueue {
         &self.list[self.pos..]
     }
 
+    /// Drops everything owed (the peer stopped reading).
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+        self.pos = 0;
+        self.buf.clear();
+        self.len = 0;
+    }
+
     /// `n` bytes from the front were written.
     pub(crate) fn advance(&mut self, mut n: usize) {
         n = n.min(self.len);

@@ -1409,6 +1409,7 @@ pub fn no_timers() -> Config {
     c.header_read_timeout = None;
     c.idle_timeout = None;
     c.body_read_timeout = None;
+    c.send_timeout = None;
     c
 }
 

@@ -577,14 +577,20 @@ impl H1Conn {
     // ---- output --------------------------------------------------------------
 
     pub(crate) fn poll_transmit(&mut self) -> &[Bytes] {
+        let owed = !self.tx.is_empty() && !self.closed;
+        self.timers
+            .watch_send(owed, self.now, self.cfg.send_timeout);
         self.tx.chunks()
     }
 
     pub(crate) fn transmit_complete(&mut self, n: usize) {
         self.tx.advance(n);
+        self.timers.sent(n);
         if self.closed {
             return;
         }
+        self.timers
+            .watch_send(!self.tx.is_empty(), self.now, self.cfg.send_timeout);
         if let Some(front) = self.streams.front_mut() {
             if front.write_wanted && matches!(front.send, SendState::Body(_)) {
                 let id = front.id;

@@ -87,6 +87,13 @@ impl H1Conn {
     }
 
     pub(super) fn on_timeout(&mut self, kind: TimerKind) {
+        if kind == TimerKind::SendStall {
+            if !self.timers.send_stalled(self.now, self.cfg.send_timeout) {
+                return;
+            }
+            // The peer does not read: what it is owed will never leave.
+            self.tx.clear();
+        }
         self.events.push_back(Event::TimedOut { kind });
         match kind {
             TimerKind::HeaderRead => {
@@ -100,7 +107,9 @@ impl H1Conn {
                     self.reading = Reading::Done;
                 }
             }
-            TimerKind::Idle | TimerKind::ShutdownDrain => self.close(CloseReason::TimedOut(kind)),
+            TimerKind::Idle | TimerKind::ShutdownDrain | TimerKind::SendStall => {
+                self.close(CloseReason::TimedOut(kind));
+            }
             TimerKind::BodyRead => {
                 if self.side == Side::Server {
                     if let Reading::Body { id, .. } = self.reading {

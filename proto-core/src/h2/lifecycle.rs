@@ -293,6 +293,13 @@ impl H2Conn {
     }
 
     fn on_timeout(&mut self, kind: TimerKind) {
+        if kind == TimerKind::SendStall {
+            if !self.timers.send_stalled(self.now, self.cfg.send_timeout) {
+                return;
+            }
+            // The peer does not read: no GOAWAY can reach it either.
+            self.tx.clear();
+        }
         if kind == TimerKind::KeepAlive {
             if self.ping_outstanding.is_none() {
                 self.ping_outstanding = Some(KEEPALIVE_PING);

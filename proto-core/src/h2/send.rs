@@ -446,11 +446,19 @@ impl H2Conn {
         if self.tx.len() < BATCH && !self.closed {
             self.run_scheduler();
         }
+        let owed = !self.tx.is_empty() && !self.closed;
+        self.timers
+            .watch_send(owed, self.now, self.cfg.send_timeout);
         self.tx.chunks()
     }
 
     pub(crate) fn transmit_complete(&mut self, n: usize) {
         self.tx.advance(n);
+        self.timers.sent(n);
+        if !self.closed {
+            self.timers
+                .watch_send(!self.tx.is_empty(), self.now, self.cfg.send_timeout);
+        }
         if self.tx.is_empty() && self.pending_control > 0 {
             let was_paused = self.pending_control >= self.cfg.h2.max_pending_control;
             self.pending_control = 0;
