@@ -93,6 +93,8 @@
 mod client;
 mod driver;
 mod server;
+#[cfg(feature = "rustls")]
+mod tls;
 pub mod upgrade;
 
 use adapter_common::{body, cmd, conv, error, service};
@@ -102,6 +104,13 @@ pub use body::Incoming;
 pub use client::{Client, ClientBuilder, SendRequest, handshake, handshake_with};
 pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
 pub use service::{HttpService, ServiceFn, service_fn};
+#[cfg(feature = "rustls")]
+pub use tls::TLS_HANDSHAKE_TIMEOUT;
+
+/// The rustls version this crate's TLS uses (feature `rustls`), re-exported
+/// so that configs need no version matching.
+#[cfg(feature = "rustls")]
+pub use rustls;
 
 /// The core's configuration, re-exported for convenience.
 pub use proto_core::{Config, Protocol};

@@ -28,11 +28,13 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 /// Idle connections kept per authority, by default.
 const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
 
-/// Connections by authority (`host:port`). An entry lives as long as its
-/// connection. HTTP/1.1: `idle` says whether it can take a request now (the
-/// connection task sets it, a checkout clears it). HTTP/2: one connection
-/// per authority, shared by every request; `idle` says whether it still
-/// takes new requests (cleared at GOAWAY, when it also leaves the pool).
+/// Connections by scheme and authority (`http://host:port`), so that `http`
+/// and `https` never share one. An entry lives as long as its connection.
+/// HTTP/1.1: `idle` says whether it can take a request now (the connection
+/// task sets it, a checkout clears it). HTTP/2: one connection per key,
+/// shared by every request; `idle` says whether it still takes new requests
+/// (cleared at GOAWAY, when it also leaves the pool). Over TLS, ALPN decides
+/// which of the two a connection is.
 pub(crate) struct Pool {
     conns: Mutex<HashMap<String, Vec<PoolEntry>>>,
     /// HTTP/2: one connection attempt per authority at a time, so that
@@ -55,16 +57,16 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// An idle HTTP/1.1 connection (taken: no longer idle), or the shared
-    /// HTTP/2 connection (`shared`) if it still takes requests.
-    fn checkout(&self, key: &str, shared: bool) -> Option<SendRequest> {
+    /// The shared HTTP/2 connection if it still takes requests, or an idle
+    /// HTTP/1.1 connection (taken: no longer idle).
+    fn checkout(&self, key: &str) -> Option<SendRequest> {
         let mut conns = self.lock();
         let entries = conns.get_mut(key)?;
         entries.retain(|e| !e.sender.is_closed());
         let found = entries
             .iter()
             .find(|e| {
-                if shared {
+                if e.sender.is_http2() {
                     e.idle.load(Ordering::Acquire)
                 } else {
                     e.idle
@@ -136,6 +138,8 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_idle_per_host: usize,
+    #[cfg(feature = "rustls")]
+    tls: Option<rustls::ClientConfig>,
 }
 
 impl Default for ClientBuilder {
@@ -146,6 +150,8 @@ impl Default for ClientBuilder {
             connect_timeout: None,
             request_timeout: None,
             max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -166,8 +172,11 @@ impl ClientBuilder {
     }
 
     /// Which protocol connections speak: [`Protocol::Http1`] (the default;
-    /// `Auto` means the same for a client) or [`Protocol::Http2`] (prior
-    /// knowledge, see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    /// `Auto` means the same for a client over plain TCP) or
+    /// [`Protocol::Http2`] (prior knowledge, see
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge)). Over TLS it
+    /// sets what ALPN offers: `Http1` only `http/1.1`, `Http2` only `h2`,
+    /// `Auto` both (the server then chooses).
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
@@ -206,6 +215,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Enables `https://` URIs: TLS with `config`, the server name (SNI and
+    /// certificate check) taken from the URI host. If `config` has no ALPN
+    /// list, it offers the [`protocol`](Self::protocol)'s (RFC 7301), and
+    /// the connection speaks what the server chose: HTTP/2 (`h2`, RFC 9113
+    /// §3.2) connections are shared by concurrent requests like prior
+    /// knowledge ones, HTTP/1.1 ones pooled. The connect timeout includes
+    /// the handshake.
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Client {
         let pool = Arc::new(Pool {
@@ -213,10 +236,16 @@ impl ClientBuilder {
             connecting: Mutex::new(HashMap::new()),
             max_per_host: self.max_idle_per_host,
         });
+        #[cfg(feature = "rustls")]
+        let tls = self.tls.clone().map(|config| {
+            crate::tls::connector(adapter_common::tls::client_config(config, self.protocol))
+        });
         Client {
             inner: Arc::new(ClientInner {
                 builder: self,
                 pool,
+                #[cfg(feature = "rustls")]
+                tls,
             }),
         }
     }
@@ -240,7 +269,8 @@ impl ClientBuilder {
 /// An HTTP client with connection reuse. Cheap to clone (clones share the
 /// pool).
 ///
-/// Connects by the URI's authority (`http` only for now).
+/// Connects by the URI's scheme and authority: `http`, and `https` with
+/// [`ClientBuilder::tls`] (feature `rustls`).
 ///
 /// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
 /// pool once its response body has been received in full, and leaves it
@@ -262,6 +292,8 @@ pub struct Client {
 struct ClientInner {
     builder: ClientBuilder,
     pool: Arc<Pool>,
+    #[cfg(feature = "rustls")]
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl fmt::Debug for Client {
@@ -279,23 +311,42 @@ impl Default for Client {
     }
 }
 
-/// `host:port` of an `http` URI.
-fn authority(uri: &Uri) -> Result<String, Error> {
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(Error::InvalidRequest("https is not supported yet")),
-        Some(_) => return Err(Error::InvalidRequest("unsupported URI scheme")),
-        None => {
-            return Err(Error::InvalidRequest(
-                "the URI must be absolute (http://host/...)",
-            ));
-        }
+/// Where a request goes.
+#[derive(Debug, PartialEq)]
+struct Target {
+    /// The pool key, `scheme://host:port`: `http` and `https` never share a
+    /// connection.
+    key: String,
+    /// The host to connect to, and the TLS server name (IPv6: no brackets).
+    host: String,
+    port: u16,
+    https: bool,
+}
+
+impl Target {
+    fn of(uri: &Uri) -> Result<Self, Error> {
+        let (https, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
+            Some(_) => return Err(Error::InvalidRequest("unsupported URI scheme")),
+            None => {
+                return Err(Error::InvalidRequest(
+                    "the URI must be absolute (http://host/...)",
+                ));
+            }
+        };
+        let host = uri
+            .host()
+            .ok_or(Error::InvalidRequest("the URI has no host"))?;
+        let port = uri.port_u16().unwrap_or(default_port);
+        let scheme = if https { "https" } else { "http" };
+        Ok(Self {
+            key: format!("{scheme}://{host}:{port}"),
+            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            port,
+            https,
+        })
     }
-    let host = uri
-        .host()
-        .ok_or(Error::InvalidRequest("the URI has no host"))?;
-    let port = uri.port_u16().unwrap_or(80);
-    Ok(format!("{host}:{port}"))
 }
 
 impl Client {
@@ -359,86 +410,131 @@ impl Client {
     where
         B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
     {
-        let key = authority(req.uri())?;
+        let target = Target::of(req.uri())?;
+        self.check_tls(&target)?;
         let (parts, body) = req.into_parts();
         let idempotent = parts.method.is_idempotent();
         let out = Outgoing::prepare(&parts, body).await?;
-        if self.inner.builder.protocol == Protocol::Http2 {
-            return self.send_h2(&key, out).await;
-        }
-        if let Some(sender) = self.inner.pool.checkout(&key, false) {
-            let replay = if idempotent { out.replay() } else { None };
-            match (sender.send(out).await, replay) {
-                (Err(e), Some(replay)) if e.is_retryable() => {
-                    tracing::debug!(error = %e, "reused connection failed; retrying on a new one");
-                    return self.connect(&key).await?.send(replay).await;
+        let (sender, reused) = self.checkout_or_connect(&target).await?;
+        if sender.is_http2() {
+            return match sender.send_or_return(out).await {
+                Ok(resp) => Ok(resp),
+                Err(Failed {
+                    error,
+                    again: Some(out),
+                }) => {
+                    tracing::debug!(error = %error, "request not processed; sending it on a new connection");
+                    self.checkout_or_connect(&target).await?.0.send(out).await
                 }
-                (result, _) => return result,
-            }
+                Err(Failed { error, .. }) => Err(error),
+            };
         }
-        self.connect(&key).await?.send(out).await
-    }
-
-    /// HTTP/2: sends on the authority's shared connection; a request the
-    /// server did not process goes once more, on a new connection.
-    async fn send_h2<B>(&self, key: &str, out: Outgoing<B>) -> Result<Response<Incoming>, Error>
-    where
-        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
-    {
-        let sender = self.shared(key).await?;
-        match sender.send_or_return(out).await {
-            Ok(resp) => Ok(resp),
-            Err(Failed {
-                error,
-                again: Some(out),
-            }) => {
-                tracing::debug!(error = %error, "request not processed; sending it on a new connection");
-                self.shared(key).await?.send(out).await
+        let replay = if reused && idempotent {
+            out.replay()
+        } else {
+            None
+        };
+        match (sender.send(out).await, replay) {
+            (Err(e), Some(replay)) if e.is_retryable() => {
+                tracing::debug!(error = %e, "reused connection failed; retrying on a new one");
+                self.connect(&target).await?.send(replay).await
             }
-            Err(Failed { error, .. }) => Err(error),
+            (result, _) => result,
         }
     }
 
-    /// HTTP/2: the authority's shared connection, connecting if there is
-    /// none (one attempt at a time: concurrent first requests share it).
-    async fn shared(&self, key: &str) -> Result<SendRequest, Error> {
+    /// `https` needs a TLS config.
+    fn check_tls(&self, target: &Target) -> Result<(), Error> {
+        #[cfg(feature = "rustls")]
+        let configured = self.inner.tls.is_some();
+        #[cfg(not(feature = "rustls"))]
+        let configured = false;
+        if target.https && !configured {
+            return Err(Error::InvalidRequest(
+                "https URIs need ClientBuilder::tls (feature `rustls`)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// True if connections to `target` may speak HTTP/2: prior knowledge
+    /// over TCP, or `h2` among the ALPN protocols offered over TLS.
+    fn may_multiplex(&self, target: &Target) -> bool {
+        if target.https {
+            #[cfg(feature = "rustls")]
+            return self
+                .inner
+                .tls
+                .as_ref()
+                .is_some_and(|tls| crate::tls::offers_h2(tls.config()));
+            #[cfg(not(feature = "rustls"))]
+            return false;
+        }
+        self.inner.builder.protocol == Protocol::Http2
+    }
+
+    /// A pooled connection (the shared HTTP/2 one, or an idle HTTP/1.1 one:
+    /// `true`), or a new one (`false`). Where HTTP/2 is possible, one
+    /// connection attempt at a time, so that concurrent first requests
+    /// share one connection (if ALPN then chooses HTTP/1.1, they connect one
+    /// after the other).
+    async fn checkout_or_connect(&self, target: &Target) -> Result<(SendRequest, bool), Error> {
         let pool = &self.inner.pool;
-        if let Some(sender) = pool.checkout(key, true) {
-            return Ok(sender);
+        if let Some(sender) = pool.checkout(&target.key) {
+            return Ok((sender, true));
         }
-        if pool.max_per_host == 0 {
-            return self.connect(key).await;
+        if pool.max_per_host == 0 || !self.may_multiplex(target) {
+            return Ok((self.connect(target).await?, false));
         }
-        let lock = pool.connect_lock(key);
+        let lock = pool.connect_lock(&target.key);
         let result = {
             let _guard = lock.lock().await;
-            match pool.checkout(key, true) {
-                Some(sender) => Ok(sender),
-                None => self.connect(key).await,
+            match pool.checkout(&target.key) {
+                Some(sender) => Ok((sender, true)),
+                None => self.connect(target).await.map(|sender| (sender, false)),
             }
         };
-        pool.release_connect_lock(key, lock);
+        pool.release_connect_lock(&target.key, lock);
         result
     }
 
-    async fn connect(&self, key: &str) -> Result<SendRequest, Error> {
-        let builder = &self.inner.builder;
-        let connecting = TcpStream::connect(key);
-        let io = match builder.connect_timeout {
-            Some(t) => tokio::time::timeout(t, connecting)
+    /// A new connection to `target` (TCP, and TLS for `https`), within the
+    /// connect timeout.
+    async fn connect(&self, target: &Target) -> Result<SendRequest, Error> {
+        match self.inner.builder.connect_timeout {
+            Some(t) => tokio::time::timeout(t, self.open(target))
                 .await
-                .map_err(|_| Error::Timeout(TimeoutKind::Connect))??,
-            None => connecting.await?,
-        };
+                .map_err(|_| Error::Timeout(TimeoutKind::Connect))?,
+            None => self.open(target).await,
+        }
+    }
+
+    async fn open(&self, target: &Target) -> Result<SendRequest, Error> {
+        let io = TcpStream::connect((target.host.as_str(), target.port)).await?;
         if let Err(e) = io.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
+        let protocol = self.inner.builder.protocol;
+        #[cfg(feature = "rustls")]
+        if let (true, Some(tls)) = (target.https, &self.inner.tls) {
+            let (io, protocol) = crate::tls::connect(tls, &target.host, io, protocol).await?;
+            return Ok(self.start(target, io, protocol));
+        }
+        // `check_tls` let only `http` through without TLS.
+        Ok(self.start(target, io, protocol))
+    }
+
+    /// Runs a connection to `target` over `io` in its own task, in the pool.
+    fn start<IO>(&self, target: &Target, io: IO, protocol: Protocol) -> SendRequest
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
         // HTTP/2: takes requests until it retires.
-        let multiplex = builder.protocol == Protocol::Http2;
+        let multiplex = protocol == Protocol::Http2;
         let idle = Arc::new(AtomicBool::new(multiplex));
         let pool = Arc::downgrade(&self.inner.pool);
-        let pool_key = key.to_owned();
+        let pool_key = target.key.clone();
         let hook = PoolHook {
             idle: idle.clone(),
             leave: Box::new(move || {
@@ -447,10 +543,16 @@ impl Client {
                 }
             }),
         };
-        let (sender, conn) =
-            conn::connection(io, builder.protocol, builder.config.clone(), Some(hook));
-        self.inner.pool.register(key, conn_id, sender.clone(), idle);
-        let span = tracing::debug_span!("client_conn", authority = %key, id = conn_id);
+        let (sender, conn) = conn::connection(
+            io,
+            protocol,
+            self.inner.builder.config.clone(),
+            Some(hook),
+        );
+        self.inner
+            .pool
+            .register(&target.key, conn_id, sender.clone(), idle);
+        let span = tracing::debug_span!("client_conn", target = %target.key, id = conn_id);
         tokio::spawn(
             async move {
                 if let Err(e) = conn.await {
@@ -459,7 +561,7 @@ impl Client {
             }
             .instrument(span),
         );
-        Ok(sender)
+        sender
     }
 }
 
@@ -468,18 +570,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authority_needs_http_and_a_host() {
-        let ok = |s: &str| authority(&s.parse::<Uri>().unwrap_or_default());
+    fn target_needs_http_or_https_and_a_host() {
+        let of = |s: &str| Target::of(&s.parse::<Uri>().unwrap_or_default());
+        let key = |s: &str| of(s).ok().map(|t| t.key);
         assert_eq!(
-            ok("http://example.com/a").ok().as_deref(),
-            Some("example.com:80")
+            key("http://example.com/a").as_deref(),
+            Some("http://example.com:80")
         );
         assert_eq!(
-            ok("http://127.0.0.1:8080").ok().as_deref(),
-            Some("127.0.0.1:8080")
+            key("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
         );
-        assert_eq!(ok("http://[::1]:9/").ok().as_deref(), Some("[::1]:9"));
-        assert!(ok("https://example.com/").is_err());
-        assert!(ok("/relative").is_err());
+        assert_eq!(key("http://[::1]:9/").as_deref(), Some("http://[::1]:9"));
+        assert_eq!(
+            key("https://example.com/").as_deref(),
+            Some("https://example.com:443")
+        );
+        assert!(of("ftp://example.com/").is_err());
+        assert!(of("/relative").is_err());
+    }
+
+    #[test]
+    fn target_host_is_a_connectable_name() {
+        let t = Target::of(&Uri::from_static("https://[::1]:8443/x"));
+        assert!(matches!(t, Ok(Target { ref host, port: 8443, https: true, .. }) if host == "::1"));
+    }
+
+    /// Without a TLS config an `https` URI is an error, not a panic.
+    #[tokio::test]
+    async fn https_without_tls_config_is_an_error() {
+        let client = Client::new();
+        let result = client.get(Uri::from_static("https://127.0.0.1:1/")).await;
+        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{result:?}");
     }
 }

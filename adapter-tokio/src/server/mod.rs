@@ -93,6 +93,8 @@ pub struct Builder {
     protocol: Protocol,
     stats: Stats,
     shutdown: ShutdownHandle,
+    #[cfg(feature = "rustls")]
+    tls: Option<rustls::ServerConfig>,
 }
 
 impl Default for Builder {
@@ -102,6 +104,8 @@ impl Default for Builder {
             protocol: Protocol::Auto,
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -125,6 +129,23 @@ impl Builder {
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
+        self
+    }
+
+    /// Serves TLS: [`Server::serve`] runs the handshake of each accepted
+    /// connection in that connection's task (bounded by the config's
+    /// `header_read_timeout`, or [`TLS_HANDSHAKE_TIMEOUT`](crate::TLS_HANDSHAKE_TIMEOUT)
+    /// without one), then serves the protocol ALPN chose (RFC 7301): `h2`
+    /// is HTTP/2 (RFC 9113 §3.2), `http/1.1` HTTP/1.1, and no ALPN the
+    /// configured [`protocol`](Self::protocol). If `config` has no ALPN
+    /// list, the one for the configured protocol is used (`Auto`: `h2`,
+    /// then `http/1.1`), so a server restricted to one protocol refuses
+    /// clients that offer only the other. A failed handshake closes only its
+    /// connection (logged at debug level).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ServerConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -189,6 +210,25 @@ impl Builder {
         S: HttpService,
     {
         let guard = self.stats.connection();
+        let run = self.run(io, service, self.protocol);
+        async move {
+            let _active = guard;
+            run.await
+        }
+    }
+
+    /// Serves `io` speaking `protocol`, uncounted (the caller holds the
+    /// connection's place in the stats).
+    fn run<IO, S>(
+        &self,
+        io: IO,
+        service: S,
+        protocol: Protocol,
+    ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
         let (tx, rx) = mpsc::unbounded_channel();
         let handler = ServerHandler {
             service,
@@ -198,15 +238,38 @@ impl Builder {
         let driver = Driver::new(
             io,
             Side::Server,
-            self.protocol,
+            protocol,
             self.config.clone(),
             rx,
             handler,
         );
-        let shutdown = self.shutdown.subscribe();
+        driver.run(Some(self.shutdown.subscribe()))
+    }
+
+    /// A TLS connection: the handshake, then [`run`](Self::run) with the
+    /// protocol ALPN chose. All of it runs in the connection's task.
+    #[cfg(feature = "rustls")]
+    fn tls_connection<S: HttpService>(
+        &self,
+        acceptor: tokio_rustls::TlsAcceptor,
+        io: TcpStream,
+        service: S,
+    ) -> impl Future<Output = Result<(), Error>> + use<S> {
+        let guard = self.stats.connection();
+        let handshake = crate::tls::accept(
+            acceptor,
+            io,
+            self.config.header_read_timeout,
+            self.protocol,
+            self.shutdown.subscribe(),
+        );
+        let builder = self.clone();
         async move {
             let _active = guard;
-            driver.run(Some(shutdown)).await
+            match handshake.await {
+                Some((io, protocol)) => builder.run(io, service, protocol).await,
+                None => Ok(()),
+            }
         }
     }
 }
@@ -263,6 +326,13 @@ impl Server {
         S: HttpService,
     {
         let Self { listener, builder } = self;
+        #[cfg(feature = "rustls")]
+        let tls = builder.tls.clone().map(|config| {
+            crate::tls::acceptor(adapter_common::tls::server_config(
+                config,
+                builder.protocol,
+            ))
+        });
         let mut shutdown = builder.shutdown.subscribe();
         let mut conns = JoinSet::new();
         let drain = loop {
@@ -274,7 +344,15 @@ impl Server {
                 _ = shutdown.changed() => {}
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
                 accepted = listener.accept() => match accepted {
-                    Ok((io, peer)) => spawn_connection(&builder, &mut conns, io, peer, service.clone()),
+                    Ok((io, peer)) => {
+                        let conn = Accepted {
+                            io,
+                            peer,
+                            #[cfg(feature = "rustls")]
+                            tls: tls.clone(),
+                        };
+                        spawn_connection(&builder, &mut conns, conn, service.clone());
+                    }
                     Err(e) => accept_error(e).await,
                 },
             }
@@ -295,26 +373,39 @@ impl Server {
     }
 }
 
+/// An accepted connection and how to serve it.
+struct Accepted {
+    io: TcpStream,
+    peer: SocketAddr,
+    #[cfg(feature = "rustls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
 fn spawn_connection<S: HttpService>(
     builder: &Builder,
     conns: &mut JoinSet<()>,
-    io: TcpStream,
-    peer: SocketAddr,
+    accepted: Accepted,
     service: S,
 ) {
+    let Accepted { io, peer, .. } = accepted;
     if let Err(e) = io.set_nodelay(true) {
         tracing::debug!(error = %e, "set_nodelay failed");
     }
-    let conn = builder.connection(io, service);
     let span = tracing::debug_span!("conn", %peer);
-    conns.spawn(
-        async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        }
-        .instrument(span),
-    );
+    #[cfg(feature = "rustls")]
+    if let Some(acceptor) = accepted.tls {
+        let conn = builder.tls_connection(acceptor, io, service);
+        conns.spawn(log_end(conn).instrument(span));
+        return;
+    }
+    let conn = builder.connection(io, service);
+    conns.spawn(log_end(conn).instrument(span));
+}
+
+async fn log_end(conn: impl Future<Output = Result<(), Error>>) {
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }
 
 /// Accept errors are about one connection (reset before accept) or about
