@@ -94,7 +94,14 @@ mod driver;
 mod rt;
 mod server;
 mod shutdown;
+#[cfg(feature = "rustls")]
+mod tls;
 pub mod upgrade;
+
+/// The rustls this crate was built with (feature `rustls`), for building
+/// the configs given to [`Builder::tls`] and [`ClientBuilder::tls`].
+#[cfg(feature = "rustls")]
+pub use rustls;
 
 use adapter_common::{body, cmd, conv, error, service};
 

@@ -1,5 +1,6 @@
-//! The client: connections by URI authority, a keep-alive pool (HTTP/1.1)
-//! or one shared connection per authority (HTTP/2), timeouts.
+//! The client: connections by URI scheme and authority, a keep-alive pool
+//! (HTTP/1.1) or one shared connection per authority (HTTP/2), timeouts,
+//! `https://` over rustls (feature `rustls`).
 
 mod conn;
 
@@ -30,11 +31,14 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 /// Idle connections kept per authority, by default.
 const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
 
-/// Connections by authority (`host:port`). An entry lives as long as its
-/// connection. HTTP/1.1: `idle` says whether it can take a request now (the
-/// connection task sets it, a checkout clears it). HTTP/2: one connection
-/// per authority, shared by every request; `idle` says whether it still
-/// takes new requests (cleared at GOAWAY, when it also leaves the pool).
+/// Connections by scheme and authority (`http://host:port`, so that `http`
+/// and `https` never share one). An entry lives as long as its connection.
+/// HTTP/1.1: `idle` says whether it can take a request now (the connection
+/// task sets it, a checkout clears it). HTTP/2: one connection per
+/// authority, shared by every request; `idle` says whether it still takes
+/// new requests (cleared at GOAWAY, when it also leaves the pool). Over TLS
+/// ALPN decides which of the two a connection is, so entries of both kinds
+/// may share a key.
 pub(crate) struct Pool {
     conns: Mutex<HashMap<String, Vec<PoolEntry>>>,
     /// HTTP/2: one connection attempt per authority at a time, so that
@@ -57,16 +61,16 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// An idle HTTP/1.1 connection (taken: no longer idle), or the shared
-    /// HTTP/2 connection (`shared`) if it still takes requests.
-    fn checkout(&self, key: &str, shared: bool) -> Option<SendRequest> {
+    /// An idle HTTP/1.1 connection (taken: no longer idle), or a shared
+    /// HTTP/2 connection that still takes requests.
+    fn checkout(&self, key: &str) -> Option<SendRequest> {
         let mut conns = self.lock();
         let entries = conns.get_mut(key)?;
         entries.retain(|e| !e.sender.is_closed());
         let found = entries
             .iter()
             .find(|e| {
-                if shared {
+                if e.sender.is_http2() {
                     e.idle.load(Ordering::Acquire)
                 } else {
                     e.idle
@@ -139,6 +143,8 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     max_idle_per_host: usize,
     spawner: Spawner,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -150,6 +156,8 @@ impl Default for ClientBuilder {
             request_timeout: None,
             max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
             spawner: Spawner::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -172,6 +180,10 @@ impl ClientBuilder {
     /// Which protocol connections speak: [`Protocol::Http1`] (the default;
     /// `Auto` means the same for a client) or [`Protocol::Http2`] (prior
     /// knowledge, see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    ///
+    /// Over TLS it is the ALPN offer (when the rustls config has none):
+    /// `Http1` offers `http/1.1`, `Http2` offers `h2`, and `Auto` offers both
+    /// and speaks what the server chose.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
@@ -219,6 +231,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects `https://` URIs over TLS (rustls) with `config`: the URI's
+    /// host is the SNI name and the name the server's certificate must
+    /// match. If `config.alpn_protocols` is empty it is filled in from the
+    /// [`protocol`](Self::protocol) at [`build`](Self::build) (`Auto`: `h2`,
+    /// then `http/1.1`); ALPN's answer (RFC 7301) then decides between
+    /// HTTP/2 (RFC 9113 §3.2: multiplexed like prior knowledge) and
+    /// HTTP/1.1 (the keep-alive pool). The [`connect_timeout`](Self::connect_timeout)
+    /// covers the handshake; without one, the handshake alone is bounded by
+    /// 30 s. Without this setting `https://` URIs fail with
+    /// [`Error::InvalidRequest`].
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(Arc::new(config));
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Client {
         let pool = Arc::new(Pool {
@@ -226,10 +255,17 @@ impl ClientBuilder {
             connecting: Mutex::new(HashMap::new()),
             max_per_host: self.max_idle_per_host,
         });
+        #[cfg(feature = "rustls")]
+        let tls = self
+            .tls
+            .as_deref()
+            .map(|config| crate::tls::ClientTls::new(config, self.protocol));
         Client {
             inner: Arc::new(ClientInner {
                 builder: self,
                 pool,
+                #[cfg(feature = "rustls")]
+                tls,
             }),
         }
     }
@@ -259,7 +295,8 @@ impl ClientBuilder {
 /// An HTTP client with connection reuse. Cheap to clone (clones share the
 /// pool).
 ///
-/// Connects by the URI's authority (`http` only for now).
+/// Connects by the URI's scheme and authority: `http`, and `https` with
+/// [`ClientBuilder::tls`] (feature `rustls`).
 ///
 /// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
 /// pool once its response body has been received in full, and leaves it
@@ -281,6 +318,8 @@ pub struct Client {
 struct ClientInner {
     builder: ClientBuilder,
     pool: Arc<Pool>,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::ClientTls>,
 }
 
 impl fmt::Debug for Client {
@@ -298,23 +337,44 @@ impl Default for Client {
     }
 }
 
-/// `host:port` of an `http` URI.
-fn authority(uri: &Uri) -> Result<String, Error> {
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(Error::InvalidRequest("https is not supported yet")),
-        Some(_) => return Err(Error::InvalidRequest("unsupported URI scheme")),
-        None => {
-            return Err(Error::InvalidRequest(
-                "the URI must be absolute (http://host/...)",
-            ));
-        }
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    /// The pool key: scheme and authority.
+    key: String,
+    /// `host:port` to connect to.
+    addr: String,
+    /// The URI's host (with an IPv6 literal's brackets).
+    host: String,
+    tls: bool,
+}
+
+impl Target {
+    /// The target of an `http` or `https` URI.
+    fn new(uri: &Uri) -> Result<Self, Error> {
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
+            Some(_) => return Err(Error::InvalidRequest("unsupported URI scheme")),
+            None => {
+                return Err(Error::InvalidRequest(
+                    "the URI must be absolute (http://host/...)",
+                ));
+            }
+        };
+        let host = uri
+            .host()
+            .ok_or(Error::InvalidRequest("the URI has no host"))?;
+        let port = uri.port_u16().unwrap_or(default_port);
+        let addr = format!("{host}:{port}");
+        let scheme = if tls { "https" } else { "http" };
+        Ok(Self {
+            key: format!("{scheme}://{addr}"),
+            addr,
+            host: host.to_owned(),
+            tls,
+        })
     }
-    let host = uri
-        .host()
-        .ok_or(Error::InvalidRequest("the URI has no host"))?;
-    let port = uri.port_u16().unwrap_or(80);
-    Ok(format!("{host}:{port}"))
 }
 
 impl Client {
@@ -354,7 +414,8 @@ impl Client {
         sender
     }
 
-    /// Sends `req` (absolute `http://` URI) and waits for the response head.
+    /// Sends `req` (absolute `http://` or `https://` URI) and waits for the
+    /// response head.
     /// The body may stream: it is sent as the connection takes it, also
     /// while the response is being received.
     pub async fn request<B>(&self, req: Request<B>) -> Result<Response<Incoming>, Error>
@@ -376,87 +437,128 @@ impl Client {
         self.request(req).await
     }
 
+    /// The target of `uri`, if this client can connect to it.
+    fn target(&self, uri: &Uri) -> Result<Target, Error> {
+        let target = Target::new(uri)?;
+        #[cfg(feature = "rustls")]
+        if target.tls && self.inner.tls.is_none() {
+            return Err(Error::InvalidRequest(
+                "https:// URIs need a TLS config (ClientBuilder::tls)",
+            ));
+        }
+        #[cfg(not(feature = "rustls"))]
+        if target.tls {
+            return Err(Error::InvalidRequest(
+                "https:// URIs need adapter-smol's `rustls` feature",
+            ));
+        }
+        Ok(target)
+    }
+
     async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, Error>
     where
         B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
     {
-        let key = authority(req.uri())?;
+        let target = self.target(req.uri())?;
         let (parts, body) = req.into_parts();
         let idempotent = parts.method.is_idempotent();
         let out = Outgoing::prepare(&parts, body).await?;
-        if self.inner.builder.protocol == Protocol::Http2 {
-            return self.send_h2(&key, out).await;
+        let (sender, reused) = self.sender(&target).await?;
+        if sender.is_http2() {
+            // A request the server did not process goes once more, on a new
+            // connection.
+            return match sender.send_or_return(out).await {
+                Ok(resp) => Ok(resp),
+                Err(Failed {
+                    error,
+                    again: Some(out),
+                }) => {
+                    tracing::debug!(error = %error, "request not processed; sending it on a new connection");
+                    self.sender(&target).await?.0.send(out).await
+                }
+                Err(Failed { error, .. }) => Err(error),
+            };
         }
-        if let Some(sender) = self.inner.pool.checkout(&key, false) {
+        if reused {
             let replay = if idempotent { out.replay() } else { None };
             match (sender.send(out).await, replay) {
                 (Err(e), Some(replay)) if e.is_retryable() => {
                     tracing::debug!(error = %e, "reused connection failed; retrying on a new one");
-                    return self.connect(&key).await?.send(replay).await;
+                    return self.connect(&target).await?.send(replay).await;
                 }
                 (result, _) => return result,
             }
         }
-        self.connect(&key).await?.send(out).await
+        sender.send(out).await
     }
 
-    /// HTTP/2: sends on the authority's shared connection; a request the
-    /// server did not process goes once more, on a new connection.
-    async fn send_h2<B>(&self, key: &str, out: Outgoing<B>) -> Result<Response<Incoming>, Error>
-    where
-        B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
-    {
-        let sender = self.shared(key).await?;
-        match sender.send_or_return(out).await {
-            Ok(resp) => Ok(resp),
-            Err(Failed {
-                error,
-                again: Some(out),
-            }) => {
-                tracing::debug!(error = %error, "request not processed; sending it on a new connection");
-                self.shared(key).await?.send(out).await
-            }
-            Err(Failed { error, .. }) => Err(error),
-        }
-    }
-
-    /// HTTP/2: the authority's shared connection, connecting if there is
-    /// none (one attempt at a time: concurrent first requests share it).
-    async fn shared(&self, key: &str) -> Result<SendRequest, Error> {
+    /// A pooled connection (true: reused) or a new one. Where connections
+    /// may speak HTTP/2 (prior knowledge, or TLS offering `h2`), one
+    /// attempt at a time per target, so that concurrent first requests share
+    /// the connection.
+    async fn sender(&self, target: &Target) -> Result<(SendRequest, bool), Error> {
         let pool = &self.inner.pool;
-        if let Some(sender) = pool.checkout(key, true) {
-            return Ok(sender);
+        if let Some(sender) = pool.checkout(&target.key) {
+            return Ok((sender, true));
         }
-        if pool.max_per_host == 0 {
-            return self.connect(key).await;
+        let protocol = self.inner.builder.protocol;
+        let may_h2 = protocol == Protocol::Http2 || (target.tls && protocol == Protocol::Auto);
+        if !may_h2 || pool.max_per_host == 0 {
+            return Ok((self.connect(target).await?, false));
         }
-        let lock = pool.connect_lock(key);
+        let lock = pool.connect_lock(&target.key);
         let result = {
             let _guard = lock.lock().await;
-            match pool.checkout(key, true) {
-                Some(sender) => Ok(sender),
-                None => self.connect(key).await,
+            match pool.checkout(&target.key) {
+                Some(sender) => Ok((sender, true)),
+                None => self.connect(target).await.map(|s| (s, false)),
             }
         };
-        pool.release_connect_lock(key, lock);
+        pool.release_connect_lock(&target.key, lock);
         result
     }
 
-    async fn connect(&self, key: &str) -> Result<SendRequest, Error> {
-        let builder = &self.inner.builder;
-        let connecting = TcpStream::connect(key);
-        let io = match builder.connect_timeout {
-            Some(t) => timeout(t, connecting)
+    /// A new connection to `target`, registered in the pool, within the
+    /// connect timeout (TCP and TLS handshake).
+    async fn connect(&self, target: &Target) -> Result<SendRequest, Error> {
+        // Boxed: a TLS handshake's state is large, and is needed once per
+        // connection, not in every request's future.
+        let establish = Box::pin(self.establish(target));
+        match self.inner.builder.connect_timeout {
+            Some(t) => timeout(t, establish)
                 .await
-                .ok_or(Error::Timeout(TimeoutKind::Connect))??,
-            None => connecting.await?,
-        };
+                .ok_or(Error::Timeout(TimeoutKind::Connect))?,
+            None => establish.await,
+        }
+    }
+
+    async fn establish(&self, target: &Target) -> Result<SendRequest, Error> {
+        let io = TcpStream::connect(target.addr.as_str()).await?;
         if let Err(e) = io.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
+        let protocol = self.inner.builder.protocol;
+        #[cfg(feature = "rustls")]
+        if target.tls {
+            let tls = self.inner.tls.as_ref().ok_or(Error::InvalidRequest(
+                "https:// URIs need a TLS config (ClientBuilder::tls)",
+            ))?;
+            let (io, protocol) = tls.connect(&target.host, io, protocol).await?;
+            return Ok(self.start(target, io, protocol));
+        }
+        Ok(self.start(target, io, protocol))
+    }
+
+    /// Spawns the connection task for an established transport.
+    fn start<IO>(&self, target: &Target, io: IO, protocol: Protocol) -> SendRequest
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let builder = &self.inner.builder;
+        let key = target.key.as_str();
         let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
         // HTTP/2: takes requests until it retires.
-        let multiplex = builder.protocol == Protocol::Http2;
+        let multiplex = protocol == Protocol::Http2;
         let idle = Arc::new(AtomicBool::new(multiplex));
         let pool = Arc::downgrade(&self.inner.pool);
         let pool_key = key.to_owned();
@@ -470,7 +572,7 @@ impl Client {
         };
         let (sender, conn) = conn::connection(
             io,
-            builder.protocol,
+            protocol,
             builder.config.clone(),
             Some(hook),
             builder.spawner.clone(),
@@ -488,7 +590,7 @@ impl Client {
                 .instrument(span),
             )
             .detach();
-        Ok(sender)
+        sender
     }
 }
 
@@ -497,18 +599,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authority_needs_http_and_a_host() {
-        let ok = |s: &str| authority(&s.parse::<Uri>().unwrap_or_default());
+    fn target_needs_http_or_https_and_a_host() {
+        let key = |s: &str| {
+            Target::new(&s.parse::<Uri>().unwrap_or_default())
+                .ok()
+                .map(|t| (t.key, t.addr, t.tls))
+        };
+        let some = |k: &str, a: &str, tls| Some((k.to_owned(), a.to_owned(), tls));
         assert_eq!(
-            ok("http://example.com/a").ok().as_deref(),
-            Some("example.com:80")
+            key("http://example.com/a"),
+            some("http://example.com:80", "example.com:80", false)
         );
         assert_eq!(
-            ok("http://127.0.0.1:8080").ok().as_deref(),
-            Some("127.0.0.1:8080")
+            key("http://127.0.0.1:8080"),
+            some("http://127.0.0.1:8080", "127.0.0.1:8080", false)
         );
-        assert_eq!(ok("http://[::1]:9/").ok().as_deref(), Some("[::1]:9"));
-        assert!(ok("https://example.com/").is_err());
-        assert!(ok("/relative").is_err());
+        assert_eq!(
+            key("http://[::1]:9/"),
+            some("http://[::1]:9", "[::1]:9", false)
+        );
+        // Same authority, another scheme: another pool key.
+        assert_eq!(
+            key("https://example.com/"),
+            some("https://example.com:443", "example.com:443", true)
+        );
+        assert_eq!(
+            key("https://example.com:80/"),
+            some("https://example.com:80", "example.com:80", true)
+        );
+        assert_eq!(key("ftp://example.com/"), None);
+        assert_eq!(key("/relative"), None);
+    }
+
+    #[test]
+    fn https_without_tls_is_an_error() {
+        let uri = "https://example.com/".parse::<Uri>().unwrap_or_default();
+        assert!(matches!(
+            Client::new().target(&uri),
+            Err(Error::InvalidRequest(_))
+        ));
     }
 }

@@ -39,6 +39,8 @@ pub struct Builder {
     stats: Stats,
     shutdown: ShutdownHandle,
     spawner: Spawner,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for Builder {
@@ -49,6 +51,8 @@ impl Default for Builder {
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
             spawner: Spawner::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -69,9 +73,35 @@ impl Builder {
     /// Which protocols to serve: [`Protocol::Auto`] (the default) serves
     /// HTTP/1.1 and HTTP/2 prior knowledge on one port; `Http1` or `Http2`
     /// only one of them (e.g. `Http2` after TLS ALPN chose `h2`).
+    ///
+    /// With [`tls`](Self::tls), it is also the ALPN list accepted when the
+    /// rustls config has none: `Auto` accepts `h2` and `http/1.1`.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
+        #[cfg(feature = "rustls")]
+        {
+            self.tls = self.tls.map(|tls| tls.for_protocol(protocol));
+        }
+        self
+    }
+
+    /// Serves TLS (rustls): each accepted connection does the handshake in
+    /// its own task, never in the accept loop, within the config's
+    /// `header_read_timeout` (30 s if that is `None`); a failed or late
+    /// handshake closes that connection only. The protocol is then the one
+    /// ALPN chose (RFC 7301: `h2` is HTTP/2, RFC 9113 §3.2; `http/1.1`), or
+    /// the builder's [`protocol`](Self::protocol) if the client sent no
+    /// ALPN. If `config.alpn_protocols` is empty it is filled in from the
+    /// builder's protocol (`Auto`: `h2`, then `http/1.1`), whichever of
+    /// `tls` and `protocol` is called first.
+    ///
+    /// [`serve_connection`](Self::serve_connection) then also expects the
+    /// raw (not yet TLS) transport and does the handshake itself.
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ServerConfig) -> Self {
+        self.tls = Some(crate::tls::ServerTls::new(config, self.protocol));
         self
     }
 
@@ -129,6 +159,10 @@ impl Builder {
     /// Serves HTTP on one transport (a `TcpStream`, a TLS stream, a
     /// `futures-io` stream of any runtime...) until the connection closes. Resolves to
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
+    ///
+    /// With [`tls`](Self::tls) set, `io` is the raw transport: the TLS
+    /// handshake runs first (see there), and a failed handshake is an
+    /// [`Error::Io`].
     pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -147,6 +181,45 @@ impl Builder {
         S: HttpService,
     {
         let guard = self.stats.connection();
+        let shutdown = self.shutdown.subscribe();
+        let builder = self.clone();
+        async move {
+            let _active = guard;
+            #[cfg(feature = "rustls")]
+            if let Some(tls) = &builder.tls {
+                let limit = builder
+                    .config
+                    .header_read_timeout
+                    .unwrap_or(crate::tls::HANDSHAKE_TIMEOUT);
+                // A connection still in its handshake at shutdown has no
+                // request to finish: it is dropped.
+                let handshake = async { Some(tls.accept(io, limit, builder.protocol).await) };
+                let stop = async {
+                    shutdown.wait().await;
+                    None
+                };
+                let (io, protocol) = match future::or(handshake, stop).await {
+                    Some(Ok(done)) => done,
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return Err(Error::Io(e));
+                    }
+                    None => return Ok(()),
+                };
+                let driver = builder.driver(io, protocol, service);
+                return driver.run(Some(shutdown)).await;
+            }
+            let driver = builder.driver(io, builder.protocol, service);
+            driver.run(Some(shutdown)).await
+        }
+    }
+
+    /// The connection task for an established transport.
+    fn driver<IO, S>(&self, io: IO, protocol: Protocol, service: S) -> Driver<IO, ServerHandler<S>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let handler = ServerHandler {
             service,
@@ -154,19 +227,7 @@ impl Builder {
             stats: self.stats.clone(),
             spawner: self.spawner.clone(),
         };
-        let driver = Driver::new(
-            io,
-            Side::Server,
-            self.protocol,
-            self.config.clone(),
-            rx,
-            handler,
-        );
-        let shutdown = self.shutdown.subscribe();
-        async move {
-            let _active = guard;
-            driver.run(Some(shutdown)).await
-        }
+        Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler)
     }
 }
 
