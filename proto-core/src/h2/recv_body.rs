@@ -26,14 +26,24 @@ impl H2Conn {
                 return self.connection_error(ErrorCode::PROTOCOL_ERROR, "DATA on an idle stream");
             }
             if !self.recent_resets.contains(&id) {
-                return self.stream_error(d.stream_id, ErrorCode::STREAM_CLOSED);
+                // A reset the peer provoked: it costs a token (MadeYouReset).
+                return self.peer_stream_error(
+                    d.stream_id,
+                    ErrorCode::STREAM_CLOSED,
+                    "DATA on a closed stream",
+                );
             }
             return;
         };
         if !stream.state.recv_open() {
-            // §5.1 half-closed (remote): STREAM_CLOSED.
+            // §5.1 half-closed (remote): STREAM_CLOSED, at the cost of a
+            // reset token (MadeYouReset, CVE-2025-8671).
             self.release_connection(flow_len);
-            return self.stream_error(d.stream_id, ErrorCode::STREAM_CLOSED);
+            return self.peer_stream_error(
+                d.stream_id,
+                ErrorCode::STREAM_CLOSED,
+                "DATA after END_STREAM",
+            );
         }
         if stream.head == HeadState::Pending && self.side == Side::Client {
             self.release_connection(flow_len);

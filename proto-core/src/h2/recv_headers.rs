@@ -200,7 +200,12 @@ impl H2Conn {
             return;
         };
         if !stream.state.recv_open() {
-            return self.stream_error(sid, ErrorCode::STREAM_CLOSED);
+            // §5.1 half-closed (remote); costs a reset token (MadeYouReset).
+            return self.peer_stream_error(
+                sid,
+                ErrorCode::STREAM_CLOSED,
+                "HEADERS after END_STREAM",
+            );
         }
         let Ok(fields) = decoded else {
             return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, "header list too large");
