@@ -26,6 +26,16 @@
 //! - Head limits (431, 414) are in `attack_h1.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Only the servers and the handler-call counter are used here.
+#[allow(unused_macros, unused_imports)]
+mod attack_support;
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use attack_support::{Adapter, Server};
 use tests::*;
 
 /// A chunked POST whose first chunk-size line is `1;` and 1100 × `a`: longer
@@ -346,6 +356,9 @@ fn check_rejected(name: &str) {
     let mut input = bytes.to_vec();
     input.extend_from_slice(&behind(name));
     core_rejects(name, &input, status, rfc);
+    for adapter in ADAPTERS {
+        adapter_rejects(adapter, name, &input, status, rfc);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -413,7 +426,131 @@ fn valid_look_alikes_are_answered() {
         let mut input = bytes.to_vec();
         input.extend_from_slice(&behind(name));
         core_accepts(name, &input, rfc);
+        for adapter in ADAPTERS {
+            adapter_accepts(adapter, name, &input, rfc);
+        }
     }
+}
+
+// ---------------------------------------------------------------------------
+// (b) Every adapter over loopback
+// ---------------------------------------------------------------------------
+
+const ADAPTERS: [Adapter; 3] = [Adapter::Tokio, Adapter::Smol, Adapter::Std];
+
+/// How long the server may take to answer and close.
+const CLOSE_BOUND: Duration = Duration::from_secs(5);
+
+/// One server per adapter for the whole binary, with the default `Config`
+/// (the limits and strictness a user gets). Rows run in parallel on it; each
+/// row's request behind has its own target, so handler calls are
+/// attributable. The servers live until the process exits.
+fn server(adapter: Adapter) -> SocketAddr {
+    static SERVERS: [OnceLock<SocketAddr>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match adapter {
+        Adapter::Tokio => &SERVERS[0],
+        Adapter::Smol => &SERVERS[1],
+        Adapter::Std => &SERVERS[2],
+    };
+    *slot.get_or_init(|| {
+        let server = Server::start(adapter, Config::default());
+        let addr = server.addr;
+        // Kept running: stopping it would race the other rows' tests.
+        std::mem::forget(server);
+        addr
+    })
+}
+
+/// How the server's side of the connection ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// A clean EOF.
+    Eof,
+    /// A read error (e.g. a reset) after the bytes in the transcript.
+    Error(io::ErrorKind),
+    /// Still open at the bound.
+    Open,
+}
+
+/// Sends `input` in one write, then reads until the server closes or
+/// [`CLOSE_BOUND`] passes.
+fn exchange(addr: SocketAddr, input: &[u8]) -> (Vec<u8>, End, Duration) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("read timeout");
+    let start = Instant::now();
+    s.write_all(input).expect("write the request bytes");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if start.elapsed() > CLOSE_BOUND {
+            break End::Open;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break End::Eof,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break End::Error(e.kind()),
+        }
+    };
+    (out, end, start.elapsed())
+}
+
+fn adapter_rejects(adapter: Adapter, name: &str, input: &[u8], status: u16, rfc: &str) {
+    let ctx = format!("{adapter:?} over loopback, case {name} ({rfc})");
+    let (out, end, took) = exchange(server(adapter), input);
+    let text = show(&out);
+    let rs = parse_responses(&out);
+    assert_eq!(rs.len(), 1, "{ctx}: want one response, got {text}");
+    let r = &rs[0];
+    assert_eq!(r.status, status, "{ctx}: {text}");
+    assert!(
+        r.connection_has("close"),
+        "{ctx}: no connection: close in {text}"
+    );
+    assert_eq!(
+        end,
+        End::Eof,
+        "{ctx}: not closed cleanly within {CLOSE_BOUND:?} ({took:?}): {text}"
+    );
+    assert!(
+        !text.contains("smuggled"),
+        "{ctx}: the request behind was answered: {text}"
+    );
+    let calls = attack_support::calls::count(&format!("/smuggled-{name}"));
+    assert_eq!(
+        calls, 0,
+        "{ctx}: a handler was called for the request behind"
+    );
+}
+
+fn adapter_accepts(adapter: Adapter, name: &str, input: &[u8], rfc: &str) {
+    let ctx = format!("{adapter:?} over loopback, valid case {name} ({rfc})");
+    let mut input = input.to_vec();
+    // Ask the server to close after the request behind, so the read ends.
+    let at = input.len() - 2;
+    input.splice(at..at, *b"Connection: close\r\n");
+    let path = format!("/smuggled-{name}");
+    let before = attack_support::calls::count(&path);
+    let (out, end, took) = exchange(server(adapter), &input);
+    let text = show(&out);
+    let rs = parse_responses(&out);
+    let statuses: Vec<u16> = rs.iter().map(|r| r.status).collect();
+    // `/smuggled-*` is not a route: the request behind is answered 404.
+    assert_eq!(statuses, [200, 404], "{ctx}: {text}");
+    assert_eq!(
+        end,
+        End::Eof,
+        "{ctx}: not closed within {CLOSE_BOUND:?} ({took:?}): {text}"
+    );
+    let calls = attack_support::calls::count(&path) - before;
+    assert_eq!(calls, 1, "{ctx}: handler calls for the request behind");
 }
 
 /// Guards the table against typos: names are unique and every row has a

@@ -9,6 +9,7 @@
 //!   turn, failures and the slowest answer recorded).
 //! - [`mem`]: the memory probe (peak resident set, resettable).
 //! - [`h2wire`]: a raw HTTP/2 client for attackers (and the prober).
+//! - [`calls`]: handler calls for `/smuggled*` paths, counted by the routes.
 //! - [`run`] and the [`per_adapter!`] macro: one `#[test]` per adapter
 //!   (`<attack>::tokio`, `<attack>::smol`, `<attack>::std`), each starting a
 //!   fresh server, the prober and the memory baseline, running the attack,
@@ -22,6 +23,7 @@
 //! off, the bound, memory growth, the prober's slowest answer).
 #![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod calls;
 pub mod h2wire;
 pub mod mem;
 pub mod prober;
@@ -71,6 +73,7 @@ async fn route<B>(
     sleep: Sleep,
 ) -> Result<Response<Either<Full<Bytes>, B>>, Infallible> {
     let (parts, body) = req.into_parts();
+    calls::note(parts.uri.path());
     let body = match parts.uri.path() {
         "/echo" => return Ok(Response::new(Either::Right(body))),
         "/big" => Bytes::from_static(&BIG),
@@ -92,6 +95,7 @@ async fn route<B>(
 fn route_std(req: Request<adapter_std::Body>) -> Response<adapter_std::SendBody> {
     use adapter_std::SendBody;
     let (parts, mut body) = req.into_parts();
+    calls::note(parts.uri.path());
     match parts.uri.path() {
         "/echo" => Response::new(SendBody::writer(move |w| {
             std::io::copy(&mut body, w).map(drop)
@@ -238,9 +242,15 @@ pub struct Ctx {
     /// Bound on the prober's slowest answer.
     pub max_latency: Duration,
     outcome: String,
+    baseline: mem::Baseline,
 }
 
 impl Ctx {
+    /// The peak memory growth so far (for attacks with phases).
+    pub fn peak_growth(&self) -> Option<usize> {
+        self.baseline.peak_growth()
+    }
+
     /// Records how the attacker was cut off (printed in the report line).
     pub fn outcome(&mut self, text: impl Into<String>) {
         self.outcome = text.into();
@@ -260,18 +270,23 @@ pub fn run(adapter: Adapter, name: &str, cfg: Config, attack: impl FnOnce(&mut C
     let sum: u64 = BIG.iter().step_by(4096).map(|b| u64::from(*b)).sum();
     std::hint::black_box(sum);
     let server = Server::start(adapter, cfg);
+    // The prober is answered before the attack starts...
+    let prober = prober::Prober::start(server.addr);
+    let ready = prober.wait_answers(2, Duration::from_secs(3));
+    let baseline = mem::Baseline::take();
     let mut ctx = Ctx {
         adapter,
         addr: server.addr,
         max_growth: MAX_GROWTH,
         max_latency: MAX_LATENCY,
         outcome: String::new(),
+        baseline,
     };
-    let baseline = mem::Baseline::take();
-    let prober = prober::Prober::start(server.addr);
     let started = Instant::now();
     attack(&mut ctx);
     let took = started.elapsed();
+    // ...and still answered after it (short attacks end before its next turn).
+    let after = prober.wait_answers(2, Duration::from_secs(3));
     let report = prober.stop();
     let growth = baseline.peak_growth();
     drop(server);
@@ -289,9 +304,10 @@ pub fn run(adapter: Adapter, name: &str, cfg: Config, attack: impl FnOnce(&mut C
         "{name} [{adapter:?}]: the well-behaved client failed: {:#?}",
         report.failures
     );
+    assert!(ready, "{name} [{adapter:?}]: the prober got no answer before the attack");
     assert!(
-        report.ok > 0,
-        "{name} [{adapter:?}]: the prober got no answer at all"
+        after,
+        "{name} [{adapter:?}]: the prober got no answer after the attack"
     );
     assert!(
         report.max_latency <= ctx.max_latency,
