@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 
 use super::common::within;
 use super::server::RT;
+use super::tls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientKind {
@@ -44,6 +45,8 @@ pub struct ClientOpts {
     pub h2: bool,
     pub request_timeout: Option<Duration>,
     pub config: Option<adapter_tokio::Config>,
+    /// `https://` with the matrix certificate, offering these ALPN ids.
+    pub tls_alpn: Option<Vec<&'static [u8]>>,
 }
 
 impl ClientOpts {
@@ -188,6 +191,9 @@ impl Client {
                 if let Some(c) = &opts.config {
                     b = b.config(c.clone());
                 }
+                if let Some(alpn) = &opts.tls_alpn {
+                    b = b.tls(tls::client_config(alpn));
+                }
                 Self::Tokio(b.build())
             }
             ClientKind::Smol => {
@@ -201,12 +207,19 @@ impl Client {
                 if let Some(c) = &opts.config {
                     b = b.config(c.clone());
                 }
+                if let Some(alpn) = &opts.tls_alpn {
+                    b = b.tls(tls::client_config(alpn));
+                }
                 Self::Smol(b.build())
             }
             ClientKind::Std => {
                 assert!(
                     opts.request_timeout.is_none(),
                     "adapter-std's client has no request timeout"
+                );
+                assert!(
+                    opts.tls_alpn.is_none(),
+                    "adapter-std TLS is not in the matrix yet"
                 );
                 let mut b = adapter_std::Client::builder();
                 if opts.h2 {

@@ -13,6 +13,7 @@ use http::Request;
 
 use super::common::{Ctx, DEADLINE};
 use super::routes::{serve_async, serve_std};
+use super::tls;
 
 /// One tokio runtime for the whole matrix (servers and clients).
 pub static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -46,6 +47,8 @@ impl ServerKind {
 pub struct ServerOpts {
     pub config: Config,
     pub protocol: Protocol,
+    /// Serve TLS with the matrix certificate ([`super::tls`]).
+    pub tls: bool,
 }
 
 impl Default for ServerOpts {
@@ -53,6 +56,7 @@ impl Default for ServerOpts {
         Self {
             config: Config::default(),
             protocol: Protocol::Auto,
+            tls: false,
         }
     }
 }
@@ -106,6 +110,10 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
         match &self.stats {
@@ -153,14 +161,13 @@ impl Drop for Server {
 type Started = (SocketAddr, Stats, Shutdown);
 
 fn start_tokio(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Started {
-    let server = RT
-        .block_on(
-            adapter_tokio::Server::builder()
-                .config(opts.config)
-                .protocol(opts.protocol)
-                .bind("127.0.0.1:0"),
-        )
-        .expect("bind");
+    let mut builder = adapter_tokio::Server::builder()
+        .config(opts.config)
+        .protocol(opts.protocol);
+    if opts.tls {
+        builder = builder.tls(tls::server_config());
+    }
+    let server = RT.block_on(builder.bind("127.0.0.1:0")).expect("bind");
     let addr = server.local_addr().expect("local_addr");
     let stats = Stats::Async(server.stats());
     let shutdown = Shutdown::Tokio(server.shutdown_handle());
@@ -173,13 +180,13 @@ fn start_tokio(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Start
 }
 
 fn start_smol(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Started {
-    let server = smol::block_on(
-        adapter_smol::Server::builder()
-            .config(opts.config)
-            .protocol(opts.protocol)
-            .bind("127.0.0.1:0"),
-    )
-    .expect("bind");
+    let mut builder = adapter_smol::Server::builder()
+        .config(opts.config)
+        .protocol(opts.protocol);
+    if opts.tls {
+        builder = builder.tls(tls::server_config());
+    }
+    let server = smol::block_on(builder.bind("127.0.0.1:0")).expect("bind");
     let addr = server.local_addr().expect("local_addr");
     let stats = Stats::Async(server.stats());
     let shutdown = Shutdown::Smol(server.shutdown_handle());
@@ -193,6 +200,7 @@ fn start_smol(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Starte
 }
 
 fn start_std(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Started {
+    assert!(!opts.tls, "adapter-std TLS is not in the matrix yet");
     let server = adapter_std::Server::builder()
         .config(opts.config)
         .protocol(opts.protocol)
