@@ -83,9 +83,24 @@
 //! Protocol upgrades (`101`, e.g. WebSocket) and `CONNECT` tunnels: see
 //! [`upgrade`].
 //!
-//! Not yet supported: TLS (bring your own stream to [`serve_connection`] /
-//! [`Client::from_io_with`]), `https` URIs in [`Client`], `h2c` upgrade in
-//! the client.
+//! # TLS (feature `rustls`)
+//!
+//! Over rustls through `futures-rustls` (rustls is re-exported as
+//! `adapter_smol::rustls`, so configs need no version matching).
+//! `Builder::tls(rustls::ServerConfig)`: every accepted connection does its
+//! handshake in its own task (never in the accept loop), bounded by the
+//! config's `header_read_timeout` (or `TLS_HANDSHAKE_TIMEOUT`); a failed
+//! handshake closes only that connection. ALPN (RFC 7301) then selects the
+//! protocol: `h2` is HTTP/2 (RFC 9113 §3.2), `http/1.1` HTTP/1.1; an empty
+//! ALPN list in the config is filled in from the builder's protocol.
+//! `ClientBuilder::tls(rustls::ClientConfig)` enables `https://` URIs (SNI
+//! and certificate name from the URI host); with `protocol(Protocol::Auto)`
+//! the client offers both and speaks what the server chose, HTTP/2
+//! connections being shared by concurrent requests. `http` and `https`
+//! never share a pooled connection. Example: `Builder::tls`; the `hello`
+//! (`--tls`) and `client` (`--cacert`) examples work together.
+//!
+//! Not yet supported: `h2c` upgrade in the client.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -110,6 +125,8 @@ pub use body::Incoming;
 pub use client::{Client, ClientBuilder, SendRequest, handshake, handshake_with};
 pub use server::{Builder, Server, ShutdownHandle, Stats, serve_connection};
 pub use service::{HttpService, ServiceFn, service_fn};
+#[cfg(feature = "rustls")]
+pub use tls::TLS_HANDSHAKE_TIMEOUT;
 
 /// The core's configuration, re-exported for convenience.
 pub use proto_core::{Config, Protocol};

@@ -8,18 +8,22 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_common::tls::{client_config, client_protocol, server_config, server_protocol};
+use adapter_common::tls::{
+    ALPN_H2, client_config, client_protocol, server_config, server_protocol,
+};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::{TlsAcceptor, TlsConnector, client, server};
 use proto_core::Protocol;
 use rustls::pki_types::ServerName;
 
+use crate::error::Error;
 use crate::rt::timeout;
 
-/// How long a TLS handshake may take when the core's config sets no
-/// header-read timeout (the server's bound otherwise) and, on the client,
-/// when no connect timeout is set.
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a server's TLS handshake may take when the core's config has no
+/// `header_read_timeout` (which bounds it otherwise), and a client's (on
+/// top of its connect timeout, if any): a peer that stalls mid-handshake
+/// must not hold a connection for ever.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A server's TLS settings: the user's config as given, and the one in use,
 /// whose ALPN list (if the user's was empty) follows the builder's protocol.
@@ -83,24 +87,34 @@ impl fmt::Debug for ServerTls {
 #[derive(Clone)]
 pub(crate) struct ClientTls {
     connector: TlsConnector,
+    offers_h2: bool,
 }
 
 impl ClientTls {
     pub(crate) fn new(config: &rustls::ClientConfig, protocol: Protocol) -> Self {
+        let config = client_config(config.clone(), protocol);
+        let offers_h2 = config.alpn_protocols.iter().any(|p| p == ALPN_H2);
         Self {
-            connector: TlsConnector::from(client_config(config.clone(), protocol)),
+            connector: TlsConnector::from(config),
+            offers_h2,
         }
+    }
+
+    /// True if connections may speak HTTP/2 (`h2` is offered), so that
+    /// concurrent first requests should wait for one connection to share.
+    pub(crate) fn offers_h2(&self) -> bool {
+        self.offers_h2
     }
 
     /// The handshake with `host` (the URI's host: the SNI name and the name
     /// the certificate must match; an IP address is matched as one), within
-    /// [`HANDSHAKE_TIMEOUT`]; then the protocol ALPN chose.
+    /// [`TLS_HANDSHAKE_TIMEOUT`]; then the protocol ALPN chose.
     pub(crate) async fn connect<IO>(
         &self,
         host: &str,
         io: IO,
         configured: Protocol,
-    ) -> io::Result<(client::TlsStream<IO>, Protocol)>
+    ) -> Result<(client::TlsStream<IO>, Protocol), Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
@@ -110,8 +124,8 @@ impl ClientTls {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         let name = ServerName::try_from(bare.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let stream = timeout(HANDSHAKE_TIMEOUT, self.connector.connect(name, io))
+            .map_err(|_| Error::InvalidRequest("the URI host is not a valid TLS server name"))?;
+        let stream = timeout(TLS_HANDSHAKE_TIMEOUT, self.connector.connect(name, io))
             .await
             .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
         let alpn = stream.get_ref().1.alpn_protocol();

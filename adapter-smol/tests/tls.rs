@@ -355,6 +355,39 @@ fn http_and_https_never_share_a_pooled_connection() {
     });
 }
 
+/// An IP-address host is checked against the certificate's IP addresses
+/// (no SNI is sent for it), and a host the certificate does not name is
+/// refused.
+#[test]
+fn tls_client_checks_the_uri_host_against_the_certificate() {
+    let cert = cert();
+    within(20, async {
+        let server = start_tls(Builder::new(), &cert).await;
+        let port = server.addr.port();
+        let trusting = client(&cert, Protocol::Auto);
+        let by_ip: http::Uri = format!("https://127.0.0.1:{port}/ip").parse().unwrap();
+        let resp = trusting.get(by_ip).await.unwrap();
+        assert_eq!(body_text(resp).await, "hello /ip");
+
+        let only_localhost =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let narrow = Cert {
+            der: only_localhost.cert.der().clone(),
+            key: only_localhost.key_pair.serialize_der(),
+            pem: only_localhost.cert.pem(),
+        };
+        let server = start_tls(Builder::new(), &narrow).await;
+        let port = server.addr.port();
+        let by_ip: http::Uri = format!("https://127.0.0.1:{port}/ip").parse().unwrap();
+        let err = client(&narrow, Protocol::Auto)
+            .get(by_ip)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Io(_)), "{err:?}");
+        assert_eq!(server.stats.requests(), 0);
+    });
+}
+
 /// Without a TLS config an `https://` URI is an error, not a panic nor a
 /// plain-text connection.
 #[test]

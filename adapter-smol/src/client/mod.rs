@@ -238,8 +238,8 @@ impl ClientBuilder {
     /// then `http/1.1`); ALPN's answer (RFC 7301) then decides between
     /// HTTP/2 (RFC 9113 §3.2: multiplexed like prior knowledge) and
     /// HTTP/1.1 (the keep-alive pool). The [`connect_timeout`](Self::connect_timeout)
-    /// covers the handshake; without one, the handshake alone is bounded by
-    /// 30 s. Without this setting `https://` URIs fail with
+    /// covers the handshake; either way the handshake alone is bounded by
+    /// [`TLS_HANDSHAKE_TIMEOUT`](crate::TLS_HANDSHAKE_TIMEOUT). Without this setting `https://` URIs fail with
     /// [`Error::InvalidRequest`].
     #[cfg(feature = "rustls")]
     #[must_use]
@@ -501,8 +501,7 @@ impl Client {
         if let Some(sender) = pool.checkout(&target.key) {
             return Ok((sender, true));
         }
-        let protocol = self.inner.builder.protocol;
-        let may_h2 = protocol == Protocol::Http2 || (target.tls && protocol == Protocol::Auto);
+        let may_h2 = self.inner.builder.protocol == Protocol::Http2 || self.offers_h2(target);
         if !may_h2 || pool.max_per_host == 0 {
             return Ok((self.connect(target).await?, false));
         }
@@ -516,6 +515,16 @@ impl Client {
         };
         pool.release_connect_lock(&target.key, lock);
         result
+    }
+
+    /// True if `target` is TLS and `h2` is offered by ALPN.
+    fn offers_h2(&self, target: &Target) -> bool {
+        #[cfg(feature = "rustls")]
+        if target.tls {
+            return self.inner.tls.as_ref().is_some_and(|t| t.offers_h2());
+        }
+        let _ = target;
+        false
     }
 
     /// A new connection to `target`, registered in the pool, within the

@@ -88,7 +88,8 @@ impl Builder {
 
     /// Serves TLS (rustls): each accepted connection does the handshake in
     /// its own task, never in the accept loop, within the config's
-    /// `header_read_timeout` (30 s if that is `None`); a failed or late
+    /// `header_read_timeout` ([`TLS_HANDSHAKE_TIMEOUT`](crate::TLS_HANDSHAKE_TIMEOUT)
+    /// if that is `None`); a failed or late
     /// handshake closes that connection only. The protocol is then the one
     /// ALPN chose (RFC 7301: `h2` is HTTP/2, RFC 9113 §3.2; `http/1.1`), or
     /// the builder's [`protocol`](Self::protocol) if the client sent no
@@ -98,6 +99,42 @@ impl Builder {
     ///
     /// [`serve_connection`](Self::serve_connection) then also expects the
     /// raw (not yet TLS) transport and does the handshake itself.
+    ///
+    /// ```no_run
+    /// use std::convert::Infallible;
+    /// use std::sync::Arc;
+    ///
+    /// use adapter_smol::rustls::{self, RootCertStore, pki_types};
+    /// use adapter_smol::{Client, Incoming, Protocol, Server, service_fn};
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    ///
+    /// # async fn run(
+    /// #     chain: Vec<pki_types::CertificateDer<'static>>,
+    /// #     key: pki_types::PrivateKeyDer<'static>,
+    /// #     roots: RootCertStore,
+    /// # ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let ring = Arc::new(rustls::crypto::ring::default_provider());
+    /// let config = rustls::ServerConfig::builder_with_provider(ring.clone())
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_no_client_auth()
+    ///     .with_single_cert(chain, key)?;
+    /// let server = Server::builder().tls(config).bind("127.0.0.1:8443").await?;
+    /// smol::spawn(server.serve(service_fn(|_req: http::Request<Incoming>| async {
+    ///     Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("hello"))))
+    /// })))
+    /// .detach();
+    ///
+    /// let config = rustls::ClientConfig::builder_with_provider(ring)
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// // `Auto`: offers `h2` and `http/1.1`, speaks what the server chose.
+    /// let client = Client::builder().protocol(Protocol::Auto).tls(config).build();
+    /// let resp = client.get("https://localhost:8443/".parse()?).await?;
+    /// assert_eq!(resp.version(), http::Version::HTTP_2);
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls(mut self, config: rustls::ServerConfig) -> Self {
@@ -190,7 +227,7 @@ impl Builder {
                 let limit = builder
                     .config
                     .header_read_timeout
-                    .unwrap_or(crate::tls::HANDSHAKE_TIMEOUT);
+                    .unwrap_or(crate::tls::TLS_HANDSHAKE_TIMEOUT);
                 // A connection still in its handshake at shutdown has no
                 // request to finish: it is dropped.
                 let handshake = async { Some(tls.accept(io, limit, builder.protocol).await) };
