@@ -40,7 +40,36 @@
 //! to `http::Response<B>` with `B` an [`http_body::Body`] (see
 //! [`HttpService`]): an axum `Router`, a tower stack, or an async function
 //! wrapped by [`service_fn`]. [`serve_connection`] serves one transport of
-//! any kind (a TLS stream, for example).
+//! any kind (a Unix socket, an in-memory duplex...).
+//!
+//! # TLS
+//!
+//! With the feature `rustls`, `Builder::tls` serves HTTPS and
+//! `ClientBuilder::tls` enables `https://` URIs, over tokio-rustls with
+//! the ring provider (`rustls` is re-exported). ALPN (RFC 7301) chooses
+//! the protocol: `h2` is HTTP/2 (RFC 9113 §3.2), `http/1.1` HTTP/1.1; a
+//! config without an ALPN list gets the one for the configured [`Protocol`]
+//! (server `Auto`: both, `h2` preferred; client `Http1`, the default: only
+//! `http/1.1`, `Auto`: both). The server runs each handshake in its
+//! connection's task, bounded by the config's `header_read_timeout` (or
+//! `TLS_HANDSHAKE_TIMEOUT`); the client sends the URI host as SNI and
+//! pools by scheme and authority, sharing HTTP/2 connections.
+//!
+//! ```no_run
+//! # #[cfg(feature = "rustls")]
+//! # async fn run(
+//! #     server_tls: adapter_tokio::rustls::ServerConfig,
+//! #     client_tls: adapter_tokio::rustls::ClientConfig,
+//! # ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use adapter_tokio::{Client, Protocol, Server};
+//!
+//! let server = Server::builder().tls(server_tls).bind("127.0.0.1:8443").await?;
+//! # let _ = server;
+//! let client = Client::builder().protocol(Protocol::Auto).tls(client_tls).build();
+//! let resp = client.get("https://localhost:8443/".parse()?).await?;
+//! println!("{:?}", resp.version()); // HTTP/2.0 if the server chose h2
+//! # Ok(()) }
+//! ```
 //!
 //! # Client
 //!
@@ -86,9 +115,7 @@
 //! Protocol upgrades (`101`, e.g. WebSocket) and `CONNECT` tunnels: see
 //! [`upgrade`].
 //!
-//! Not yet supported: TLS
-//! (bring your own stream to [`serve_connection`] / [`Client::from_io_with`]),
-//! `https` URIs in [`Client`], `h2c` upgrade in the client.
+//! Not yet supported: `h2c` upgrade in the client.
 
 mod client;
 mod driver;

@@ -14,8 +14,8 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 
 use adapter_common::tls::{client_protocol, server_protocol};
 
-use crate::error::Error;
 use crate::driver::ShutdownRx;
+use crate::error::Error;
 
 /// Bound on a server-side TLS handshake when the configuration has no
 /// `header_read_timeout` (which bounds it otherwise): a peer that stalls

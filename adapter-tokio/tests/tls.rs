@@ -28,8 +28,8 @@ struct Cert {
 }
 
 fn cert() -> Cert {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     Cert {
         der: ck.cert.der().clone(),
         pem: ck.cert.pem(),
@@ -70,7 +70,11 @@ async fn version_and_path(req: Request<Incoming>) -> Result<Response<Full<Bytes>
 }
 
 async fn start_tls(cert: &Cert, builder: Builder) -> Running {
-    start_with(builder.tls(server_config(cert)), service_fn(version_and_path)).await
+    start_with(
+        builder.tls(server_config(cert)),
+        service_fn(version_and_path),
+    )
+    .await
 }
 
 fn client(cert: &Cert, protocol: Protocol) -> Client {
@@ -315,11 +319,7 @@ async fn tls_shutdown_abandons_handshakes_in_progress() {
 #[tokio::test]
 async fn rfc9113_3_2_one_mebibyte_echo_over_tls_h2() {
     let cert = cert();
-    let server = start_with(
-        Builder::new().tls(server_config(&cert)),
-        service_fn(echo),
-    )
-    .await;
+    let server = start_with(Builder::new().tls(server_config(&cert)), service_fn(echo)).await;
     let client = client(&cert, Protocol::Auto);
     let data = mebibyte();
     let req = Request::post(https(&server, "/echo"))

@@ -270,7 +270,7 @@ impl ClientBuilder {
 /// pool).
 ///
 /// Connects by the URI's scheme and authority: `http`, and `https` with
-/// [`ClientBuilder::tls`] (feature `rustls`).
+/// `ClientBuilder::tls` (feature `rustls`).
 ///
 /// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
 /// pool once its response body has been received in full, and leaves it
@@ -342,7 +342,10 @@ impl Target {
         let scheme = if https { "https" } else { "http" };
         Ok(Self {
             key: format!("{scheme}://{host}:{port}"),
-            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port,
             https,
         })
@@ -543,12 +546,8 @@ impl Client {
                 }
             }),
         };
-        let (sender, conn) = conn::connection(
-            io,
-            protocol,
-            self.inner.builder.config.clone(),
-            Some(hook),
-        );
+        let (sender, conn) =
+            conn::connection(io, protocol, self.inner.builder.config.clone(), Some(hook));
         self.inner
             .pool
             .register(&target.key, conn_id, sender.clone(), idle);
@@ -601,6 +600,9 @@ mod tests {
     async fn https_without_tls_config_is_an_error() {
         let client = Client::new();
         let result = client.get(Uri::from_static("https://127.0.0.1:1/")).await;
-        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(Error::InvalidRequest(_))),
+            "{result:?}"
+        );
     }
 }

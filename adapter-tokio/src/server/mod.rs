@@ -235,14 +235,7 @@ impl Builder {
             tx,
             stats: self.stats.clone(),
         };
-        let driver = Driver::new(
-            io,
-            Side::Server,
-            protocol,
-            self.config.clone(),
-            rx,
-            handler,
-        );
+        let driver = Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler);
         driver.run(Some(self.shutdown.subscribe()))
     }
 
@@ -328,10 +321,7 @@ impl Server {
         let Self { listener, builder } = self;
         #[cfg(feature = "rustls")]
         let tls = builder.tls.clone().map(|config| {
-            crate::tls::acceptor(adapter_common::tls::server_config(
-                config,
-                builder.protocol,
-            ))
+            crate::tls::acceptor(adapter_common::tls::server_config(config, builder.protocol))
         });
         let mut shutdown = builder.shutdown.subscribe();
         let mut conns = JoinSet::new();
