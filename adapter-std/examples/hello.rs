@@ -4,6 +4,13 @@
 //! `cargo run --release -p adapter-std --example hello -- [ADDR] [--h1-only | --h2-only]`
 //! (default `127.0.0.1:8080`; HTTP/1.1 and HTTP/2 prior knowledge on the
 //! same port).
+//!
+//! With `--features rustls`, `--tls` serves HTTPS with a self-signed
+//! certificate for `localhost` and `127.0.0.1` generated at start (ALPN
+//! picks `h2` or `http/1.1`; `--h1-only`/`--h2-only` restrict the list);
+//! `--tls-cert-out PATH` writes that certificate as PEM, e.g. for
+//! `curl --cacert PATH https://localhost:8080/` or the `client` example's
+//! `--cacert`.
 
 use adapter_std::{Body, Protocol, SendBody, Server};
 use bytes::Bytes;
@@ -26,15 +33,62 @@ fn hello(req: Request<Body>) -> Response<SendBody> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut protocol = Protocol::Auto;
-    for arg in std::env::args().skip(1) {
+    let mut tls = false;
+    let mut cert_out = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--h1-only" => protocol = Protocol::Http1,
             "--h2-only" => protocol = Protocol::Http2,
+            "--tls" => tls = true,
+            "--tls-cert-out" => {
+                tls = true;
+                cert_out = Some(args.next().ok_or("--tls-cert-out needs a path")?);
+            }
             _ => addr = arg,
         }
     }
-    let server = Server::builder().protocol(protocol).bind(addr.as_str())?;
-    println!("listening on http://{}", server.local_addr()?);
+    let builder = Server::builder().protocol(protocol);
+    let (builder, scheme) = if tls {
+        (with_tls(builder, cert_out.as_deref())?, "https")
+    } else {
+        (builder, "http")
+    };
+    let server = builder.bind(addr.as_str())?;
+    println!("listening on {scheme}://{}", server.local_addr()?);
     server.serve(hello)?;
     Ok(())
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`.
+#[cfg(feature = "rustls")]
+fn with_tls(
+    builder: adapter_std::Builder,
+    cert_out: Option<&str>,
+) -> Result<adapter_std::Builder, Box<dyn std::error::Error>> {
+    use adapter_std::rustls;
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names)?;
+    if let Some(path) = cert_out {
+        std::fs::write(path, certified.cert.pem())?;
+        println!("certificate written to {path}");
+    }
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    // No ALPN list: the server fills it in from its protocol.
+    Ok(builder.tls(config))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn with_tls(
+    _builder: adapter_std::Builder,
+    _cert_out: Option<&str>,
+) -> Result<adapter_std::Builder, Box<dyn std::error::Error>> {
+    Err("--tls needs the `rustls` feature: cargo run -p adapter-std --features rustls --example hello -- --tls".into())
 }

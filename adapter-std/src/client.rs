@@ -17,6 +17,7 @@ use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
+use crate::tls::Tls;
 
 type ResponseTx = Sender<Result<Response<Body>, Error>>;
 
@@ -54,6 +55,8 @@ struct ConnState {
 struct ConnHandle {
     tx: Sender<Msg>,
     state: Arc<ConnState>,
+    /// HTTP/2: shared by concurrent requests.
+    multiplex: bool,
 }
 
 struct ClientRole {
@@ -214,10 +217,23 @@ impl Role for ClientRole {
 }
 
 /// Client settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ClientBuilder {
     config: Config,
-    h2: bool,
+    protocol: Protocol,
+    #[cfg(feature = "rustls")]
+    tls: Option<rustls::ClientConfig>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            protocol: Protocol::Http1,
+            #[cfg(feature = "rustls")]
+            tls: None,
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -228,11 +244,33 @@ impl ClientBuilder {
         self
     }
 
+    /// Which protocol connections speak: [`Protocol::Http1`] (the default),
+    /// [`Protocol::Http2`] (prior knowledge on `http://`, ALPN `h2` only on
+    /// `https://`) or [`Protocol::Auto`] (`http://`: HTTP/1.1; `https://`:
+    /// offers `h2` and `http/1.1` and speaks what the server picks).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
     /// Speaks HTTP/2 from the first byte (prior knowledge, RFC 9113 §3.3):
     /// one connection per authority carries every request, from any thread.
     #[must_use]
-    pub fn http2_prior_knowledge(mut self) -> Self {
-        self.h2 = true;
+    pub fn http2_prior_knowledge(self) -> Self {
+        self.protocol(Protocol::Http2)
+    }
+
+    /// Enables `https://` URIs with `config` (feature `rustls`): SNI and
+    /// certificate name are the URI's host; if `config` has no ALPN list,
+    /// the one for the [`protocol`](Self::protocol) is offered, and the
+    /// connection speaks what the server selected (RFC 7301). HTTP/2 over
+    /// TLS multiplexes like prior knowledge. The handshake is bounded by
+    /// the config's header-read timeout (else 30 s).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -240,8 +278,12 @@ impl ClientBuilder {
     pub fn build(self) -> Client {
         Client {
             inner: Arc::new(ClientInner {
+                #[cfg(feature = "rustls")]
+                tls: self
+                    .tls
+                    .map(|c| adapter_common::tls::client_config(c, self.protocol)),
                 config: self.config,
-                h2: self.h2,
+                protocol: self.protocol,
                 conns: Mutex::new(HashMap::new()),
                 connect_lock: Mutex::new(()),
                 opened: AtomicU64::new(0),
@@ -250,9 +292,54 @@ impl ClientBuilder {
     }
 }
 
+/// Where a request goes: the pool key (scheme and authority, so `http`
+/// and `https` never share a connection) and how to connect.
+struct Target {
+    key: String,
+    /// `host:port` to connect to.
+    addr: String,
+    /// The host for SNI (no brackets around IPv6 literals).
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    host: String,
+    tls: bool,
+}
+
+impl Target {
+    fn of(uri: &Uri) -> Result<Self, Error> {
+        let tls = match uri.scheme_str() {
+            None | Some("http") => false,
+            Some("https") => true,
+            Some(other) => {
+                return Err(Error::InvalidRequest(format!(
+                    "unsupported scheme {other} (http or https)"
+                )));
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| Error::InvalidRequest("the URI has no authority".into()))?;
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let addr = format!("{}:{port}", authority.host());
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let scheme = if tls { "https" } else { "http" };
+        Ok(Self {
+            key: format!("{scheme}://{addr}"),
+            addr,
+            host,
+            tls,
+        })
+    }
+}
+
 struct ClientInner {
     config: Config,
-    h2: bool,
+    protocol: Protocol,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
     conns: Mutex<HashMap<String, Vec<ConnHandle>>>,
     /// HTTP/2: one connection attempt at a time, so that concurrent first
     /// requests share one connection.
@@ -269,8 +356,9 @@ struct ClientInner {
 /// a reader thread); `request` blocks the calling thread until the response
 /// head arrives, and the body is read through a blocking [`Body`].
 ///
-/// Only `http` URIs (no TLS yet). Idle connections close after the core's
-/// `idle_timeout`.
+/// `https` URIs need the `rustls` feature and `ClientBuilder::tls`; over
+/// TLS, ALPN decides between HTTP/1.1 and HTTP/2 per connection. Idle
+/// connections close after the core's `idle_timeout`.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
@@ -279,7 +367,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("h2", &self.inner.h2)
+            .field("protocol", &self.inner.protocol)
             .field("opened", &self.connections_opened())
             .finish_non_exhaustive()
     }
@@ -329,23 +417,10 @@ impl Client {
     /// ([`SendBody::writer`]), is written by a thread of its own meanwhile.
     pub fn request(&self, req: Request<SendBody>) -> Result<Response<Body>, Error> {
         let (parts, body) = req.into_parts();
-        match parts.uri.scheme_str() {
-            None | Some("http") => {}
-            Some(other) => {
-                return Err(Error::InvalidRequest(format!(
-                    "unsupported scheme {other} (only http)"
-                )));
-            }
+        let target = Target::of(&parts.uri)?;
+        if target.tls && !self.has_tls() {
+            return Err(no_tls());
         }
-        let authority = parts
-            .uri
-            .authority()
-            .ok_or_else(|| Error::InvalidRequest("the URI has no authority".into()))?;
-        let key = format!(
-            "{}:{}",
-            authority.host(),
-            authority.port_u16().unwrap_or(80)
-        );
         let exact = body.len().and_then(|n| u64::try_from(n).ok());
         let head = request_head(&parts, exact);
         let (data, mut write) = match body.kind {
@@ -355,7 +430,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (conn, reused) = self.checkout(&key)?;
+            let (conn, reused) = self.checkout(&target)?;
             let (resp_tx, resp_rx) = mpsc::channel();
             let out_key = conn.state.next_key.fetch_add(1, Ordering::Relaxed);
             let credit = write.as_ref().map(|_| Credit::new(SEND_WINDOW));
@@ -389,26 +464,24 @@ impl Client {
         }
     }
 
-    /// A connection for `key`: an idle HTTP/1.1 one, the shared HTTP/2 one,
-    /// or a new one. True if it was reused.
-    fn checkout(&self, key: &str) -> Result<(ConnHandle, bool), Error> {
+    /// A connection for `target`: an idle HTTP/1.1 one, the shared HTTP/2
+    /// one, or a new one. True if it was reused.
+    fn checkout(&self, target: &Target) -> Result<(ConnHandle, bool), Error> {
+        let key = target.key.as_str();
         if let Some(conn) = self.find(key) {
             return Ok((conn, true));
         }
-        if self.inner.h2 {
-            let _guard = lock(&self.inner.connect_lock);
+        // A connection that may turn out HTTP/2: one attempt at a time, so
+        // that concurrent first requests share it.
+        let may_multiplex = self.inner.protocol == Protocol::Http2
+            || (target.tls && self.inner.protocol == Protocol::Auto);
+        let _guard = may_multiplex.then(|| lock(&self.inner.connect_lock));
+        if may_multiplex {
             if let Some(conn) = self.find(key) {
                 return Ok((conn, true));
             }
-            let conn = self.connect(key)?;
-            conn.state.open.store(true, Ordering::Release);
-            lock(&self.inner.conns)
-                .entry(key.to_owned())
-                .or_default()
-                .push(conn.clone());
-            return Ok((conn, false));
         }
-        let conn = self.connect(key)?;
+        let conn = self.connect(target)?;
         conn.state.open.store(true, Ordering::Release);
         lock(&self.inner.conns)
             .entry(key.to_owned())
@@ -424,7 +497,7 @@ impl Client {
         let found = entries
             .iter()
             .find(|c| {
-                self.inner.h2
+                c.multiplex
                     || c.state
                         .idle
                         .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
@@ -437,17 +510,14 @@ impl Client {
         found
     }
 
-    fn connect(&self, key: &str) -> Result<ConnHandle, Error> {
-        let io = TcpStream::connect(key)?;
+    fn connect(&self, target: &Target) -> Result<ConnHandle, Error> {
+        let mut io = TcpStream::connect(target.addr.as_str())?;
         io.set_nodelay(true)?;
         self.inner.opened.fetch_add(1, Ordering::Relaxed);
+        let (protocol, tls) = self.start_tls(&mut io, target)?;
+        let multiplex = protocol == Protocol::Http2;
         let state = Arc::new(ConnState::default());
         let (tx, rx) = mpsc::channel();
-        let protocol = if self.inner.h2 {
-            Protocol::Http2
-        } else {
-            Protocol::Http1
-        };
         let role = ClientRole {
             state: state.clone(),
             waiting: VecDeque::new(),
@@ -460,11 +530,12 @@ impl Client {
             self.inner.config.clone(),
             role,
             (tx.clone(), rx),
+            tls,
         )?;
-        if !self.inner.h2 {
+        if !multiplex {
             driver.set_idle_on_end(idle_flag(&state));
         }
-        let peer = key.to_owned();
+        let peer = target.key.clone();
         std::thread::Builder::new()
             .name("http-client-conn".into())
             .spawn(move || {
@@ -473,8 +544,78 @@ impl Client {
                     tracing::debug!(error = %e, "client connection ended with an error");
                 }
             })?;
-        Ok(ConnHandle { tx, state })
+        Ok(ConnHandle {
+            tx,
+            state,
+            multiplex,
+        })
     }
+
+    fn has_tls(&self) -> bool {
+        #[cfg(feature = "rustls")]
+        return self.inner.tls.is_some();
+        #[cfg(not(feature = "rustls"))]
+        false
+    }
+
+    /// For `https`: the TLS handshake (SNI = the URI's host), then the
+    /// protocol ALPN chose. For `http`: the configured protocol
+    /// (`Auto` is HTTP/1.1 there).
+    #[cfg(feature = "rustls")]
+    fn start_tls(
+        &self,
+        io: &mut TcpStream,
+        target: &Target,
+    ) -> Result<(Protocol, Option<Box<Tls>>), Error> {
+        if !target.tls {
+            return Ok((plain_protocol(self.inner.protocol), None));
+        }
+        let config = self.inner.tls.clone().ok_or_else(no_tls)?;
+        let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+            .map_err(|e| Error::InvalidRequest(format!("bad TLS server name: {e}")))?;
+        let mut conn = rustls::ClientConnection::new(config, name)
+            .map(rustls::Connection::Client)
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        crate::tls::handshake(
+            io,
+            &mut conn,
+            crate::tls::handshake_timeout(&self.inner.config),
+        )?;
+        let protocol =
+            adapter_common::tls::client_protocol(conn.alpn_protocol(), self.inner.protocol);
+        tracing::debug!(?protocol, "TLS handshake done");
+        Ok((protocol, Some(Box::new(Tls::new(conn)))))
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    fn start_tls(
+        &self,
+        _io: &mut TcpStream,
+        target: &Target,
+    ) -> Result<(Protocol, Option<Box<Tls>>), Error> {
+        if target.tls {
+            return Err(no_tls());
+        }
+        Ok((plain_protocol(self.inner.protocol), None))
+    }
+}
+
+/// Without TLS, `Auto` means HTTP/1.1 for a client.
+fn plain_protocol(protocol: Protocol) -> Protocol {
+    if protocol == Protocol::Http2 {
+        Protocol::Http2
+    } else {
+        Protocol::Http1
+    }
+}
+
+fn no_tls() -> Error {
+    let why = if cfg!(feature = "rustls") {
+        "https URI but no TLS config (ClientBuilder::tls)"
+    } else {
+        "https URI but adapter-std was built without the `rustls` feature"
+    };
+    Error::InvalidRequest(why.into())
 }
 
 fn idle_flag(state: &ConnState) -> Arc<AtomicBool> {

@@ -21,6 +21,16 @@
 //! and the socket buffer is full, the thread goes back to its channel every
 //! tick (so input still flows, which breaks the classic "both sides blocked
 //! writing" deadlock), and gives up after [`WRITE_STALL`] without progress.
+//!
+//! # TLS
+//!
+//! With TLS the reader thread is unchanged: it forwards ciphertext. The
+//! connection thread owns the rustls session (see the `tls` module):
+//! `feed` decrypts queued input into a bounded plaintext buffer the core
+//! reads from, and `write_out` encrypts the core's gather list into rustls
+//! (up to its buffer limit) before writing the ciphertext with the same
+//! timeouts as plain output. One thread does all rustls work, so nothing is
+//! shared or locked.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -38,6 +48,7 @@ use proto_core::{
 use crate::body::{Chunk, Credit, Outbox};
 use crate::client::Outgoing;
 use crate::error::Error;
+use crate::tls::Tls;
 use crate::transport::Transport;
 
 /// Most input bytes read from the socket and not yet taken by the core.
@@ -57,6 +68,8 @@ const MAX_IOV: usize = 64;
 /// unread input does not make the kernel reset the connection under a
 /// response the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(1);
+/// TLS: longest the connection tries to send its `close_notify`.
+const CLOSE_NOTIFY_WAIT: Duration = Duration::from_millis(100);
 /// Most messages handled per turn before output gets a chance.
 const MAX_BATCH: usize = 256;
 
@@ -450,6 +463,8 @@ pub(crate) struct Driver<T: Transport, R: Role> {
     read_error: Option<io::Error>,
     last_write: std::time::Instant,
     shutting_down: bool,
+    /// The TLS session, if the connection is encrypted.
+    tls: Option<Box<Tls>>,
 }
 
 impl<T: Transport, R: Role> Driver<T, R> {
@@ -461,6 +476,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
         config: Config,
         role: R,
         channel: (Sender<Msg>, Receiver<Msg>),
+        tls: Option<Box<Tls>>,
     ) -> io::Result<Self> {
         let (tx, rx) = channel;
         io.set_write_timeout(Some(WRITE_TICK))?;
@@ -489,6 +505,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
             read_error: None,
             last_write: start,
             shutting_down: false,
+            tls,
         })
     }
 
@@ -512,8 +529,11 @@ impl<T: Transport, R: Role> Driver<T, R> {
 
     /// Offers buffered input to the core.
     fn feed(&mut self, now: proto_core::Instant) {
-        let had_input = !self.input.is_empty();
-        while self.core.conn.wants_read() {
+        let had_input = !self.input.is_empty() || self.tls.as_ref().is_some_and(|t| t.has_plain());
+        if self.tls.is_some() {
+            self.feed_tls(now);
+        }
+        while self.tls.is_none() && self.core.conn.wants_read() {
             let Some(front) = self.input.front_mut() else {
                 break;
             };
@@ -535,10 +555,46 @@ impl<T: Transport, R: Role> Driver<T, R> {
             && !self.eof_fed
             && self.input.is_empty()
             && !had_input
+            && !self.tls.as_ref().is_some_and(|t| t.has_plain())
             && !self.bodies_waiting()
         {
             self.eof_fed = true;
             self.core.conn.recv_eof(now);
+        }
+    }
+
+    /// `feed` through TLS: decrypt, offer the plaintext, repeat while the
+    /// core takes it. A broken session ends the input (the alert rustls
+    /// queued goes out with the next write).
+    fn feed_tls(&mut self, now: proto_core::Instant) {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return;
+        };
+        loop {
+            let failed = match tls.decrypt(&mut self.input, &self.budget) {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS input rejected");
+                    self.read_error = Some(e);
+                    true
+                }
+            };
+            if failed || tls.peer_closed() {
+                // Nothing after a failure or a `close_notify` counts.
+                for data in self.input.drain(..) {
+                    self.budget.release(data.len());
+                }
+                self.eof = true;
+            }
+            let plain = tls.plain();
+            if plain.is_empty() || !self.core.conn.wants_read() {
+                return;
+            }
+            let before = plain.len();
+            self.core.conn.recv_buf(now, plain);
+            if plain.len() == before {
+                return;
+            }
         }
     }
 
@@ -570,21 +626,10 @@ impl<T: Transport, R: Role> Driver<T, R> {
     /// are fatal for the connection.
     fn write_out(&mut self) -> io::Result<bool> {
         let mut wrote = false;
-        loop {
-            let chunks = self.core.conn.poll_transmit();
-            if chunks.is_empty() {
-                break;
-            }
-            let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let mut count = 0;
-            for (slot, chunk) in iov.iter_mut().zip(chunks) {
-                *slot = IoSlice::new(chunk);
-                count += 1;
-            }
-            match io::Write::write_vectored(&mut self.io, &iov[..count]) {
+        while let Some(result) = self.write_some() {
+            match result {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.core.conn.transmit_complete(n);
+                Ok(_) => {
                     self.last_write = std::time::Instant::now();
                     wrote = true;
                 }
@@ -608,11 +653,51 @@ impl<T: Transport, R: Role> Driver<T, R> {
         }
         if wrote {
             io::Write::flush(&mut self.io)?;
-        } else if self.core.conn.poll_transmit().is_empty() {
+        } else if !self.output_pending() {
             // Nothing owed: the stall clock restarts with the next write.
             self.last_write = std::time::Instant::now();
         }
         Ok(wrote)
+    }
+
+    /// One write of what the core owes (through TLS: encrypted first);
+    /// `None` when nothing is owed.
+    fn write_some(&mut self) -> Option<io::Result<usize>> {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            let chunks = self.core.conn.poll_transmit();
+            if chunks.is_empty() {
+                return None;
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, chunk) in iov.iter_mut().zip(chunks) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            let result = io::Write::write_vectored(&mut self.io, &iov[..count]);
+            if let Ok(n) = result {
+                self.core.conn.transmit_complete(n);
+            }
+            return Some(result);
+        };
+        loop {
+            let chunks = self.core.conn.poll_transmit();
+            if chunks.is_empty() {
+                break;
+            }
+            match tls.encrypt(chunks) {
+                Ok(0) => break,
+                Ok(n) => self.core.conn.transmit_complete(n),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        tls.wants_write().then(|| tls.write_tls(&mut self.io))
+    }
+
+    /// Output is owed: by the core, or ciphertext in the TLS session.
+    fn output_pending(&mut self) -> bool {
+        !self.core.conn.poll_transmit().is_empty()
+            || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// One turn: time, input, events, role bookkeeping.
@@ -673,7 +758,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
             // Writing may free send room: the core then has `Writable`
             // events for the next turn, so do not block before it.
             let wrote = self.write_out()?;
-            if self.core.closed.is_some() && self.core.conn.poll_transmit().is_empty() {
+            if self.core.closed.is_some() && !self.output_pending() {
                 return Ok(());
             }
             let msg = self.wait(wrote)?;
@@ -691,9 +776,11 @@ impl<T: Transport, R: Role> Driver<T, R> {
     /// Waits for the next message, the core's deadline, or (output blocked)
     /// a write tick. `None`: time to run a turn anyway.
     fn wait(&mut self, wrote: bool) -> io::Result<Option<Msg>> {
-        let output_blocked = wrote || !self.core.conn.poll_transmit().is_empty();
+        let output_blocked = wrote || self.output_pending();
         let input_ready = self.core.conn.wants_read()
-            && (!self.input.is_empty() || (self.eof && !self.eof_fed && !self.bodies_waiting()));
+            && (!self.input.is_empty()
+                || self.tls.as_ref().is_some_and(|t| t.has_plain())
+                || (self.eof && !self.eof_fed && !self.bodies_waiting()));
         if output_blocked || input_ready {
             return match self.rx.try_recv() {
                 Ok(msg) => Ok(Some(msg)),
@@ -728,6 +815,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
             self.core.closed,
             Some(CloseReason::TimedOut(proto_core::TimerKind::Idle))
         );
+        self.send_close_notify();
         let _ = self.io.shutdown(NetShutdown::Write);
         for data in self.input.drain(..) {
             self.budget.release(data.len());
@@ -755,6 +843,33 @@ impl<T: Transport, R: Role> Driver<T, R> {
             }
         }
         self.stop_reader();
+    }
+}
+
+impl<T: Transport, R: Role> Driver<T, R> {
+    /// TLS: ends the session properly (RFC 8446 §6.1), best effort and
+    /// briefly: the peer may not be reading any more.
+    fn send_close_notify(&mut self) {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return;
+        };
+        tls.close_notify();
+        let until = std::time::Instant::now() + CLOSE_NOTIFY_WAIT;
+        while tls.wants_write() && std::time::Instant::now() < until {
+            match tls.write_tls(&mut self.io) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = io::Write::flush(&mut self.io);
     }
 }
 

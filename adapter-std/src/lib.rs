@@ -50,6 +50,18 @@
 //! # let _ = body; Ok(()) }
 //! ```
 //!
+//! # TLS
+//!
+//! With the `rustls` feature, `Builder::tls` serves HTTPS and
+//! `ClientBuilder::tls` enables `https://` URIs (SNI from the URI's host).
+//! ALPN chooses the protocol (RFC 7301): `h2` is HTTP/2 (RFC 9113 §3.2),
+//! `http/1.1` HTTP/1.1; left empty, the ALPN list is filled in from the
+//! configured [`Protocol`] (`Auto`: both). Each connection's thread runs
+//! its own handshake (never the accept loop), bounded by the core's
+//! header-read timeout; failures close only that connection and are
+//! counted in [`Stats::handshake_failures`]. The `rustls` crate is
+//! re-exported (`adapter_std::rustls`) so versions always match.
+//!
 //! # How it works
 //!
 //! Per connection, one thread owns the core and loops: time
@@ -65,8 +77,11 @@
 //! Bodies are bounded both ways: see [`Body`] and [`BodyWriter`]. Limits
 //! and timeouts are the core's ([`proto_core::Config`]).
 //!
-//! Not yet supported: TLS (bring a [`Transport`] to [`serve_connection`]),
-//! `https` URIs in [`Client`], upgrades (`101`, `CONNECT` tunnels), sending
+//! With TLS, the reader thread forwards ciphertext and the connection
+//! thread owns the rustls session: it decrypts input for the core and
+//! encrypts the core's output, so no TLS state is shared between threads.
+//!
+//! Not yet supported: upgrades (`101`, `CONNECT` tunnels), sending
 //! trailers, `h2c` upgrade in the client.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -77,6 +92,7 @@ mod driver;
 mod error;
 mod pool;
 mod server;
+mod tls;
 mod tower;
 mod transport;
 
@@ -94,3 +110,7 @@ pub use proto_core::{Config, Protocol};
 
 /// HTTP/2 error codes (in [`Error::Reset`]), re-exported for convenience.
 pub use proto_core::ErrorCode;
+
+/// The rustls version this adapter's TLS support is built with.
+#[cfg(feature = "rustls")]
+pub use rustls;

@@ -19,6 +19,7 @@ use crate::conv::{ReqInfo, request_parts, response_head, status_head};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
 use crate::pool::Pool;
+use crate::tls::Tls;
 use crate::transport::Transport;
 
 /// Time allowed after the drain deadline for connections to write their
@@ -56,6 +57,7 @@ struct StatsInner {
     accepted: AtomicU64,
     requests: AtomicU64,
     rejected: AtomicU64,
+    handshake_failures: AtomicU64,
     active: Mutex<usize>,
     idle: Condvar,
 }
@@ -79,6 +81,12 @@ impl Stats {
     /// Requests answered `503` because the handler pool was full.
     pub fn rejected(&self) -> u64 {
         self.inner.rejected.load(Relaxed)
+    }
+
+    /// TLS handshakes that failed or timed out (each closed only its own
+    /// connection).
+    pub fn handshake_failures(&self) -> u64 {
+        self.inner.handshake_failures.load(Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, usize> {
@@ -235,6 +243,8 @@ pub struct Builder {
     queue: usize,
     stats: Stats,
     shutdown: ShutdownHandle,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Builder {
@@ -246,6 +256,8 @@ impl Default for Builder {
             queue: 256,
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -304,6 +316,68 @@ impl Builder {
         self
     }
 
+    /// Serves TLS with `config` (feature `rustls`): each connection's thread
+    /// runs the handshake (bounded by the header-read timeout, else 30 s),
+    /// then speaks the protocol ALPN chose (RFC 7301): `h2` is HTTP/2
+    /// (RFC 9113 §3.2), `http/1.1` HTTP/1.1, no ALPN the configured
+    /// protocol. If `config` has no ALPN list, the one for
+    /// [`protocol`](Self::protocol) is filled in when serving starts
+    /// (`Auto`: `h2`, `http/1.1`), so a client offering only a protocol not
+    /// served fails its handshake. Failed handshakes close only their own
+    /// connection and are counted in [`Stats::handshake_failures`].
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: rustls::ServerConfig) -> Self {
+        self.tls = Some(Arc::new(config));
+        self
+    }
+
+    /// The TLS config with its ALPN list filled in from the protocol (once:
+    /// afterwards the list is not empty).
+    fn finish_tls(&mut self) {
+        #[cfg(feature = "rustls")]
+        if let Some(config) = self.tls.take_if(|c| c.alpn_protocols.is_empty()) {
+            self.tls = Some(adapter_common::tls::server_config(
+                (*config).clone(),
+                self.protocol,
+            ));
+        }
+    }
+
+    /// TLS handshake if configured: the protocol to speak and the session.
+    #[cfg(feature = "rustls")]
+    fn start_tls<T: Transport>(&self, io: &mut T) -> Result<(Protocol, Option<Box<Tls>>), Error> {
+        let Some(config) = &self.tls else {
+            return Ok((self.protocol, None));
+        };
+        let started = rustls::ServerConnection::new(config.clone())
+            .map(rustls::Connection::Server)
+            .map_err(io::Error::other)
+            .and_then(|mut conn| {
+                crate::tls::handshake(io, &mut conn, crate::tls::handshake_timeout(&self.config))
+                    .map(|()| conn)
+            });
+        match started {
+            Ok(conn) => {
+                let alpn = conn.alpn_protocol();
+                let protocol = adapter_common::tls::server_protocol(alpn, self.protocol);
+                tracing::debug!(?protocol, "TLS handshake done");
+                Ok((protocol, Some(Box::new(Tls::new(conn)))))
+            }
+            Err(e) => {
+                self.stats.inner.handshake_failures.fetch_add(1, Relaxed);
+                tracing::debug!(error = %e, "TLS handshake failed");
+                Err(Error::Io(e))
+            }
+        }
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    #[allow(clippy::unnecessary_wraps)]
+    fn start_tls<T: Transport>(&self, _io: &mut T) -> Result<(Protocol, Option<Box<Tls>>), Error> {
+        Ok((self.protocol, None))
+    }
+
     /// The shutdown handle connections from this builder observe.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
@@ -328,7 +402,8 @@ impl Builder {
     }
 
     /// Serves HTTP on one transport, on the calling thread, until the
-    /// connection closes (handlers run on a pool of this call's own).
+    /// connection closes (handlers run on a pool of this call's own), after
+    /// a TLS handshake if `tls` is set (feature `rustls`).
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
     pub fn serve_connection<T: Transport, H: Handler>(
         &self,
@@ -336,16 +411,19 @@ impl Builder {
         handler: H,
     ) -> Result<(), Error> {
         let pool = Pool::new(self.workers, self.queue);
-        self.connection(io, Arc::new(handler), pool)
+        let mut builder = self.clone();
+        builder.finish_tls();
+        builder.connection(io, Arc::new(handler), pool)
     }
 
     fn connection<T: Transport, H: Handler>(
         &self,
-        io: T,
+        mut io: T,
         handler: Arc<H>,
         pool: Arc<Pool>,
     ) -> Result<(), Error> {
         let _active = self.stats.connection();
+        let (protocol, tls) = self.start_tls(&mut io)?;
         let (tx, rx) = mpsc::channel();
         let reg = self.shutdown.register(&tx);
         let role = ServerRole {
@@ -356,10 +434,11 @@ impl Builder {
         let result = Driver::new(
             io,
             Side::Server,
-            self.protocol,
+            protocol,
             self.config.clone(),
             role,
             (tx, rx),
+            tls,
         )
         .map_err(Error::Io)
         .and_then(Driver::run);
@@ -412,7 +491,11 @@ impl Server {
     /// and returns once they are all closed (or after the drain time plus
     /// a short grace, leaving stragglers to end on their own).
     pub fn serve<H: Handler>(self, handler: H) -> io::Result<()> {
-        let Self { listener, builder } = self;
+        let Self {
+            listener,
+            mut builder,
+        } = self;
+        builder.finish_tls();
         let shutdown = builder.shutdown.clone();
         if shutdown.add_listener(listener.local_addr()?) {
             let handler = Arc::new(handler);

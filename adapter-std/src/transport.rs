@@ -10,9 +10,9 @@ use std::time::Duration;
 /// over.
 ///
 /// Implemented for [`TcpStream`] and (on Unix) for
-/// [`std::os::unix::net::UnixStream`]. A TLS stream qualifies if it can hand
-/// out a second handle on the same session (e.g. behind an `Arc<Mutex<_>>`
-/// whose reads do not hold the lock while blocked).
+/// [`std::os::unix::net::UnixStream`]. TLS is not a transport of its own:
+/// with the `rustls` feature the adapter runs TLS over any transport (see
+/// `Builder::tls`).
 pub trait Transport: Read + Write + Send + Sized + 'static {
     /// A second handle on the same stream: the reader thread reads it while
     /// the connection thread writes the original.
@@ -22,6 +22,15 @@ pub trait Transport: Read + Write + Send + Sized + 'static {
     /// connection thread uses a short timeout so that a peer that does not
     /// read cannot keep it from handling input and commands.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Bounds how long one `read` may block (`None`: forever). Used only
+    /// during a TLS handshake, so that a stalled peer cannot hold the
+    /// connection past its deadline. The default does nothing (the
+    /// handshake is then bounded only by the peer).
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
 
     /// Shuts down the reading, writing or both halves; shutting down reading
     /// must wake a thread blocked in `read`.
@@ -37,6 +46,10 @@ impl Transport for TcpStream {
         Self::set_write_timeout(self, timeout)
     }
 
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        Self::set_read_timeout(self, timeout)
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         Self::shutdown(self, how)
     }
@@ -50,6 +63,10 @@ impl Transport for std::os::unix::net::UnixStream {
 
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         Self::set_write_timeout(self, timeout)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        Self::set_read_timeout(self, timeout)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
