@@ -120,6 +120,8 @@ macro_rules! matrix {
             }
         )*
 
+        // One push per cell: the macro cannot join nested repetitions into one `vec![]`.
+        #[allow(clippy::vec_init_then_push)]
         fn all_cells() -> Vec<Cell> {
             let mut cells = Vec::new();
             $( $( $( cell_entry!(cells, $scenario, $server, $cell); )* )* )*

@@ -86,6 +86,7 @@ pub fn h1_chunked_upload(s: ServerKind, c: ClientKind) {
         raw.write(&req);
         let resp = raw.read_response().expect("response");
         assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("x-framing"), Some("chunked"));
         assert_same_bytes(&resp.body, &data, "echoed body");
         return;
     }
@@ -95,6 +96,11 @@ pub fn h1_chunked_upload(s: ServerKind, c: ClientKind) {
         ReqBody::Chunks(odd_chunks(&data)),
     ));
     assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(
+        header(&resp, "x-framing"),
+        "chunked",
+        "sent without a length"
+    );
     assert_same_bytes(&resp.body, &data, "echoed body");
 }
 
@@ -117,6 +123,14 @@ pub fn h1_chunked_download(s: ServerKind, c: ClientKind) {
     assert_eq!(resp.status, StatusCode::OK);
     assert!(!resp.headers.contains_key("content-length"), "{resp:?}");
     assert_same_bytes(&resp.body, &want, "body");
+}
+
+/// A response header as text ("" if absent).
+pub fn header<'a>(resp: &'a super::client::Resp, name: &str) -> &'a str {
+    resp.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 pub fn up_trailers() -> HeaderMap {

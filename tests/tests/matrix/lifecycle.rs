@@ -68,6 +68,7 @@ fn assert_no_new_connection(addr: SocketAddr) {
 }
 
 fn graceful_shutdown(s: ServerKind, c: ClientKind, opts: &ClientOpts) {
+    let h1 = !opts.h2;
     let server = Server::start(s);
     let client = Client::new(c, opts);
     let slow = slow_in_flight(&server, &client);
@@ -77,6 +78,13 @@ fn graceful_shutdown(s: ServerKind, c: ClientKind, opts: &ClientOpts) {
     let resp = slow.join().expect("the request in flight");
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(resp.body, SLOW_DONE, "completes after shutdown started");
+    if h1 {
+        assert_eq!(
+            super::h1::header(&resp, "connection"),
+            "close",
+            "the last response on a closing HTTP/1.1 connection says so"
+        );
+    }
     server.wait_stopped();
 }
 

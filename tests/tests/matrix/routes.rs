@@ -5,7 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /hello` | `hello` |
-//! | `/echo` | the request body streamed back as it arrives (trailers too, async adapters) |
+//! | `/echo` | the request body streamed back as it arrives (trailers too, async adapters); headers `x-framing` (`chunked`, `length` or `none`: how the request body was framed) and `x-expect` (the request's `expect`) |
 //! | `GET /chunked?n=N` | N pattern bytes in odd-sized pieces, no length (chunked on HTTP/1.1) |
 //! | `/trailers` | the request body back; header `x-got-trailer` = request trailer `x-up` (or `none`); trailer `x-down: from-server` |
 //! | `GET /slow` | waits for the test's gate, then `slow done` |
@@ -63,6 +63,29 @@ fn down_trailers() -> HeaderMap {
     t
 }
 
+/// `x-framing` and `x-expect` for `/echo`: what the client really sent.
+fn request_facts(req: &http::request::Parts) -> [(header::HeaderName, HeaderValue); 2] {
+    let framing = if req.headers.contains_key(header::TRANSFER_ENCODING) {
+        "chunked"
+    } else if req.headers.contains_key(header::CONTENT_LENGTH) {
+        "length"
+    } else {
+        "none"
+    };
+    let expect = req
+        .headers
+        .get(header::EXPECT)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("none"));
+    [
+        (
+            header::HeaderName::from_static("x-framing"),
+            HeaderValue::from_static(framing),
+        ),
+        (header::HeaderName::from_static("x-expect"), expect),
+    ]
+}
+
 fn got_trailer(trailers: Option<&HeaderMap>) -> HeaderValue {
     trailers
         .and_then(|t| t.get("x-up"))
@@ -82,7 +105,13 @@ pub async fn serve_async(
     }
     let resp = match req.uri().path() {
         "/hello" => Response::new(full("hello")),
-        "/echo" => Response::new(req.into_body().map_err(Into::into).boxed_unsync()),
+        "/echo" => {
+            let (parts, body) = req.into_parts();
+            let mut resp = Response::new(body.map_err(Into::into).boxed_unsync());
+            resp.headers_mut()
+                .extend(request_facts(&parts).map(|(n, v)| (Some(n), v)));
+            resp
+        }
         "/chunked" => {
             let data = pattern(query_n(req.uri()));
             Response::new(frames(
@@ -136,10 +165,13 @@ pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter
     match req.uri().path() {
         "/hello" => Response::new(SendBody::from("hello")),
         "/echo" => {
-            let mut body = req.into_body();
-            Response::new(SendBody::writer(move |w| {
+            let (parts, mut body) = req.into_parts();
+            let mut resp = Response::new(SendBody::writer(move |w| {
                 std::io::copy(&mut body, w).map(drop)
-            }))
+            }));
+            resp.headers_mut()
+                .extend(request_facts(&parts).map(|(n, v)| (Some(n), v)));
+            resp
         }
         "/chunked" => {
             let data = pattern(query_n(req.uri()));
