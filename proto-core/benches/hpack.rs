@@ -1,8 +1,9 @@
-//! HPACK decode and encode on realistic browser traffic: a Chrome-like page load of ten
-//! requests to one site (a navigation, then scripts, styles, images and an API call), so the
-//! dynamic table matters, and the matching responses.
+//! HPACK decode and encode on realistic browser traffic: a Chrome-like and a
+//! Firefox-like page load of ten requests to one site (a navigation, then
+//! scripts, styles, images and an API call, with cookies), so the dynamic table
+//! matters, and the matching responses.
 //!
-//! `cargo bench -p proto-core --bench hpack -- --quick`
+//! `cargo bench -p proto-core --bench hpack -- --warm-up-time 1 --measurement-time 2`
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -105,6 +106,57 @@ fn requests() -> Vec<Block> {
             h.push(("accept-language", "en-US,en;q=0.9,de;q=0.8".into()));
             h.push(("cookie", COOKIE.into()));
             h.push(("priority", if i == 0 { "u=0, i" } else { "u=1" }.into()));
+            h
+        })
+        .collect()
+}
+
+const FIREFOX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+
+/// The same page load as Firefox sends it: its pseudo-header order (method,
+/// path, authority, scheme), no client hints, `te: trailers`, its own accept
+/// values and the same cookies.
+fn firefox_requests() -> Vec<Block> {
+    let page = format!("https://{AUTHORITY}{}", RESOURCES[0].0);
+    RESOURCES
+        .iter()
+        .enumerate()
+        .map(|(i, &(path, _, dest, mode))| {
+            let accept = match dest {
+                "document" => {
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,\
+                     image/webp,*/*;q=0.8"
+                }
+                "style" => "text/css,*/*;q=0.1",
+                "image" => "image/avif,image/webp,*/*",
+                "empty" => "application/json",
+                _ => "*/*",
+            };
+            let mut h: Block = vec![
+                (":method", "GET".into()),
+                (":path", path.into()),
+                (":authority", AUTHORITY.into()),
+                (":scheme", "https".into()),
+                ("user-agent", FIREFOX_UA.into()),
+                ("accept", accept.into()),
+                ("accept-language", "en-US,en;q=0.5".into()),
+                ("accept-encoding", "gzip, deflate, br, zstd".into()),
+            ];
+            if i > 0 {
+                h.push(("referer", page.clone()));
+            }
+            h.push(("cookie", COOKIE.into()));
+            if i == 0 {
+                h.push(("upgrade-insecure-requests", "1".into()));
+            }
+            h.push(("sec-fetch-dest", dest.into()));
+            h.push(("sec-fetch-mode", mode.into()));
+            h.push(("sec-fetch-site", "same-origin".into()));
+            if i == 0 {
+                h.push(("sec-fetch-user", "?1".into()));
+            }
+            h.push(("priority", if i == 0 { "u=0, i" } else { "u=2" }.into()));
+            h.push(("te", "trailers".into()));
             h
         })
         .collect()
@@ -242,6 +294,7 @@ fn bench_set(c: &mut Criterion, name: &str, blocks: &[Block]) {
 
 fn hpack(c: &mut Criterion) {
     bench_set(c, "requests", &requests());
+    bench_set(c, "firefox_requests", &firefox_requests());
     bench_set(c, "responses", &responses());
 }
 
