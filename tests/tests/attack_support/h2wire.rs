@@ -118,6 +118,7 @@ impl H2Wire {
         let per = (16 * 1024 / unit.len().max(1)).max(1);
         let mut done = 0;
         while done < count && !self.is_closed() {
+            self.drain_acks();
             let n = per.min(count - done);
             if self.send_raw(&unit.repeat(n)).is_err() {
                 break;
@@ -125,6 +126,16 @@ impl H2Wire {
             done += n;
         }
         done
+    }
+
+    /// Takes what arrived so far, dropping flood answers (PING and
+    /// SETTINGS ACKs, see [`worth_keeping`]).
+    pub fn drain_acks(&mut self) {
+        while let Ok(i) = self.rx.try_recv() {
+            if worth_keeping(&i) {
+                self.seen.push(i);
+            }
+        }
     }
 
     /// True once the reader saw EOF or a reset.
@@ -164,15 +175,19 @@ impl H2Wire {
         self.send_raw(&Self::headers_frame(id, &b, true))
     }
 
-    /// The next item, waiting at most until `deadline`.
+    /// The next item worth keeping (see [`H2Wire::drain_acks`]), waiting
+    /// at most until `deadline`.
     pub fn next_until(&mut self, deadline: Instant) -> Option<&In> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.rx.recv_timeout(left) {
-            Ok(i) => {
-                self.seen.push(i);
-                self.seen.last()
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(i) if worth_keeping(&i) => {
+                    self.seen.push(i);
+                    return self.seen.last();
+                }
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
             }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
         }
     }
 
@@ -202,14 +217,16 @@ impl H2Wire {
 
     /// Waits for the connection to close (EOF or reset).
     pub fn wait_closed(&mut self, timeout: Duration) -> bool {
-        self.wait_for(timeout, |i| matches!(i, In::Closed(_))).is_some()
+        self.wait_for(timeout, |i| matches!(i, In::Closed(_)))
+            .is_some()
     }
 
     /// Waits for RST_STREAM on `id`; returns its code.
     pub fn reset_of(&mut self, id: u32, timeout: Duration) -> Option<ErrorCode> {
-        let i = self.wait_for(timeout, |i| {
-            matches!(i, In::Frame(Frame::RstStream(r), _) if r.stream_id.get() == id)
-        })?;
+        let i = self.wait_for(
+            timeout,
+            |i| matches!(i, In::Frame(Frame::RstStream(r), _) if r.stream_id.get() == id),
+        )?;
         match &self.seen[i] {
             In::Frame(Frame::RstStream(r), _) => Some(r.error_code),
             _ => None,
@@ -218,9 +235,10 @@ impl H2Wire {
 
     /// Waits for the response head on `id`; returns its `:status`.
     pub fn status_of(&mut self, id: u32, timeout: Duration) -> Option<u16> {
-        let i = self.wait_for(timeout, |i| {
-            matches!(i, In::Frame(Frame::Headers(h), Some(_)) if h.stream_id.get() == id)
-        })?;
+        let i = self.wait_for(
+            timeout,
+            |i| matches!(i, In::Frame(Frame::Headers(h), Some(_)) if h.stream_id.get() == id),
+        )?;
         match &self.seen[i] {
             In::Frame(_, Some(fields)) => fields
                 .iter()
@@ -253,13 +271,14 @@ impl H2Wire {
 
     /// Sends a PING and waits for its ACK: the connection is still served.
     pub fn ping_pong(&mut self, timeout: Duration) -> bool {
-        let payload = *b"probe!!!";
+        let payload = PROBE;
         if self.send(frame::Ping::new(payload)).is_err() {
             return false;
         }
-        self.wait_for(timeout, |i| {
-            matches!(i, In::Frame(Frame::Ping(p), _) if p.ack && p.payload == payload)
-        })
+        self.wait_for(
+            timeout,
+            |i| matches!(i, In::Frame(Frame::Ping(p), _) if p.ack && p.payload == payload),
+        )
         .is_some()
     }
 
@@ -290,6 +309,17 @@ impl Drop for H2Wire {
         let w = self.w.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = w.shutdown(Shutdown::Both);
     }
+}
+
+/// The payload of [`H2Wire::ping_pong`]'s PING.
+const PROBE: [u8; 8] = *b"probe!!!";
+
+/// False for PING ACKs (except [`PROBE`]'s) and SETTINGS ACKs: a flood's
+/// answers would otherwise pile up in this process and count as the
+/// server's memory.
+fn worth_keeping(i: &In) -> bool {
+    !matches!(i, In::Frame(Frame::Ping(p), _) if p.ack && p.payload != PROBE)
+        && !matches!(i, In::Frame(Frame::Settings(s), _) if s.is_ack())
 }
 
 /// A frame's wire bytes.

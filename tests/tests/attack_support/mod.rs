@@ -50,7 +50,7 @@ static BIG: [u8; BIG_LEN] = [0; BIG_LEN];
 /// `/slow` answers after this long.
 pub const SLOW: Duration = Duration::from_millis(300);
 /// Default bound on the peak resident-memory growth during an attack.
-pub const MAX_GROWTH: usize = 32 << 20;
+pub const MAX_GROWTH: usize = 16 << 20;
 /// Default bound on the prober's slowest answer during an attack.
 pub const MAX_LATENCY: Duration = Duration::from_secs(1);
 
@@ -158,7 +158,11 @@ fn start_tokio(cfg: Config) -> (SocketAddr, Box<dyn FnOnce() + Send>) {
         .build()
         .expect("tokio runtime");
     let server = rt
-        .block_on(adapter_tokio::Server::builder().config(cfg).bind("127.0.0.1:0"))
+        .block_on(
+            adapter_tokio::Server::builder()
+                .config(cfg)
+                .bind("127.0.0.1:0"),
+        )
         .expect("bind");
     let addr = server.local_addr().expect("local_addr");
     let shutdown = server.shutdown_handle();
@@ -304,7 +308,10 @@ pub fn run(adapter: Adapter, name: &str, cfg: Config, attack: impl FnOnce(&mut C
         "{name} [{adapter:?}]: the well-behaved client failed: {:#?}",
         report.failures
     );
-    assert!(ready, "{name} [{adapter:?}]: the prober got no answer before the attack");
+    assert!(
+        ready,
+        "{name} [{adapter:?}]: the prober got no answer before the attack"
+    );
     assert!(
         after,
         "{name} [{adapter:?}]: the prober got no answer after the attack"

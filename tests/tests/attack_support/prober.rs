@@ -11,7 +11,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ pub struct Report {
 /// A running prober; [`Prober::stop`] ends it and returns its [`Report`].
 pub struct Prober {
     stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
     thread: JoinHandle<Report>,
 }
 
@@ -45,9 +46,29 @@ impl Prober {
     /// Starts probing `addr`.
     pub fn start(addr: SocketAddr) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = thread::spawn(move || run(addr, &flag));
-        Self { stop, thread }
+        let ok = Arc::new(AtomicU64::new(0));
+        let (flag, count) = (stop.clone(), ok.clone());
+        let thread = thread::spawn(move || run(addr, &flag, &count));
+        Self { stop, ok, thread }
+    }
+
+    /// Answers so far.
+    pub fn answered(&self) -> u64 {
+        self.ok.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling, at most `timeout`) until `n` more answers arrived;
+    /// false if they did not.
+    pub fn wait_answers(&self, n: u64, timeout: Duration) -> bool {
+        let want = self.answered() + n;
+        let deadline = Instant::now() + timeout;
+        while self.answered() < want {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(PACE);
+        }
+        true
     }
 
     /// Stops and reports.
@@ -61,7 +82,7 @@ impl Prober {
     }
 }
 
-fn run(addr: SocketAddr, stop: &AtomicBool) -> Report {
+fn run(addr: SocketAddr, stop: &AtomicBool, ok: &AtomicU64) -> Report {
     let mut report = Report::default();
     let mut h1: Option<H1> = None;
     let mut h2: Option<(H2Wire, u32)> = None;
@@ -77,7 +98,10 @@ fn run(addr: SocketAddr, stop: &AtomicBool) -> Report {
         let took = start.elapsed();
         report.max_latency = report.max_latency.max(took);
         match result {
-            Ok(()) => report.ok += 1,
+            Ok(()) => {
+                report.ok += 1;
+                ok.fetch_add(1, Ordering::SeqCst);
+            }
             Err(e) => {
                 report.failed += 1;
                 if report.failures.len() < 10 {
