@@ -4,7 +4,13 @@
 //! pair cycle is here too, for comparison.
 //!
 //! `cargo bench -p proto-core --bench h2 -- --warm-up-time 1 --measurement-time 2`
-#![allow(missing_docs, clippy::unwrap_used)]
+// The core reads no clock; a benchmark has to.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
 
 mod pair;
 
