@@ -260,25 +260,15 @@ matrix! {
     }
     /// TLS, ALPN offering `h2` and `http/1.1`: HTTP/2 chosen.
     tls_alpn_h2 => crate::matrix::tls::tls_alpn_h2 {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std TLS not landed yet") raw_client]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std TLS not landed yet") raw_client]
-        std_server: [
-            (tokio_client pending "adapter-std TLS not landed yet")
-            (smol_client pending "adapter-std TLS not landed yet")
-            (std_client pending "adapter-std TLS not landed yet")
-            (raw_client pending "adapter-std TLS not landed yet")
-        ]
+        tokio_server: [tokio_client smol_client std_client raw_client]
+        smol_server: [tokio_client smol_client std_client raw_client]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// TLS, ALPN offering only `http/1.1`.
     tls_alpn_h1 => crate::matrix::tls::tls_alpn_h1 {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std TLS not landed yet") raw_client]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std TLS not landed yet") raw_client]
-        std_server: [
-            (tokio_client pending "adapter-std TLS not landed yet")
-            (smol_client pending "adapter-std TLS not landed yet")
-            (std_client pending "adapter-std TLS not landed yet")
-            (raw_client pending "adapter-std TLS not landed yet")
-        ]
+        tokio_server: [tokio_client smol_client std_client raw_client]
+        smol_server: [tokio_client smol_client std_client raw_client]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// The server's header-read timeout closes silent and stalled
     /// connections.

@@ -217,16 +217,15 @@ impl Client {
                     opts.request_timeout.is_none(),
                     "adapter-std's client has no request timeout"
                 );
-                assert!(
-                    opts.tls_alpn.is_none(),
-                    "adapter-std TLS is not in the matrix yet"
-                );
                 let mut b = adapter_std::Client::builder();
                 if opts.h2 {
                     b = b.http2_prior_knowledge();
                 }
                 if let Some(c) = &opts.config {
                     b = b.config(c.clone());
+                }
+                if let Some(alpn) = &opts.tls_alpn {
+                    b = b.tls(tls::client_config(alpn));
                 }
                 Self::Std(b.build())
             }

@@ -200,12 +200,13 @@ fn start_smol(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Starte
 }
 
 fn start_std(opts: ServerOpts, ctx: Arc<Ctx>, done: mpsc::Sender<()>) -> Started {
-    assert!(!opts.tls, "adapter-std TLS is not in the matrix yet");
-    let server = adapter_std::Server::builder()
+    let mut builder = adapter_std::Server::builder()
         .config(opts.config)
-        .protocol(opts.protocol)
-        .bind("127.0.0.1:0")
-        .expect("bind");
+        .protocol(opts.protocol);
+    if opts.tls {
+        builder = builder.tls(tls::server_config());
+    }
+    let server = builder.bind("127.0.0.1:0").expect("bind");
     let addr = server.local_addr().expect("local_addr");
     let stats = Stats::Std(server.stats());
     let shutdown = Shutdown::Std(server.shutdown_handle());
