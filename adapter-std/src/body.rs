@@ -290,9 +290,11 @@ type WriteFn = Box<dyn FnOnce(&mut BodyWriter) -> io::Result<()> + Send>;
 /// A body to send (a response body on a server, a request body on a
 /// client): all at once ([`SendBody::from`] bytes, a `Vec`, a string), or
 /// streamed by a function that writes into a blocking [`BodyWriter`]
-/// ([`SendBody::writer`], [`SendBody::reader`]).
+/// ([`SendBody::writer`], [`SendBody::reader`]); either may end with
+/// trailer fields ([`SendBody::with_trailers`], [`BodyWriter::set_trailers`]).
 pub struct SendBody {
     pub(crate) kind: Kind,
+    pub(crate) trailers: Option<HeaderMap>,
 }
 
 pub(crate) enum Kind {
@@ -320,7 +322,22 @@ impl SendBody {
     pub fn empty() -> Self {
         Self {
             kind: Kind::Full(Bytes::new()),
+            trailers: None,
         }
+    }
+
+    /// Sends `trailers` after the body (RFC 9110 §6.5): HTTP/1.1 ends a
+    /// chunked body with them (RFC 9112 §7.1.2), so a body with trailers
+    /// gets no `content-length`; HTTP/2 sends a trailing HEADERS frame
+    /// (RFC 9113 §8.1). A streamed body can set or replace them while
+    /// writing ([`BodyWriter::set_trailers`]). Announcing them in a
+    /// `trailer` header field is up to the caller. HTTP/1.0 peers get no
+    /// trailers (no chunked coding), nor does an HTTP/1.1 response queued
+    /// behind a pipelined one.
+    #[must_use]
+    pub fn with_trailers(mut self, trailers: HeaderMap) -> Self {
+        self.trailers = Some(trailers);
+        self
     }
 
     /// A body produced by `f`, called once the head is on its way. It
@@ -338,6 +355,7 @@ impl SendBody {
     {
         Self {
             kind: Kind::Stream(Box::new(f)),
+            trailers: None,
         }
     }
 
@@ -346,11 +364,12 @@ impl SendBody {
         Self::writer(move |w| io::copy(&mut r, w).map(drop))
     }
 
-    /// The exact length, if known (bodies given in full).
+    /// The exact length, if known and framing the body (bodies given in
+    /// full without trailers: those go chunked).
     pub fn len(&self) -> Option<usize> {
         match &self.kind {
-            Kind::Full(b) => Some(b.len()),
-            Kind::Stream(_) => None,
+            Kind::Full(b) if self.trailers.is_none() => Some(b.len()),
+            _ => None,
         }
     }
 
@@ -364,6 +383,7 @@ impl From<Bytes> for SendBody {
     fn from(b: Bytes) -> Self {
         Self {
             kind: Kind::Full(b),
+            trailers: None,
         }
     }
 }
@@ -401,6 +421,7 @@ pub struct BodyWriter {
     key: u64,
     tx: Sender<Msg>,
     credit: Arc<Credit>,
+    trailers: Option<HeaderMap>,
 }
 
 impl fmt::Debug for BodyWriter {
@@ -416,8 +437,30 @@ fn gone() -> io::Error {
 }
 
 impl BodyWriter {
-    pub(crate) fn new(key: u64, tx: Sender<Msg>, credit: Arc<Credit>) -> Self {
-        Self { key, tx, credit }
+    pub(crate) fn new(
+        key: u64,
+        tx: Sender<Msg>,
+        credit: Arc<Credit>,
+        trailers: Option<HeaderMap>,
+    ) -> Self {
+        Self {
+            key,
+            tx,
+            credit,
+            trailers,
+        }
+    }
+
+    /// Sends `trailers` when the body ends (the writing function returns
+    /// `Ok`), replacing any set before; see [`SendBody::with_trailers`].
+    /// Useful for values known only at the end (a checksum, a status).
+    pub fn set_trailers(&mut self, trailers: HeaderMap) {
+        self.trailers = Some(trailers);
+    }
+
+    /// The trailers to finish with, as core fields.
+    pub(crate) fn take_trailers(&mut self) -> Option<proto_core::Fields> {
+        trailer_fields(self.trailers.take())
     }
 
     /// Sends `data` without copying, blocking until the connection's flow
@@ -458,6 +501,12 @@ impl Write for BodyWriter {
     }
 }
 
+/// Trailers to send, as core fields (`None` for none or an empty map).
+pub(crate) fn trailer_fields(map: Option<HeaderMap>) -> Option<proto_core::Fields> {
+    map.filter(|m| !m.is_empty())
+        .map(|m| crate::conv::fields(&m, 0))
+}
+
 /// Pending body bytes of one stream, handed to the core within its write
 /// capacity.
 #[derive(Default)]
@@ -465,4 +514,6 @@ pub(crate) struct Outbox {
     pub(crate) pending: VecDeque<Bytes>,
     /// The sender is done: finish once `pending` is empty.
     pub(crate) finish: bool,
+    /// Sent with the finish.
+    pub(crate) trailers: Option<proto_core::Fields>,
 }

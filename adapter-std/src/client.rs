@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{Request, Response, Uri};
 use proto_core::{Config, ErrorCode, Event, Protocol, RequestHead, Side};
 
-use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody};
+use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
@@ -27,6 +27,8 @@ pub(crate) struct Outgoing {
     head: RequestHead,
     data: Bytes,
     end: bool,
+    /// Sent after `data` when `end`.
+    trailers: Option<proto_core::Fields>,
     credit: Option<Arc<Credit>>,
     resp_tx: ResponseTx,
 }
@@ -72,10 +74,11 @@ impl ClientRole {
             head,
             data,
             end,
+            trailers,
             credit,
             resp_tx,
         } = out;
-        let end_now = end && data.is_empty();
+        let end_now = end && data.is_empty() && trailers.is_none();
         let id = match core.conn.send_request(head, end_now) {
             Ok(id) => id,
             Err(e) => {
@@ -94,6 +97,7 @@ impl ClientRole {
             st.out.pending.push_back(data);
         }
         st.out.finish = end && !end_now;
+        st.out.trailers = trailers.filter(|_| st.out.finish);
         core.streams.push(st);
         core.flush_send(core.streams.len() - 1);
     }
@@ -423,10 +427,13 @@ impl Client {
         }
         let exact = body.len().and_then(|n| u64::try_from(n).ok());
         let head = request_head(&parts, exact);
-        let (data, mut write) = match body.kind {
-            Kind::Full(data) => (data, None),
-            Kind::Stream(f) => (Bytes::new(), Some(f)),
+        let (data, mut write, trailers) = match body.kind {
+            Kind::Full(data) => (data, None, trailer_fields(body.trailers)),
+            // A streamed body's writer sends its trailers at its end.
+            Kind::Stream(f) => (Bytes::new(), Some((f, body.trailers)), None),
         };
+        // A streamed body is gone after one attempt: no retry then.
+        let streamed = write.is_some();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -439,6 +446,7 @@ impl Client {
                 head: head.clone(),
                 data: data.clone(),
                 end: write.is_none(),
+                trailers: trailers.clone(),
                 credit: credit.clone(),
                 resp_tx,
             };
@@ -449,13 +457,13 @@ impl Client {
                 }
                 return Err(Error::Canceled);
             }
-            if let (Some(f), Some(credit)) = (write.take(), credit) {
-                spawn_writer(f, out_key, conn.tx.clone(), credit);
+            if let (Some((f, trailers)), Some(credit)) = (write.take(), credit) {
+                spawn_writer(f, trailers, out_key, conn.tx.clone(), credit);
             }
             let result = resp_rx.recv().unwrap_or(Err(Error::Canceled));
             match result {
                 Err(Error::Canceled | Error::Closed(proto_core::CloseReason::Done))
-                    if reused && attempt < 2 && write.is_none() && head_retryable(&head) =>
+                    if reused && attempt < 2 && !streamed && head_retryable(&head) =>
                 {
                     tracing::debug!("pooled connection closed under the request; retrying");
                 }
@@ -634,15 +642,24 @@ fn head_retryable(head: &RequestHead) -> bool {
 
 type WriteFn = Box<dyn FnOnce(&mut BodyWriter) -> std::io::Result<()> + Send>;
 
-fn spawn_writer(f: WriteFn, key: u64, tx: Sender<Msg>, credit: Arc<Credit>) {
+fn spawn_writer(
+    f: WriteFn,
+    trailers: Option<http::HeaderMap>,
+    key: u64,
+    tx: Sender<Msg>,
+    credit: Arc<Credit>,
+) {
     let done_tx = tx.clone();
     let fail_tx = tx.clone();
     let spawned = std::thread::Builder::new()
         .name("http-body-writer".into())
         .spawn(move || {
-            let mut w = BodyWriter::new(key, tx, credit);
+            let mut w = BodyWriter::new(key, tx, credit, trailers);
             let cmd = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut w))) {
-                Ok(Ok(())) => Cmd::Finish { key },
+                Ok(Ok(())) => Cmd::Finish {
+                    key,
+                    trailers: w.take_trailers(),
+                },
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "request body failed");
                     Cmd::Abort { key }

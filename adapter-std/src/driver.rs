@@ -41,8 +41,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use proto_core::{
-    CloseReason, Config, Connection, ErrorCode, Event, Protocol, ReadChunk, ResponseHead, Shutdown,
-    Side, StreamId,
+    CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, ResponseHead,
+    Shutdown, Side, StreamId,
 };
 
 use crate::body::{Chunk, Credit, Outbox};
@@ -91,12 +91,14 @@ pub(crate) enum Cmd {
         head: ResponseHead,
         data: Bytes,
         end: bool,
+        /// Sent after `data` when `end`.
+        trailers: Option<Fields>,
         credit: Option<Arc<Credit>>,
     },
     /// Body bytes from a [`BodyWriter`](crate::BodyWriter).
     Data { key: u64, data: Bytes },
-    /// The streamed body ended.
-    Finish { key: u64 },
+    /// The streamed body ended, maybe with trailers.
+    Finish { key: u64, trailers: Option<Fields> },
     /// The owner gave up: 500 if nothing was sent yet, else reset.
     Abort { key: u64 },
     /// A body reader took `n` bytes (0: first read, opens the body).
@@ -294,7 +296,7 @@ impl Core {
             stream.reset(ErrorCode::INTERNAL_ERROR);
         } else if st.out.pending.is_empty() && st.out.finish {
             st.out.finish = false;
-            if let Err(e) = stream.finish(None) {
+            if let Err(e) = stream.finish(st.out.trailers.take()) {
                 tracing::debug!(error = %e, "finishing the body failed");
             }
         }
@@ -340,11 +342,12 @@ impl Core {
                 st.out.pending.push_back(data);
                 self.flush_send(idx);
             }
-            Cmd::Finish { key } => {
+            Cmd::Finish { key, trailers } => {
                 let idx = self.by_key(key)?;
                 let st = self.streams.get_mut(idx)?;
                 st.credit.as_ref()?;
                 st.out.finish = true;
+                st.out.trailers = trailers;
                 self.flush_send(idx);
             }
             Cmd::Abort { key } => {

@@ -74,15 +74,18 @@
 //! bounded pool of handler threads ([`Builder::workers`], [`Builder::queue`];
 //! when it is full the connection answers `503` at once and keeps reading),
 //! so a slow handler blocks neither its connection nor the other streams.
-//! Bodies are bounded both ways: see [`Body`] and [`BodyWriter`]. Limits
+//! Bodies are bounded both ways: see [`Body`] and [`BodyWriter`].
+//! Trailers go both ways too: [`SendBody::with_trailers`] or
+//! [`BodyWriter::set_trailers`] to send (HTTP/1.1 chunked trailer section,
+//! HTTP/2 trailing HEADERS), [`Body::trailers`] after the end to receive. Limits
 //! and timeouts are the core's ([`proto_core::Config`]).
 //!
 //! With TLS, the reader thread forwards ciphertext and the connection
 //! thread owns the rustls session: it decrypts input for the core and
 //! encrypts the core's output, so no TLS state is shared between threads.
 //!
-//! Not yet supported: upgrades (`101`, `CONNECT` tunnels), sending
-//! trailers, `h2c` upgrade in the client.
+//! Not yet supported: upgrades (`101`, `CONNECT` tunnels), `h2c` upgrade
+//! in the client.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::{Request, Response, header};
 use proto_core::{Config, Event, Method, Protocol, RequestHead, Side, StreamId};
 
-use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody};
+use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
 use crate::conv::{ReqInfo, request_parts, response_head, status_head};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
@@ -598,15 +598,16 @@ fn respond<H: Handler>(handler: &H, req: Request<Body>, key: u64, tx: &Sender<Ms
         return;
     };
     let (parts, body) = resp.into_parts();
+    let exact = body.len().and_then(|n| u64::try_from(n).ok());
     match body.kind {
         Kind::Full(data) => {
-            let exact = u64::try_from(data.len()).ok();
             let head = response_head(&parts, exact, info);
             send(Cmd::Respond {
                 key,
                 head,
                 data,
                 end: true,
+                trailers: trailer_fields(body.trailers),
                 credit: None,
             });
         }
@@ -618,11 +619,15 @@ fn respond<H: Handler>(handler: &H, req: Request<Body>, key: u64, tx: &Sender<Ms
                 head,
                 data: bytes::Bytes::new(),
                 end: false,
+                trailers: None,
                 credit: Some(credit.clone()),
             });
-            let mut w = BodyWriter::new(key, tx.clone(), credit);
+            let mut w = BodyWriter::new(key, tx.clone(), credit, body.trailers);
             match catch_unwind(AssertUnwindSafe(|| write(&mut w))) {
-                Ok(Ok(())) => send(Cmd::Finish { key }),
+                Ok(Ok(())) => send(Cmd::Finish {
+                    key,
+                    trailers: w.take_trailers(),
+                }),
                 Ok(Err(e)) => {
                     tracing::debug!(stream = key, error = %e, "response body failed");
                     send(Cmd::Abort { key });
@@ -698,6 +703,7 @@ impl<H: Handler> ServerRole<H> {
         head: proto_core::ResponseHead,
         data: bytes::Bytes,
         end: bool,
+        trailers: Option<proto_core::Fields>,
         credit: Option<Arc<Credit>>,
     ) {
         let Some(idx) = core.by_key(key) else {
@@ -723,7 +729,7 @@ impl<H: Handler> ServerRole<H> {
             }
         }
         st.credit = credit;
-        let end_now = end && data.is_empty();
+        let end_now = end && data.is_empty() && trailers.is_none();
         if let Err(e) = core.conn.send_response(id, head, end_now) {
             tracing::warn!(error = %e, "response head rejected; answering 500");
             core.abort(idx);
@@ -735,6 +741,7 @@ impl<H: Handler> ServerRole<H> {
         }
         if end && !end_now {
             st.out.finish = true;
+            st.out.trailers = trailers;
         }
         core.flush_send(idx);
     }
@@ -759,8 +766,9 @@ impl<H: Handler> Role for ServerRole<H> {
                 head,
                 data,
                 end,
+                trailers,
                 credit,
-            } => Self::apply_response(core, key, head, data, end, credit),
+            } => Self::apply_response(core, key, head, data, end, trailers, credit),
             Cmd::BodyDropped { key } => {
                 let Some(idx) = core.by_key(key) else { return };
                 if let Some(st) = core.streams.get_mut(idx) {
