@@ -221,6 +221,24 @@ async fn tls_client_checks_the_certificate_by_dns_name() {
     assert_eq!(body_string(resp).await, "HTTP/2.0 /dns");
 }
 
+/// The pool keys by scheme and authority: after an `http` request to a
+/// plain server, an `https` request to the same `host:port` does not reuse
+/// that connection but opens a TLS one (which a plain server refuses).
+#[tokio::test]
+async fn http_and_https_never_share_a_pooled_connection() {
+    let cert = cert();
+    let plain = start_with(Builder::new(), service_fn(version_and_path)).await;
+    let client = client(&cert, Protocol::Auto);
+    within(10, async {
+        let resp = client.get(plain.url("/plain")).await.unwrap();
+        assert_eq!(body_string(resp).await, "HTTP/1.1 /plain");
+        let result = client.get(https(&plain, "/tls")).await;
+        assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
+    })
+    .await;
+    assert_eq!(plain.stats.accepted(), 2);
+}
+
 /// A certificate the client does not trust fails the request (no panic).
 #[tokio::test]
 async fn tls_client_rejects_an_untrusted_certificate() {
