@@ -1,5 +1,6 @@
 //! Answers every request with `200 Hello, World!` (`GET /big`: 1 MiB from a
-//! static buffer, no per-request allocation).
+//! static buffer, no per-request allocation; a `POST` body is read to its end
+//! first).
 //!
 //! `cargo run --release --example hello -- [ADDR] [--threads N] [--h1-only | --h2-only]
 //! [--tls [--tls-cert-out PATH]]`
@@ -20,21 +21,31 @@ use std::sync::Arc;
 use adapter_smol::{Builder, Incoming, Protocol, Server, service_fn};
 use async_executor::Executor;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header};
-use http_body_util::Full;
+use http::{HeaderValue, Method, Request, Response, header};
+use http_body_util::{BodyExt, Full};
 
 static BIG: [u8; 1 << 20] = [b'x'; 1 << 20];
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() == Method::POST {
+        // Uploads (bench/run.sh): read the body to its end, keep nothing.
+        let mut body = req.into_body();
+        while let Some(Ok(_)) = body.frame().await {}
+        return Ok(text(Bytes::from_static(b"Hello, World!")));
+    }
     let body = if req.uri().path() == "/big" {
         Bytes::from_static(&BIG)
     } else {
         Bytes::from_static(b"Hello, World!")
     };
+    Ok(text(body))
+}
+
+fn text(body: Bytes) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(resp)
+    resp
 }
 
 type BoxError = Box<dyn std::error::Error>;
