@@ -4,6 +4,7 @@
 //!
 //! - every request: `200 OK`, `content-type: text/plain`, body `Hello, World!`
 //! - `GET /big`: 1 MiB from a static buffer (no per-request allocation)
+//! - `POST`: the body is read to its end (and dropped) first
 //!
 //! Usage: `hyper_hello [ADDR] [--pipeline-flush] [--threads N] [--h2]`
 //! (default `127.0.0.1:8081`, current-thread runtime). `--h2` serves every
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
@@ -29,15 +30,25 @@ const BIG_LEN: usize = 1 << 20;
 static BIG: [u8; BIG_LEN] = [b'x'; BIG_LEN];
 
 async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() == Method::POST {
+        // Uploads: read the body to its end, keep nothing.
+        let mut body = req.into_body();
+        while let Some(Ok(_)) = body.frame().await {}
+        return Ok(text(Bytes::from_static(HELLO)));
+    }
     let body = if req.method() == Method::GET && req.uri().path() == "/big" {
         Bytes::from_static(&BIG)
     } else {
         Bytes::from_static(HELLO)
     };
+    Ok(text(body))
+}
+
+fn text(body: Bytes) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(resp)
+    resp
 }
 
 struct Args {
