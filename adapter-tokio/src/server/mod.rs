@@ -93,8 +93,9 @@ pub struct Builder {
     protocol: Protocol,
     stats: Stats,
     shutdown: ShutdownHandle,
+    /// Behind an `Arc`: connection tasks clone the builder.
     #[cfg(feature = "rustls")]
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Builder {
@@ -145,7 +146,7 @@ impl Builder {
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls(mut self, config: rustls::ServerConfig) -> Self {
-        self.tls = Some(config);
+        self.tls = Some(Arc::new(config));
         self
     }
 
@@ -321,6 +322,7 @@ impl Server {
         let Self { listener, builder } = self;
         #[cfg(feature = "rustls")]
         let tls = builder.tls.clone().map(|config| {
+            let config = Arc::unwrap_or_clone(config);
             crate::tls::acceptor(adapter_common::tls::server_config(config, builder.protocol))
         });
         let mut shutdown = builder.shutdown.subscribe();
