@@ -518,12 +518,13 @@ impl Client {
     }
 
     /// True if `target` is TLS and `h2` is offered by ALPN.
+    #[cfg(feature = "rustls")]
     fn offers_h2(&self, target: &Target) -> bool {
-        #[cfg(feature = "rustls")]
-        if target.tls {
-            return self.inner.tls.as_ref().is_some_and(|t| t.offers_h2());
-        }
-        let _ = target;
+        target.tls && self.inner.tls.as_ref().is_some_and(|t| t.offers_h2())
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    fn offers_h2(&self, _: &Target) -> bool {
         false
     }
 
