@@ -66,14 +66,14 @@ const CASES: &[Case] = &[
         protocol: Protocol::Http2,
         depth: 1,
         max_client_x100: 700,
-        max_server_x100: 700,
+        max_server_x100: 500,
     },
     Case {
         name: "HTTP/2 16 in flight",
         protocol: Protocol::Http2,
         depth: 16,
         max_client_x100: 712,
-        max_server_x100: 712,
+        max_server_x100: 516,
     },
 ];
 

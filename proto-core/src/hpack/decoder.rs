@@ -24,6 +24,8 @@ pub struct Decoder {
     /// Set when `limit` dropped below the table's maximum: the smallest such limit. The next
     /// block must begin with a size update to at most this value (§4.2).
     required_update: Option<usize>,
+    /// Where Huffman-coded strings are decoded; kept between blocks (see `Cursor::string`).
+    huffman: BytesMut,
 }
 
 impl Decoder {
@@ -34,6 +36,7 @@ impl Decoder {
             table: DynamicTable::new(max_table_size),
             limit: max_table_size,
             required_update: None,
+            huffman: BytesMut::new(),
         }
     }
 
@@ -75,7 +78,7 @@ impl Decoder {
     /// discarded. Any other error is a connection error (COMPRESSION_ERROR).
     ///
     /// Fields share memory with `block` (plain literals) or the dynamic table; Huffman-coded
-    /// strings are decoded into one buffer per block.
+    /// strings are decoded into a buffer the decoder reuses once they have been dropped.
     pub fn decode(
         &mut self,
         block: &Bytes,
@@ -85,8 +88,24 @@ impl Decoder {
         let mut cursor = Cursor {
             block,
             pos: 0,
-            huffman: BytesMut::new(),
+            huffman: core::mem::take(&mut self.huffman),
         };
+        let result = self.decode_fields(&mut cursor, max_list_size, &mut out);
+        self.huffman = cursor.huffman;
+        if self.huffman.capacity() > HUFFMAN_KEEP {
+            // Not worth holding on to after an unusually large block.
+            self.huffman = BytesMut::new();
+        }
+        result
+    }
+
+    fn decode_fields(
+        &mut self,
+        cursor: &mut Cursor<'_>,
+        max_list_size: usize,
+        out: &mut impl FnMut(Field),
+    ) -> Result<(), DecodeError> {
+        let block = cursor.block;
         let mut required = self.required_update;
         let mut at_start = true;
         let mut list_size: usize = 0;
@@ -115,7 +134,7 @@ impl Decoder {
                 }
                 at_start = false;
             }
-            let field = self.field(first, &mut cursor)?;
+            let field = self.field(first, cursor)?;
             list_size = list_size.saturating_add(field.size());
             // The size only grows, so once over the limit no later field is emitted.
             if list_size <= max_list_size {
@@ -185,6 +204,11 @@ impl Decoder {
     }
 }
 
+/// The smallest Huffman buffer allocated: room for a few blocks' strings.
+const HUFFMAN_MIN: usize = 512;
+/// A Huffman buffer larger than this is dropped after its block.
+const HUFFMAN_KEEP: usize = 4096;
+
 /// A read position in a header block, and the buffer its Huffman-coded strings decode into.
 struct Cursor<'a> {
     block: &'a Bytes,
@@ -222,9 +246,12 @@ impl Cursor<'_> {
         let spare = self.huffman.capacity() - self.huffman.len();
         if spare <= huffman::max_decoded_len(len) {
             // The block's remaining Huffman strings cannot decode to more than 8/5 of the bytes
-            // left, so this is the block's only allocation for them.
+            // left, so this is at most one allocation per block. The buffer outlives the block:
+            // once the strings split off it are dropped (the application is done with the head),
+            // `reserve` reuses it in place, so steady state allocates nothing.
             let rest = self.block.len() - start;
-            self.huffman = BytesMut::with_capacity(huffman::max_decoded_len(rest) + 1);
+            self.huffman
+                .reserve((huffman::max_decoded_len(rest) + 1).max(HUFFMAN_MIN));
         }
         huffman::decode(src, &mut self.huffman)?;
         Ok(self.huffman.split().freeze())
