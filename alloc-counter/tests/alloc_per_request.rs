@@ -65,15 +65,15 @@ const CASES: &[Case] = &[
         name: "HTTP/2 sequential",
         protocol: Protocol::Http2,
         depth: 1,
-        max_client_x100: 700,
-        max_server_x100: 500,
+        max_client_x100: 400,
+        max_server_x100: 300,
     },
     Case {
         name: "HTTP/2 16 in flight",
         protocol: Protocol::Http2,
         depth: 16,
-        max_client_x100: 712,
-        max_server_x100: 516,
+        max_client_x100: 412,
+        max_server_x100: 316,
     },
 ];
 

@@ -170,6 +170,9 @@ pub(crate) struct H2Conn {
     /// Scratch list for encoding header blocks (reused, no allocation per
     /// request once grown).
     pub(super) scratch: Vec<(Bytes, Bytes)>,
+    /// Where header blocks are HPACK-encoded before framing; each block is
+    /// split off and dropped once framed, so the buffer is reused in place.
+    pub(super) block_buf: BytesMut,
 }
 
 impl H2Conn {
@@ -284,6 +287,7 @@ impl H2Conn {
             eof: false,
             closed: false,
             scratch: Vec::new(),
+            block_buf: BytesMut::new(),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {

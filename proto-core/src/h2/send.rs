@@ -5,7 +5,7 @@
 //! are HPACK-encoded at the moment they are appended to the transmit queue,
 //! so the encoder's table follows wire order.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::conn::H2Conn;
 use super::frame;
@@ -27,16 +27,18 @@ fn sensitive(name: &[u8]) -> bool {
 impl H2Conn {
     /// HPACK-encodes `self.scratch` and queues HEADERS (+ CONTINUATION).
     fn queue_header_block(&mut self, id: StreamId, end_stream: bool) {
-        let mut block = BytesMut::new();
         let fields = core::mem::take(&mut self.scratch);
         self.encoder.encode(
             fields.iter().map(|(n, v)| (&n[..], &v[..], sensitive(n))),
-            &mut block,
+            &mut self.block_buf,
         );
         self.scratch = fields;
         self.scratch.clear();
+        // Split off (no copy) and dropped after framing: `block_buf` is then
+        // the sole owner again and grows in place for the next block.
+        let block = self.block_buf.split().freeze();
         let before = self.tx.buf().len();
-        frame::Headers::new(id, block.freeze(), end_stream, true)
+        frame::Headers::new(id, block, end_stream, true)
             .encode_split(self.peer.max_frame_size, self.tx.buf());
         let n = self.tx.buf().len() - before;
         self.tx.appended(n);
