@@ -14,6 +14,9 @@
 //! today: it is `#[ignore]`d (so it never counts as passing; `--include-ignored`
 //! runs it and it fails) and [`matrix_pending_cells_are_listed`] prints it.
 //!
+//! Server rows: `raw_server` (a listener the scenario answers by hand) only
+//! where the client's wire behaviour is the check.
+//!
 //! Client columns by scenario:
 //! - `raw_client` only for `h1_pipelining` (no adapter client pipelines)
 //!   and `header_read_timeout` (a silent or stalled connection).
@@ -187,6 +190,10 @@ matrix! {
         tokio_server: [tokio_client smol_client std_client raw_client]
         smol_server: [tokio_client smol_client std_client raw_client]
         std_server: [tokio_client smol_client std_client raw_client]
+    }
+    /// The client holds its body until `100` (a raw server refuses it).
+    expect_continue_client_waits => crate::matrix::h1::expect_continue_client_waits {
+        raw_server: [tokio_client smol_client std_client]
     }
     /// `101`, then bytes echoed both ways.
     upgrade_101 => crate::matrix::tunnel::upgrade_101 {

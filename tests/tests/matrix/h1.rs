@@ -234,3 +234,44 @@ pub fn expect_continue(s: ServerKind, c: ClientKind) {
     assert_eq!(resp.status, StatusCode::OK);
     assert_same_bytes(&resp.body, &data, "echoed body");
 }
+
+/// The client's side of `Expect: 100-continue` (RFC 9110 §10.1.1), against
+/// a raw server: after the head, nothing of the body is there yet (its
+/// continue timeout is far past the matrix deadline, so a waiting client
+/// has no reason to send it); after our `100`, all of it arrives. A client
+/// that did not wait writes its body right behind the head, where this
+/// check sees it (a correct client can never fail it).
+pub fn expect_continue_client_waits(_s: ServerKind, c: ClientKind) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/echo", listener.local_addr().expect("addr"));
+    let mut config = adapter_tokio::Config::default();
+    config.expect_continue_timeout = Duration::from_secs(600);
+    let client = Client::new(
+        c,
+        &ClientOpts {
+            config: Some(config),
+            ..ClientOpts::h1()
+        },
+    );
+    let data = pattern(10_007);
+    let req =
+        Req::post(url, ReqBody::Full(Bytes::from(data.clone()))).header("expect", "100-continue");
+    let request = std::thread::spawn(move || client.send(req));
+    let (sock, _) = super::common::within("accept", move || listener.accept()).expect("accept");
+    let mut raw = Raw::accepted(sock);
+    let (line, fields) = raw.read_request_head().expect("request head");
+    assert_eq!(line, "POST /echo HTTP/1.1");
+    assert!(
+        fields.contains(&("expect".to_owned(), "100-continue".to_owned())),
+        "{fields:?}"
+    );
+    let early = raw.available_now().expect("peek");
+    assert_eq!(early, 0, "body bytes sent before 100 Continue");
+    raw.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+    let body = raw.take(data.len()).expect("the body, after our 100");
+    assert_same_bytes(&body, &data, "body");
+    raw.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    let resp = request.join().expect("request thread");
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body, b"ok");
+}

@@ -102,6 +102,41 @@ impl Raw {
         }
     }
 
+    /// A server's side of an accepted connection.
+    pub fn accepted(stream: TcpStream) -> Self {
+        stream
+            .set_read_timeout(Some(DEADLINE))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(DEADLINE))
+            .expect("write timeout");
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Bytes that have arrived and are not consumed, without waiting.
+    pub fn available_now(&mut self) -> io::Result<usize> {
+        self.stream.set_nonblocking(true)?;
+        let got = loop {
+            match self.fill() {
+                Ok(0) => break Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.stream.set_nonblocking(false)?;
+        got.map(|()| self.buf.len())
+    }
+
+    /// A request line and fields.
+    pub fn read_request_head(&mut self) -> io::Result<(String, Vec<(String, String)>)> {
+        let line = self.line()?;
+        Ok((line, self.fields()?))
+    }
+
     /// A status line and fields.
     pub fn read_head(&mut self) -> io::Result<(u16, Vec<(String, String)>)> {
         let status_line = self.line()?;

@@ -29,6 +29,9 @@ pub enum ServerKind {
     Tokio,
     Smol,
     Std,
+    /// A `TcpListener` the scenario answers by hand, to check what a client
+    /// puts on the wire (no [`Server`]: starting one panics).
+    Raw,
 }
 
 impl ServerKind {
@@ -37,6 +40,7 @@ impl ServerKind {
             "tokio_server" => Self::Tokio,
             "smol_server" => Self::Smol,
             "std_server" => Self::Std,
+            "raw_server" => Self::Raw,
             other => panic!("unknown server column {other}"),
         }
     }
@@ -95,6 +99,7 @@ impl Server {
             ServerKind::Tokio => start_tokio(opts, ctx.clone(), done_tx),
             ServerKind::Smol => start_smol(opts, ctx.clone(), done_tx),
             ServerKind::Std => start_std(opts, ctx.clone(), done_tx),
+            ServerKind::Raw => panic!("the raw server is the scenario's own listener"),
         };
         Self {
             kind,
