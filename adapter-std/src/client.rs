@@ -18,6 +18,7 @@ use crate::conv::{request_head, response_parts};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
 use crate::tls::Tls;
+use crate::upgrade::OnUpgrade;
 
 type ResponseTx = Sender<Result<Response<Body>, Error>>;
 
@@ -79,6 +80,10 @@ impl ClientRole {
             resp_tx,
         } = out;
         let end_now = end && data.is_empty() && trailers.is_none();
+        let upgrade = core.conn.version() != proto_core::Version::H2
+            && (head.method == proto_core::Method::Connect
+                || (head.fields.has_token("connection", "upgrade")
+                    && head.fields.contains("upgrade")));
         let id = match core.conn.send_request(head, end_now) {
             Ok(id) => id,
             Err(e) => {
@@ -93,6 +98,11 @@ impl ClientRole {
         st.head_sent = true;
         st.resp_tx = Some(resp_tx);
         st.credit = credit;
+        if upgrade {
+            let (tx, on_upgrade) = OnUpgrade::pair();
+            st.upgrade = Some(tx);
+            st.on_upgrade = Some(on_upgrade);
+        }
         if !data.is_empty() {
             st.out.pending.push_back(data);
         }
@@ -134,7 +144,7 @@ impl ClientRole {
         let Some(resp_tx) = st.resp_tx.take() else {
             return;
         };
-        let parts = match response_parts(head) {
+        let mut parts = match response_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 let _ = resp_tx.send(Err(Error::InvalidResponse(e)));
@@ -145,6 +155,9 @@ impl ClientRole {
                 return;
             }
         };
+        if let Some(on_upgrade) = st.on_upgrade.take() {
+            parts.extensions.insert(on_upgrade);
+        }
         let body = if end_stream {
             Body::empty()
         } else {

@@ -50,6 +50,7 @@ use crate::client::Outgoing;
 use crate::error::Error;
 use crate::tls::Tls;
 use crate::transport::Transport;
+use crate::upgrade::{Handover, OnUpgrade, Upgraded};
 
 /// Most input bytes read from the socket and not yet taken by the core.
 pub(crate) const READ_BUDGET: usize = 256 * 1024;
@@ -135,6 +136,10 @@ pub(crate) struct Stream {
     pub(crate) credit: Option<Arc<Credit>>,
     /// Client: where the response goes.
     pub(crate) resp_tx: Option<Sender<Result<http::Response<crate::Body>, Error>>>,
+    /// The exchange asked to switch protocols: where the transport goes.
+    pub(crate) upgrade: Option<Sender<Upgraded>>,
+    /// Client: the other end of `upgrade`, for the response.
+    pub(crate) on_upgrade: Option<OnUpgrade>,
 }
 
 impl Stream {
@@ -149,6 +154,8 @@ impl Stream {
             out: Outbox::default(),
             credit: None,
             resp_tx: None,
+            upgrade: None,
+            on_upgrade: None,
         }
     }
 
@@ -184,6 +191,9 @@ pub(crate) struct Core {
     pub(crate) closed: Option<CloseReason>,
     /// Client, HTTP/1.1: the pool's idle flag, set when a response body ends.
     pub(crate) idle_on_end: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// After `Upgrade`: where the transport goes, and the bytes the core
+    /// had received past the message.
+    pub(crate) upgrade: Option<(Sender<Upgraded>, Bytes)>,
 }
 
 impl Core {
@@ -388,6 +398,15 @@ impl Core {
                 tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
                 self.streams.remove(idx).fail(Error::Reset { code, remote });
             }
+            Event::Upgrade { id, kind } => {
+                let idx = self.by_id(id)?;
+                let mut st = self.streams.remove(idx);
+                let rest = self.conn.take_upgrade(id).unwrap_or_default();
+                match st.upgrade.take() {
+                    Some(tx) => self.upgrade = Some((tx, rest)),
+                    None => tracing::debug!(?kind, "upgrade nobody asked for"),
+                }
+            }
             Event::Closed { reason } => {
                 tracing::debug!(?reason, "connection closed");
                 self.closed = Some(reason);
@@ -496,6 +515,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
                 tx,
                 closed: None,
                 idle_on_end: None,
+                upgrade: None,
             },
             io,
             rx,
@@ -728,10 +748,20 @@ impl<T: Transport, R: Role> Driver<T, R> {
             st.fail(err.duplicate());
         }
         self.role.on_close(&mut self.core, &err);
-        // Anything still queued for us (requests sent meanwhile) fails too.
+        // Anything still queued for us (requests sent meanwhile) fails too;
+        // input is kept (for an upgraded stream).
         while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Cmd(Cmd::Request(out)) = msg {
-                out.fail(err.duplicate());
+            match msg {
+                Msg::Cmd(Cmd::Request(out)) => out.fail(err.duplicate()),
+                Msg::Input(Ok(data)) if data.is_empty() => self.eof = true,
+                Msg::Input(Ok(data)) => self.input.push_back(data),
+                Msg::Input(Err(_)) => self.eof = true,
+                _ => {}
+            }
+        }
+        if let (Ok(()), Some(CloseReason::Upgraded)) = (&result, &self.core.closed) {
+            if let Some((tx, rest)) = self.core.upgrade.take() {
+                return self.hand_over(tx, rest);
             }
         }
         match result {
@@ -747,6 +777,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
                     | Some(
                         CloseReason::Done
                         | CloseReason::Shutdown
+                        | CloseReason::Upgraded
                         | CloseReason::TimedOut(proto_core::TimerKind::Idle),
                     ) => Ok(()),
                     Some(reason) => Err(Error::from_close(reason)),
@@ -850,6 +881,24 @@ impl<T: Transport, R: Role> Driver<T, R> {
 }
 
 impl<T: Transport, R: Role> Driver<T, R> {
+    /// After a protocol switch: the transport, the reader thread's channel
+    /// and every byte read past the message go to the application.
+    fn hand_over(self, tx: Sender<Upgraded>, rest: Bytes) -> Result<(), Error> {
+        let upgraded = Upgraded::new(Handover {
+            prefix: rest,
+            input: self.input,
+            eof: self.eof,
+            rx: self.rx,
+            budget: self.budget,
+            io: self.io,
+            tls: self.tls,
+        })?;
+        tracing::debug!("connection upgraded");
+        // Nobody waiting: dropping it closes the connection.
+        let _ = tx.send(upgraded);
+        Ok(())
+    }
+
     /// TLS: ends the session properly (RFC 8446 §6.1), best effort and
     /// briefly: the peer may not be reading any more.
     fn send_close_notify(&mut self) {

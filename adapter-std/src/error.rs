@@ -34,6 +34,10 @@ pub enum Error {
     /// The response head could not be represented with `http` types.
     #[error("invalid response: {0}")]
     InvalidResponse(#[from] http::Error),
+    /// The exchange did not switch protocols (see
+    /// [`OnUpgrade`](crate::upgrade::OnUpgrade)).
+    #[error("the exchange did not switch protocols")]
+    NoUpgrade,
 }
 
 impl Error {
@@ -53,6 +57,7 @@ impl Error {
             },
             Self::InvalidRequest(s) => Self::InvalidRequest(s.clone()),
             Self::InvalidResponse(e) => Self::InvalidRequest(e.to_string()),
+            Self::NoUpgrade => Self::NoUpgrade,
         }
     }
 

@@ -50,6 +50,13 @@
 //! # let _ = body; Ok(()) }
 //! ```
 //!
+//! # Upgrades
+//!
+//! `101 Switching Protocols` (e.g. WebSocket) and `CONNECT` tunnels over
+//! HTTP/1.1, on both sides: the connection is handed over as a blocking
+//! `Read + Write` ([`upgrade::Upgraded`], TLS included) that first yields
+//! the bytes already read past the HTTP message. See [`upgrade`].
+//!
 //! # TLS
 //!
 //! With the `rustls` feature, `Builder::tls` serves HTTPS and
@@ -84,8 +91,8 @@
 //! thread owns the rustls session: it decrypts input for the core and
 //! encrypts the core's output, so no TLS state is shared between threads.
 //!
-//! Not yet supported: upgrades (`101`, `CONNECT` tunnels), `h2c` upgrade
-//! in the client.
+//! Not yet supported: `h2c` upgrade in the client; upgrades and `CONNECT`
+//! tunnels over HTTP/2 (RFC 8441).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -98,6 +105,7 @@ mod server;
 mod tls;
 mod tower;
 mod transport;
+pub mod upgrade;
 
 use adapter_common::conv;
 

@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::pool::Pool;
 use crate::tls::Tls;
 use crate::transport::Transport;
+use crate::upgrade::OnUpgrade;
 
 /// Time allowed after the drain deadline for connections to write their
 /// last bytes before [`Server::serve`] returns without them.
@@ -650,7 +651,9 @@ impl<H: Handler> ServerRole<H> {
             is_connect: head.method == Method::Connect,
         };
         let expect = !end_stream && head.fields.has_token("expect", "100-continue");
-        let parts = match request_parts(head) {
+        let upgrade = info.is_connect
+            || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
+        let mut parts = match request_parts(head) {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");
@@ -661,6 +664,11 @@ impl<H: Handler> ServerRole<H> {
             }
         };
         let mut st = Stream::new(key, Some(id));
+        if upgrade && core.conn.version() != proto_core::Version::H2 {
+            let (tx, on_upgrade) = OnUpgrade::pair();
+            parts.extensions.insert(on_upgrade);
+            st.upgrade = Some(tx);
+        }
         let body = if end_stream {
             Body::empty()
         } else {

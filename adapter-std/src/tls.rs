@@ -154,6 +154,12 @@ mod enabled {
             self.conn.writer().write_vectored(&iov[..count])
         }
 
+        /// Encrypts from `data` as much as rustls buffers (upgraded
+        /// streams).
+        pub(crate) fn encrypt_slice(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.conn.writer().write(data)
+        }
+
         /// Ciphertext is waiting to be written.
         pub(crate) fn wants_write(&self) -> bool {
             self.conn.wants_write()
@@ -260,6 +266,10 @@ impl Tls {
     }
 
     pub(crate) fn encrypt(&mut self, _chunks: &[bytes::Bytes]) -> std::io::Result<usize> {
+        match *self {}
+    }
+
+    pub(crate) fn encrypt_slice(&mut self, _data: &[u8]) -> std::io::Result<usize> {
         match *self {}
     }
 

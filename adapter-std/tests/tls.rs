@@ -339,3 +339,65 @@ fn https_needs_a_tls_config_and_never_shares_plain_connections() {
     assert_eq!(client.connections_opened(), 2);
     server.stop();
 }
+
+/// RFC 9110 §7.8 over TLS: after `101` the upgraded stream is still
+/// encrypted (the connection thread's rustls session moves into it), both
+/// on the server and on the client.
+#[test]
+fn rfc9110_7_8_upgrade_over_tls_echoes() {
+    let cert = cert();
+    let handler = |mut req: Request<Body>| {
+        let on_upgrade = adapter_std::upgrade::on(&mut req);
+        std::thread::spawn(move || {
+            let Ok(mut io) = on_upgrade.wait_timeout(GUARD) else {
+                return;
+            };
+            io.set_read_timeout(Some(GUARD));
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = io.read(&mut buf) {
+                if n == 0 || io.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = io.shutdown_write();
+        });
+        let mut resp = Response::new(SendBody::empty());
+        *resp.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        resp.headers_mut()
+            .insert("connection", "upgrade".parse().unwrap());
+        resp.headers_mut()
+            .insert("upgrade", "echo".parse().unwrap());
+        resp
+    };
+    let server = start(Server::builder().tls(server_config(&cert)), handler);
+    let client = client(&cert, Protocol::Http1);
+    let mut req = Request::new(SendBody::empty());
+    *req.uri_mut() = server.url("/ws").parse().unwrap();
+    req.headers_mut()
+        .insert("connection", "upgrade".parse().unwrap());
+    req.headers_mut().insert("upgrade", "echo".parse().unwrap());
+    let mut resp = client.request(req).unwrap();
+    assert_eq!(resp.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    let mut io = adapter_std::upgrade::on(&mut resp)
+        .wait_timeout(GUARD)
+        .unwrap();
+    io.set_read_timeout(Some(GUARD));
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 239) as u8).collect();
+    let mut back = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut sent = 0;
+    for piece in data.chunks(10_000) {
+        io.write_all(piece).unwrap();
+        sent += piece.len();
+        // Each piece's echo before the next: no buffer fills up.
+        while back.len() < sent {
+            let n = io.read(&mut buf).unwrap();
+            assert!(n > 0);
+            back.extend_from_slice(&buf[..n]);
+        }
+    }
+    io.shutdown_write().unwrap();
+    io.read_to_end(&mut back).unwrap();
+    assert!(back == data, "echo over TLS differs ({} bytes)", back.len());
+    server.stop();
+}
