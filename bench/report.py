@@ -84,7 +84,8 @@ class Results:
             for k in ("req_per_s", "cpu_us_per_req", "wait_pct", "others_pct", "cpu_busy_pct"):
                 r[k] = float(r[k])
             r["waited"] = r["others_pct"] if r["server"] in MULTI else r["wait_pct"]
-            r["kept"] = r["waited"] <= self.max_wait
+            r["failed"] = r.get("failure", "-") not in ("-", "", None)
+            r["kept"] = r["waited"] <= self.max_wait and not r["failed"]
         self.by = defaultdict(list)  # (workload, server) -> runs
         self.rep = defaultdict(list)  # (workload, rep) -> runs in seq order
         for r in self.runs:
@@ -98,19 +99,18 @@ class Results:
                 any(self.by.get((w, s)) for s in self.servers)]
 
     def runs_of(self, w, s):
-        """Kept runs, or all of them if none was kept (flagged)."""
+        """Kept runs, or if none was kept every run that did not fail."""
         runs = self.by.get((w, s), [])
         kept = [r for r in runs if r["kept"]]
-        return (kept, False) if kept or not runs else (runs, True)
+        return kept or [r for r in runs if not r["failed"]]
 
     def stat(self, w, s, key):
-        runs, _ = self.runs_of(w, s)
-        return mmm([r[key] for r in runs])
+        return mmm([r[key] for r in self.runs_of(w, s)])
 
-    def ratios(self, w, s, ref):
+    def ratios(self, w, s, ref, kept_only=True):
         """Per-repetition ratios of s to ref (paired with the runs of ref on
-        either side when ref is the baseline), only from kept runs; and how
-        many repetitions there were."""
+        either side when ref is the baseline), from kept runs (or from every
+        run that did not fail); and how many repetitions there were."""
         out, total = [], 0
         for (wl, _), runs in self.rep.items():
             if wl != w:
@@ -125,18 +125,31 @@ class Results:
                             if x is not None and x["server"] == ref]
                 else:
                     refs = [x for x in runs if x["server"] == ref]
-                if not refs or not r["kept"] or not all(x["kept"] for x in refs):
+                ok = (lambda x: x["kept"]) if kept_only else (lambda x: not x["failed"])
+                if not refs or not ok(r) or not all(ok(x) for x in refs):
+                    continue
+                if any(x["req_per_s"] <= 0 for x in refs):
                     continue
                 base = math.exp(statistics.fmean(math.log(x["req_per_s"]) for x in refs))
                 out.append(r["req_per_s"] / base)
         return out, total
 
+    def failed(self, w, s):
+        return sum(r["failed"] for r in self.by.get((w, s), []))
+
     def ratio_cell(self, w, s, ref):
         values, total = self.ratios(w, s, ref)
         if not total:
             return "–"
+        if self.failed(w, s) == total:
+            return "failed"
         if not values:
-            return f"n/a (0/{total} kept)"
+            # Every repetition waited too long: the unfiltered figure, marked.
+            values, _ = self.ratios(w, s, ref, kept_only=False)
+            if not values:
+                return "n/a"
+            m, lo, hi = mmm(values)
+            return f"{m:.2f}† ({lo:.2f}–{hi:.2f})"
         m, lo, hi = mmm(values)
         kept = "" if len(values) == total else f" [{len(values)}/{total}]"
         return f"**{m:.2f}** ({lo:.2f}–{hi:.2f}){kept}"
@@ -164,10 +177,15 @@ def tables(res):
       f"{'' if m.get('paired') != '1' else f', each running {res.baseline} before and after every other server'}"
       f"; wrk runs last {m.get('dur')} s, h2load runs a fixed request count. "
       f"Runs where the server waited for a CPU more than {res.max_wait:g}% of the time are discarded "
-      f"([kept/total] shown when any were).")
+      f"([kept/total] shown when any were; † marks a figure from runs that all waited longer, "
+      f"given because nothing else is left).")
     p("")
     for s in servers:
         p(f"- **{s}**: {m.get('server.' + s, '')}")
+    for k, why in m.items():
+        if k.startswith("skip."):
+            _, s, w = k.split(".", 2)
+            p(f"- {s} sits out {label.get(w, w)}: {why}")
     p("")
 
     if res.baseline in servers and measured:
@@ -200,7 +218,14 @@ def tables(res):
         p("| workload | " + " | ".join(servers) + " |")
         p("|---|" + "---:|" * len(servers))
         for w in measured:
-            p(f"| {label[w]} | " + " | ".join(fmt_rps(res.stat(w, s, "req_per_s")) for s in servers) + " |")
+            cells = []
+            for s in servers:
+                runs, bad = res.by.get((w, s), []), res.failed(w, s)
+                cell = fmt_rps(res.stat(w, s, "req_per_s")) if len(runs) > bad else ("failed" if runs else "–")
+                if bad and len(runs) > bad:
+                    cell += f" ({bad} failed)"
+                cells.append(cell)
+            p(f"| {label[w]} | " + " | ".join(cells) + " |")
         p("")
         p("### Server CPU per request, µs (median, min–max; utime+stime / requests)")
         p("")
@@ -219,7 +244,7 @@ def tables(res):
         p("|" + "---:|" * len(servers))
         cells = []
         for s in servers:
-            runs, _ = res.runs_of(w, s)
+            runs = res.runs_of(w, s)
             cells.append(fmt(mmm([float(r["p99_ms"]) for r in runs if r["p99_ms"] != "-"]), 2))
         p("| " + " | ".join(cells) + " |")
         p("")
@@ -258,6 +283,16 @@ def tables(res):
         p("")
         p(f"For {', '.join(sorted(MULTI & set(servers))) or 'adapter-std'}: CPU time other processes took on the server's CPU, not schedstat delay.")
         p("")
+        fails = [r for r in res.runs if r["failed"]]
+        if fails:
+            p("### Failed runs (left out of every figure above)")
+            p("")
+            seen = defaultdict(list)
+            for r in fails:
+                seen[(r["workload"], r["server"])].append(r["failure"])
+            for (w, s), why in seen.items():
+                p(f"- {s}, {label.get(w, w)}: {len(why)} of {len(res.by[(w, s)])} runs: {', '.join(sorted(set(why)))}")
+            p("")
     return "\n".join(out)
 
 
@@ -278,7 +313,7 @@ def chart(res, path):
     height = top + group_h * len(measured) + 60
 
     def x_of(v):
-        e = min(max(math.log2(v), lo_exp), hi_exp)
+        e = min(max(math.log2(v) if v > 0 else lo_exp, lo_exp), hi_exp)
         return left + (e - lo_exp) / (hi_exp - lo_exp) * plot_w
 
     esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -300,6 +335,10 @@ def chart(res, path):
         o.append(f'<text x="{left - 8}" y="{y + group_h / 2:.1f}" text-anchor="end">{esc(label[w])}</text>')
         for i, s in enumerate(servers):
             values, _ = res.ratios(w, s, res.baseline)
+            dagger = ""
+            if not values:
+                values, _ = res.ratios(w, s, res.baseline, kept_only=False)
+                dagger = "†"
             by = y + i * bar_h
             if not values:
                 continue
@@ -307,7 +346,7 @@ def chart(res, path):
             x0, x1 = x_of(1.0), x_of(v)
             o.append(f'<rect x="{min(x0, x1):.1f}" y="{by}" width="{max(abs(x1 - x0), 1):.1f}" '
                      f'height="{bar_h - 2}" fill="{COLORS.get(s, "#333")}"/>')
-            o.append(f'<text x="{max(x0, x1) + 3:.1f}" y="{by + bar_h - 3}" font-size="9">{v:.2f}</text>')
+            o.append(f'<text x="{max(x0, x1) + 3:.1f}" y="{by + bar_h - 3}" font-size="9">{v:.2f}{dagger}</text>')
         y += group_h
     lx = left
     for s in servers:

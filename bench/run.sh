@@ -40,6 +40,8 @@
 #   CONNS=50 BIG_CONNS=10 DEPTH=16
 #   N_MANY N_SINGLE N_BIG N_UPLOAD N_C1000   h2load request counts (from DUR)
 #   SERVER_CPU=0 CLIENT_CPU=1 PORT_BASE=18100
+#   CLEAN_TREE=1   build the committed HEAD in a worktree (bench/results/tree);
+#                  0: build this tree, uncommitted changes included
 #   SKIP_BUILD=1 UPDATE_DOCS=0 NOTE="text for the report"
 set -euo pipefail
 
@@ -67,6 +69,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_BASE=${PORT_BASE:-18100}
 SKIP_BUILD=${SKIP_BUILD:-0}
+CLEAN_TREE=${CLEAN_TREE:-1}
 UPDATE_DOCS=${UPDATE_DOCS:-1}
 NOTE=${NOTE:-}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -113,14 +116,33 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # ------------------------------------------------------------- build
 # The three adapters' examples are all called `hello`, so each is copied
 # out of target/ right after its own build.
+# CLEAN_TREE=1 builds the committed HEAD from a git worktree in
+# bench/results/tree (sharing target/), so that the figures belong to a
+# commit and not to whatever is being edited in this tree.
 mkdir -p "$BIN"
+MANIFEST=$ROOT/Cargo.toml
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || COMMIT="$COMMIT + uncommitted changes"
+if [ "$CLEAN_TREE" = 1 ] && [ "$SKIP_BUILD" != 1 ]; then
+    TREE=$RESULTS/tree
+    head=$(git rev-parse HEAD)
+    if [ -e "$TREE/.git" ]; then
+        git -C "$TREE" checkout -q --detach "$head" || die "cannot check out $head in $TREE"
+    else
+        git worktree add -q --detach "$TREE" "$head" || die "cannot create the worktree $TREE"
+    fi
+    MANIFEST=$TREE/Cargo.toml
+    COMMIT=$(git rev-parse --short HEAD)
+fi
 build() { # PACKAGE EXAMPLE COPY_AS
-    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release -q -p "$1" --example "$2" >&2 ||
+    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} CARGO_TARGET_DIR=$TARGET_DIR cargo build --release -q \
+        --manifest-path "$MANIFEST" -p "$1" --example "$2" >&2 ||
         die "cargo build -p $1 --example $2 failed"
     cp "$TARGET_DIR/release/examples/$2" "$BIN/$3"
 }
 if [ "$SKIP_BUILD" != 1 ]; then
-    log "building release examples into ${BIN#"$ROOT"/}"
+    log "building release examples of ${MANIFEST%/Cargo.toml} ($COMMIT) into ${BIN#"$ROOT"/}"
+    echo "$COMMIT" >"$BIN/commit"
     for s in $SERVERS; do
         case $s in
             tokio | smol | std) build "adapter-$s" hello "hello-$s" ;;
@@ -144,7 +166,7 @@ trap 'exit 130' INT TERM
 make_docroot
 head -c "$BIG_LEN" /dev/zero | tr '\0' x >"$WORK/upload.bin"
 
-printf 'workload\tserver\trep\tseq\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\tcpu_busy_pct\twait_pct\tothers_pct\tp99_ms\tsocket_errors\n' >"$RESULTS/runs.tsv"
+printf 'workload\tserver\trep\tseq\trequests\treq_per_s\tcpu_ticks\tcpu_us_per_req\tcpu_busy_pct\twait_pct\tothers_pct\tp99_ms\tsocket_errors\tfailure\n' >"$RESULTS/runs.tsv"
 printf 'workload\tserver\tconnections\trss_before_kib\trss_after_kib\tkib_per_conn\n' >"$RESULTS/mem.tsv"
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -161,6 +183,8 @@ for proto in h1 h2; do
     in_list "$proto-idle" "$WORKLOADS" || [ -n "$loads" ] || continue
     others=
     for s in $servers; do [ "$s" = "$BASELINE" ] || others="$others $s"; done
+    # skip_list WORKLOAD -> the servers that sit it out
+    skip_list() { local s; for s in $servers; do server_skips "$s" "$1" >/dev/null && echo "$s"; done; true; }
     for s in $servers; do
         start_server "$s" "$proto"
         in_list "$proto-idle" "$WORKLOADS" && measure_idle "$s" "$proto"
@@ -177,6 +201,8 @@ for proto in h1 h2; do
                 j=$(((i + rep - 1) % n + 1))
                 order="$order ${!j}"
             done
+            skip=$(skip_list "$w")
+            [ -z "$skip" ] || for s in $skip; do order=$(echo " $order " | sed "s/ $s / /"); done
             seq=0
             if in_list "$BASELINE" "$servers"; then
                 run_one "$w" "$BASELINE" "$rep" $((seq += 1))
@@ -193,8 +219,8 @@ for proto in h1 h2; do
 done
 
 # ------------------------------------------------------------- report
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || COMMIT="$COMMIT (uncommitted changes in the tree)"
+# SKIP_BUILD=1: the binaries are those of the last build
+[ "$SKIP_BUILD" != 1 ] || COMMIT="$(cat "$BIN/commit" 2>/dev/null || echo unknown) (SKIP_BUILD=1: binaries of an earlier build)"
 {
     echo "command=$(printf 'SERVERS="%s" DUR=%s RUNS=%s' "$SERVERS" "$DUR" "$RUNS")$([ "$WORKLOADS" = "$ALL_WORKLOADS" ] || printf ' WORKLOADS="%s"' "$WORKLOADS")$([ "$PAIRED" = 1 ] || echo ' PAIRED=0') bench/run.sh"
     echo "start=$START"
@@ -215,6 +241,11 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "baseline=$BASELINE"
     echo "note=$NOTE"
     for s in $SERVERS; do echo "server.$s=$(server_desc "$s")"; done
+    for s in $SERVERS; do
+        for w in $WORKLOADS; do
+            why=$(server_skips "$s" "$w") && echo "skip.$s.$w=$why"
+        done
+    done
     for w in $WORKLOADS; do echo "label.$w=$(wl_label "$w")"; done
 } >"$RESULTS/meta.txt"
 
