@@ -160,30 +160,21 @@ matrix! {
     }
     /// Request trailers reach the handler.
     trailers_upload_h1 => crate::matrix::h1::trailers_upload_h1 {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std's client cannot send trailers yet") raw_client]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std's client cannot send trailers yet") raw_client]
-        std_server: [tokio_client smol_client (std_client pending "adapter-std's client cannot send trailers yet") raw_client]
+        tokio_server: [tokio_client smol_client std_client raw_client]
+        smol_server: [tokio_client smol_client std_client raw_client]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// Response trailers reach the client.
     trailers_download_h1 => crate::matrix::h1::trailers_download_h1 {
         tokio_server: [tokio_client smol_client std_client raw_client]
         smol_server: [tokio_client smol_client std_client raw_client]
-        std_server: [
-            (tokio_client pending "adapter-std cannot send trailers yet")
-            (smol_client pending "adapter-std cannot send trailers yet")
-            (std_client pending "adapter-std cannot send trailers yet")
-            (raw_client pending "adapter-std cannot send trailers yet")
-        ]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// Trailers both ways over HTTP/2.
     trailers_h2 => crate::matrix::h2::trailers_h2 {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std's client cannot send trailers yet")]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std's client cannot send trailers yet")]
-        std_server: [
-            (tokio_client pending "adapter-std cannot send trailers yet")
-            (smol_client pending "adapter-std cannot send trailers yet")
-            (std_client pending "adapter-std cannot send trailers yet")
-        ]
+        tokio_server: [tokio_client smol_client std_client]
+        smol_server: [tokio_client smol_client std_client]
+        std_server: [tokio_client smol_client std_client]
     }
     /// `100 Continue` before the body.
     expect_continue => crate::matrix::h1::expect_continue {

@@ -281,9 +281,6 @@ impl Client {
                 })
             }
             Self::Std(c) => {
-                if req.trailers.is_some() {
-                    return Err("adapter-std's client sends no trailers".into());
-                }
                 let body = match &req.body {
                     ReqBody::Empty => adapter_std::SendBody::empty(),
                     ReqBody::Full(b) => adapter_std::SendBody::from(b.clone()),
@@ -296,6 +293,10 @@ impl Client {
                             Ok(())
                         })
                     }
+                };
+                let body = match &req.trailers {
+                    Some(t) => body.with_trailers(t.clone()),
+                    None => body,
                 };
                 let r = req.parts().body(body).map_err(|e| e.to_string())?;
                 let resp = c.request(r).map_err(|e| e.to_string())?;

@@ -5,7 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /hello` | `hello` |
-//! | `/echo` | the request body streamed back as it arrives (trailers too, async adapters); headers `x-framing` (`chunked`, `length` or `none`: how the request body was framed) and `x-expect` (the request's `expect`) |
+//! | `/echo` | the request body streamed back as it arrives, trailers too; headers `x-framing` (`chunked`, `length` or `none`: how the request body was framed) and `x-expect` (the request's `expect`) |
 //! | `GET /chunked?n=N` | N pattern bytes in odd-sized pieces, no length (chunked on HTTP/1.1) |
 //! | `/trailers` | the request body back; header `x-got-trailer` = request trailer `x-up` (or `none`); trailer `x-down: from-server` |
 //! | `GET /slow` | waits for the test's gate, then `slow done` |
@@ -149,9 +149,9 @@ pub async fn serve_async(
     Ok(resp)
 }
 
-/// The blocking handler set (adapter-std). `/upgrade`, `CONNECT` and the
-/// trailers it would send are missing until adapter-std has them (the
-/// matrix lists those cells as pending).
+/// The blocking handler set (adapter-std). `/upgrade` and `CONNECT` are
+/// missing until adapter-std has them (the matrix lists those cells as
+/// pending).
 pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter_std::SendBody> {
     use adapter_std::SendBody;
     let plain = |code: StatusCode| {
@@ -167,7 +167,11 @@ pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter
         "/echo" => {
             let (parts, mut body) = req.into_parts();
             let mut resp = Response::new(SendBody::writer(move |w| {
-                std::io::copy(&mut body, w).map(drop)
+                std::io::copy(&mut body, w)?;
+                if let Some(t) = body.trailers() {
+                    w.set_trailers(t.clone());
+                }
+                Ok(())
             }));
             resp.headers_mut()
                 .extend(request_facts(&parts).map(|(n, v)| (Some(n), v)));
@@ -189,7 +193,7 @@ pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter
                 return plain(StatusCode::BAD_REQUEST);
             }
             let got = got_trailer(body.trailers());
-            let mut resp = Response::new(SendBody::from(data));
+            let mut resp = Response::new(SendBody::from(data).with_trailers(down_trailers()));
             resp.headers_mut().insert("x-got-trailer", got);
             resp
         }
