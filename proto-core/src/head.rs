@@ -184,6 +184,22 @@ impl Method {
     /// The method as sent on the wire.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
+            Self::Other(b) => b,
+            known => known.known_bytes(),
+        }
+    }
+
+    /// The method as `Bytes` without copying (static for the known ones).
+    pub(crate) fn to_bytes(&self) -> Bytes {
+        match self {
+            Self::Other(b) => b.clone(),
+            known => Bytes::from_static(known.known_bytes()),
+        }
+    }
+
+    /// The token of a known method; empty for `Other`.
+    fn known_bytes(&self) -> &'static [u8] {
+        match self {
             Self::Get => b"GET",
             Self::Head => b"HEAD",
             Self::Post => b"POST",
@@ -193,7 +209,7 @@ impl Method {
             Self::Options => b"OPTIONS",
             Self::Trace => b"TRACE",
             Self::Patch => b"PATCH",
-            Self::Other(b) => b,
+            Self::Other(_) => b"",
         }
     }
 }

@@ -305,10 +305,7 @@ pub(crate) fn request_fields(head: &RequestHead, out: &mut Vec<(Bytes, Bytes)>) 
     let target = &head.target;
     let (scheme, authority, path) = split_target(target);
     let authority = authority.or_else(|| head.fields.get("host").cloned());
-    out.push((
-        Bytes::from_static(b":method"),
-        Bytes::copy_from_slice(head.method.as_bytes()),
-    ));
+    out.push((Bytes::from_static(b":method"), head.method.to_bytes()));
     if let Some(protocol) = &head.protocol {
         // RFC 8441 §4: extended CONNECT carries :protocol, :scheme and :path.
         out.push((Bytes::from_static(b":protocol"), protocol.clone()));
