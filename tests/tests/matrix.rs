@@ -188,25 +188,15 @@ matrix! {
     }
     /// `101`, then bytes echoed both ways.
     upgrade_101 => crate::matrix::tunnel::upgrade_101 {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std's client has no upgrades yet") raw_client]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std's client has no upgrades yet") raw_client]
-        std_server: [
-            (tokio_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (smol_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (std_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (raw_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-        ]
+        tokio_server: [tokio_client smol_client std_client raw_client]
+        smol_server: [tokio_client smol_client std_client raw_client]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// `CONNECT`, then bytes echoed both ways.
     connect_tunnel => crate::matrix::tunnel::connect_tunnel {
-        tokio_server: [tokio_client smol_client (std_client pending "adapter-std's client has no upgrades yet") raw_client]
-        smol_server: [tokio_client smol_client (std_client pending "adapter-std's client has no upgrades yet") raw_client]
-        std_server: [
-            (tokio_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (smol_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (std_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-            (raw_client pending "adapter-std has no upgrades (101, CONNECT) yet")
-        ]
+        tokio_server: [tokio_client smol_client std_client raw_client]
+        smol_server: [tokio_client smol_client std_client raw_client]
+        std_server: [tokio_client smol_client std_client raw_client]
     }
     /// 50 concurrent requests on one HTTP/2 connection.
     h2_multiplexing => crate::matrix::h2::h2_multiplexing {

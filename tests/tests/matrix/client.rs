@@ -323,13 +323,14 @@ impl Client {
     }
 
     fn upgrade_now(&self, req: Req) -> Result<(StatusCode, Box<dyn Tunnel>), String> {
-        let r = req
-            .parts()
-            .body(async_body(&req))
-            .map_err(|e| e.to_string())?;
+        let async_req = || {
+            req.parts()
+                .body(async_body(&req))
+                .map_err(|e| e.to_string())
+        };
         match self {
             Self::Tokio(c) => RT.block_on(async {
-                let mut resp = c.request(r).await.map_err(|e| e.to_string())?;
+                let mut resp = c.request(async_req()?).await.map_err(|e| e.to_string())?;
                 let status = resp.status();
                 let io = adapter_tokio::upgrade::on(&mut resp)
                     .await
@@ -337,14 +338,25 @@ impl Client {
                 Ok((status, Box::new(TokioTunnel(io)) as Box<dyn Tunnel>))
             }),
             Self::Smol(c) => smol::block_on(async {
-                let mut resp = c.request(r).await.map_err(|e| e.to_string())?;
+                let mut resp = c.request(async_req()?).await.map_err(|e| e.to_string())?;
                 let status = resp.status();
                 let io = adapter_smol::upgrade::on(&mut resp)
                     .await
                     .map_err(|e| format!("{status}: {e}"))?;
                 Ok((status, Box::new(SmolTunnel(io)) as Box<dyn Tunnel>))
             }),
-            Self::Std(_) => Err("adapter-std's client has no upgrades".into()),
+            Self::Std(c) => {
+                let r = req
+                    .parts()
+                    .body(adapter_std::SendBody::empty())
+                    .map_err(|e| e.to_string())?;
+                let mut resp = c.request(r).map_err(|e| e.to_string())?;
+                let status = resp.status();
+                let io = adapter_std::upgrade::on(&mut resp)
+                    .wait_timeout(super::common::DEADLINE)
+                    .map_err(|e| format!("{status}: {e}"))?;
+                Ok((status, Box::new(StdTunnel(io)) as Box<dyn Tunnel>))
+            }
         }
     }
 }
@@ -374,5 +386,18 @@ impl Tunnel for SmolTunnel {
     fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
         use futures_lite::AsyncReadExt;
         smol::block_on(self.0.read_exact(buf))
+    }
+}
+
+struct StdTunnel(adapter_std::upgrade::Upgraded);
+
+impl Tunnel for StdTunnel {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.0, data)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        self.0.set_read_timeout(Some(super::common::DEADLINE));
+        std::io::Read::read_exact(&mut self.0, buf)
     }
 }

@@ -149,10 +149,11 @@ pub async fn serve_async(
     Ok(resp)
 }
 
-/// The blocking handler set (adapter-std). `/upgrade` and `CONNECT` are
-/// missing until adapter-std has them (the matrix lists those cells as
-/// pending).
-pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter_std::SendBody> {
+/// The blocking handler set (adapter-std).
+pub fn serve_std(
+    mut req: Request<adapter_std::Body>,
+    ctx: &Ctx,
+) -> Response<adapter_std::SendBody> {
     use adapter_std::SendBody;
     let plain = |code: StatusCode| {
         let mut resp = Response::new(SendBody::empty());
@@ -160,7 +161,8 @@ pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter
         resp
     };
     if req.method() == Method::CONNECT {
-        return plain(StatusCode::NOT_IMPLEMENTED);
+        std_echo(&mut req);
+        return plain(StatusCode::OK);
     }
     match req.uri().path() {
         "/hello" => Response::new(SendBody::from("hello")),
@@ -202,7 +204,33 @@ pub fn serve_std(req: Request<adapter_std::Body>, ctx: &Ctx) -> Response<adapter
             ctx.gate_blocking();
             Response::new(SendBody::from(SLOW_DONE))
         }
-        "/upgrade" => plain(StatusCode::NOT_IMPLEMENTED),
+        "/upgrade" => {
+            std_echo(&mut req);
+            let mut resp = plain(StatusCode::SWITCHING_PROTOCOLS);
+            let h = resp.headers_mut();
+            h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            h.insert(header::UPGRADE, HeaderValue::from_static("echo"));
+            resp
+        }
         _ => plain(StatusCode::NOT_FOUND),
     }
+}
+
+/// adapter-std: echoes an upgraded connection's bytes until EOF, on a
+/// thread of its own (the handler must return for the `101` to go out).
+fn std_echo(req: &mut Request<adapter_std::Body>) {
+    use std::io::Write;
+    let on = adapter_std::upgrade::on(req);
+    std::thread::spawn(move || {
+        let Ok(mut io) = on.wait_timeout(super::common::DEADLINE) else {
+            return;
+        };
+        io.set_read_timeout(Some(super::common::DEADLINE));
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = io.read(&mut buf) {
+            if n == 0 || io.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
 }
