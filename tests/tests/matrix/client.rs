@@ -398,6 +398,6 @@ impl Tunnel for StdTunnel {
 
     fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
         self.0.set_read_timeout(Some(super::common::DEADLINE));
-        std::io::Read::read_exact(&mut self.0, buf)
+        Read::read_exact(&mut self.0, buf)
     }
 }
