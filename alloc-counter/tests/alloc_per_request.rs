@@ -65,15 +65,15 @@ const CASES: &[Case] = &[
         name: "HTTP/2 sequential",
         protocol: Protocol::Http2,
         depth: 1,
-        max_client_x100: 300,
-        max_server_x100: 300,
+        max_client_x100: 200,
+        max_server_x100: 200,
     },
     Case {
         name: "HTTP/2 16 in flight",
         protocol: Protocol::Http2,
         depth: 16,
-        max_client_x100: 312,
-        max_server_x100: 316,
+        max_client_x100: 212,
+        max_server_x100: 216,
     },
 ];
 

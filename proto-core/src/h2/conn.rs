@@ -173,7 +173,14 @@ pub(crate) struct H2Conn {
     /// Where header blocks are HPACK-encoded before framing; each block is
     /// split off and dropped once framed, so the buffer is reused in place.
     pub(super) block_buf: BytesMut,
+    /// Emptied body queues of retired streams, handed to new ones so that a
+    /// stream's first body piece costs no allocation (at most `SPARE_QUEUES`).
+    pub(super) spare_queues: Vec<VecDeque<Bytes>>,
 }
+
+/// How many emptied stream queues a connection keeps for reuse (small: each
+/// is a few words until it has grown).
+pub(super) const SPARE_QUEUES: usize = 16;
 
 impl H2Conn {
     pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
@@ -288,6 +295,7 @@ impl H2Conn {
             closed: false,
             scratch: Vec::new(),
             block_buf: BytesMut::new(),
+            spare_queues: Vec::new(),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {

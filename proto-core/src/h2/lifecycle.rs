@@ -2,6 +2,8 @@
 //! connection errors and GOAWAY (two-phase when graceful, §6.8), shutdown,
 //! and the timers.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use super::conn::{H2Conn, Phase, PingKind, RECENT_RESETS};
@@ -115,9 +117,11 @@ impl H2Conn {
     /// None with `Finished`. Unread content is given back to the connection
     /// window.
     pub(super) fn remove_stream(&mut self, id: u32, reset: Option<(ErrorCode, bool)>) {
-        let Some(s) = self.streams.remove(&id) else {
+        let Some(mut s) = self.streams.remove(&id) else {
             return;
         };
+        self.recycle_queue(&mut s.pending);
+        self.recycle_queue(&mut s.queue);
         if s.buffered + s.held > 0 {
             self.release_connection(s.buffered + s.held);
         }
@@ -146,6 +150,14 @@ impl H2Conn {
             self.events.push_back(Event::StreamsAvailable);
         }
         self.after_stream_gone();
+    }
+
+    /// Keeps a retired stream's grown (and emptied) queue for a new stream.
+    fn recycle_queue(&mut self, q: &mut VecDeque<Bytes>) {
+        if q.capacity() > 0 && self.spare_queues.len() < super::conn::SPARE_QUEUES {
+            q.clear();
+            self.spare_queues.push(core::mem::take(q));
+        }
     }
 
     /// Retires `id` if both sides ended (and, on a client, the application

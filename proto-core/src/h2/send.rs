@@ -106,6 +106,10 @@ impl H2Conn {
         if end_stream {
             stream.state = stream.state.send_end();
         }
+        // The response body will need a queue: a spare one costs nothing.
+        if let Some(q) = self.spare_queues.pop() {
+            stream.queue = q;
+        }
         self.streams.insert(id, stream);
         self.update_idle_timer();
         Ok(sid)
@@ -296,6 +300,11 @@ impl H2Conn {
             return Ok(take);
         }
         s.pending_len += take;
+        if s.pending.capacity() == 0 {
+            if let Some(q) = self.spare_queues.pop() {
+                s.pending = q;
+            }
+        }
         s.pending.push_back(chunk);
         self.conn_pending += take;
         self.schedule(key);
