@@ -44,10 +44,13 @@ need h2load nghttp2-client
 need python3 python3
 
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-log "building (release)"
+# Its own target directory: other scripts build other trees (e.g. a HEAD
+# worktree) into target/, and a measurement must be of this tree.
+export CARGO_TARGET_DIR=${COUNTS_TARGET_DIR:-$ROOT/target/counts}
+log "building (release) into $CARGO_TARGET_DIR"
 cargo build -q --release -p proto-core --example h1_cycle --example h2_cycle --example pair_cycle
 cargo build -q --release -p tests --example hyper_hello
-BIN=$ROOT/target/release/examples
+BIN=$CARGO_TARGET_DIR/release/examples
 
 # A fixed-count HTTP/1.1 client: N GETs on one keep-alive connection, DEPTH
 # requests per write (pipelined when > 1); waits for every body.
@@ -121,10 +124,10 @@ ir_server() {
     client "$KIND" 200 # warm up: code paths, allocator, buffers
     local totals=()
     for n in "$N1" "$N2"; do
-        callgrind_control -z "$SERVER_PID" >/dev/null
+        callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
         client "$KIND" "$n"
         sleep 0.5 # the server finishes closing the connection
-        callgrind_control -d "$SERVER_PID" >/dev/null
+        callgrind_control -d "$SERVER_PID" >/dev/null 2>&1
         totals+=("$(cg_total "$SERVER_PID")")
     done
     stop_server
