@@ -159,6 +159,14 @@ impl ClientRole {
             parts.extensions.insert(on_upgrade);
         }
         let body = if end_stream {
+            // HTTP/1.1: reusable before the caller sees the response, so a
+            // request sent right after finds the connection in the pool
+            // (as at the end of a body, see `Core::pump_recv`).
+            if let Some(idle) = &core.idle_on_end {
+                if core.closed.is_none() && core.conn.can_send_request() {
+                    idle.store(true, Ordering::Release);
+                }
+            }
             Body::empty()
         } else {
             let (btx, brx) = mpsc::channel();

@@ -552,9 +552,11 @@ impl<T: Transport, R: Role> Driver<T, R> {
 
     /// Offers buffered input to the core.
     fn feed(&mut self, now: proto_core::Instant) {
-        let had_input = !self.input.is_empty() || self.tls.as_ref().is_some_and(|t| t.has_plain());
+        let mut had_input = !self.input.is_empty();
         if self.tls.is_some() {
-            self.feed_tls(now);
+            // Counts plaintext rustls had buffered (e.g. a request that came
+            // with the handshake's last flight) as input of this turn too.
+            had_input |= self.feed_tls(now);
         }
         while self.tls.is_none() && self.core.conn.wants_read() {
             let Some(front) = self.input.front_mut() else {
@@ -588,11 +590,12 @@ impl<T: Transport, R: Role> Driver<T, R> {
 
     /// `feed` through TLS: decrypt, offer the plaintext, repeat while the
     /// core takes it. A broken session ends the input (the alert rustls
-    /// queued goes out with the next write).
-    fn feed_tls(&mut self, now: proto_core::Instant) {
+    /// queued goes out with the next write). True if there was plaintext.
+    fn feed_tls(&mut self, now: proto_core::Instant) -> bool {
         let Some(tls) = self.tls.as_deref_mut() else {
-            return;
+            return false;
         };
+        let mut had_plain = false;
         loop {
             let failed = match tls.decrypt(&mut self.input, &self.budget) {
                 Ok(()) => false,
@@ -610,13 +613,14 @@ impl<T: Transport, R: Role> Driver<T, R> {
                 self.eof = true;
             }
             let plain = tls.plain();
+            had_plain |= !plain.is_empty();
             if plain.is_empty() || !self.core.conn.wants_read() {
-                return;
+                return had_plain;
             }
             let before = plain.len();
             self.core.conn.recv_buf(now, plain);
             if plain.len() == before {
-                return;
+                return had_plain;
             }
         }
     }

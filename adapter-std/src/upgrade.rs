@@ -41,7 +41,10 @@
 //! The reader thread of the connection keeps reading the socket for the
 //! upgraded stream (what it already read comes first), so reads need no
 //! socket of their own; TLS is decrypted and encrypted in the stream's
-//! `read` and `write` calls, on the caller's thread.
+//! `read` and `write` calls, on the caller's thread. An upgraded
+//! connection is the application's: the server's graceful shutdown and its
+//! `Stats::active` no longer cover it, and it stays open until dropped (use
+//! [`Upgraded::set_read_timeout`] to bound idle reads).
 
 use std::collections::VecDeque;
 use std::fmt;
