@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
@@ -16,7 +17,7 @@ use proto_core::{Config, ErrorCode, Event, Protocol, RequestHead, Side};
 use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
-use crate::error::Error;
+use crate::error::{Error, TimeoutKind};
 use crate::tls::Tls;
 use crate::upgrade::OnUpgrade;
 
@@ -246,6 +247,8 @@ impl Role for ClientRole {
 pub struct ClientBuilder {
     config: Config,
     protocol: Protocol,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     #[cfg(feature = "rustls")]
     tls: Option<rustls::ClientConfig>,
 }
@@ -254,7 +257,9 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             config: Config::default(),
-            protocol: Protocol::Http1,
+            protocol: Protocol::Auto,
+            connect_timeout: None,
+            request_timeout: None,
             #[cfg(feature = "rustls")]
             tls: None,
         }
@@ -269,13 +274,31 @@ impl ClientBuilder {
         self
     }
 
-    /// Which protocol connections speak: [`Protocol::Http1`] (the default),
+    /// Which protocol connections speak: [`Protocol::Auto`] (the default;
+    /// `http://`: HTTP/1.1; `https://`: offers `h2` and `http/1.1` and
+    /// speaks what the server picks), [`Protocol::Http1`], or
     /// [`Protocol::Http2`] (prior knowledge on `http://`, ALPN `h2` only on
-    /// `https://`) or [`Protocol::Auto`] (`http://`: HTTP/1.1; `https://`:
-    /// offers `h2` and `http/1.1` and speaks what the server picks).
+    /// `https://`).
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
+        self
+    }
+
+    /// Bounds establishing each new connection (TCP connect; the TLS
+    /// handshake is bounded by the config's header-read timeout).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds each request from the call until the response head arrives
+    /// (time spent connecting counts): past it the request is abandoned
+    /// (its stream reset) and [`Error::Timeout`] returned.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -309,6 +332,8 @@ impl ClientBuilder {
                     .map(|c| adapter_common::tls::client_config(c, self.protocol)),
                 config: self.config,
                 protocol: self.protocol,
+                connect_timeout: self.connect_timeout,
+                request_timeout: self.request_timeout,
                 conns: Mutex::new(HashMap::new()),
                 connect_lock: Mutex::new(()),
                 opened: AtomicU64::new(0),
@@ -363,6 +388,8 @@ impl Target {
 struct ClientInner {
     config: Config,
     protocol: Protocol,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     #[cfg(feature = "rustls")]
     tls: Option<Arc<rustls::ClientConfig>>,
     conns: Mutex<HashMap<String, Vec<ConnHandle>>>,
@@ -455,6 +482,7 @@ impl Client {
         };
         // A streamed body is gone after one attempt: no retry then.
         let streamed = write.is_some();
+        let deadline = self.inner.request_timeout.map(|t| Instant::now() + t);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -481,7 +509,20 @@ impl Client {
             if let (Some((f, trailers)), Some(credit)) = (write.take(), credit) {
                 spawn_writer(f, trailers, out_key, conn.tx.clone(), credit);
             }
-            let result = resp_rx.recv().unwrap_or(Err(Error::Canceled));
+            let result = match deadline {
+                None => resp_rx.recv().unwrap_or(Err(Error::Canceled)),
+                Some(at) => {
+                    match resp_rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                        Ok(result) => result,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            // Abandon the exchange: the connection resets it.
+                            let _ = conn.tx.send(Msg::Cmd(Cmd::Abort { key: out_key }));
+                            return Err(Error::Timeout(TimeoutKind::Request));
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Canceled),
+                    }
+                }
+            };
             match result {
                 Err(Error::Canceled | Error::Closed(proto_core::CloseReason::Done))
                     if reused && attempt < 2 && !streamed && head_retryable(&head) =>
@@ -540,7 +581,10 @@ impl Client {
     }
 
     fn connect(&self, target: &Target) -> Result<ConnHandle, Error> {
-        let mut io = TcpStream::connect(target.addr.as_str())?;
+        let mut io = match self.inner.connect_timeout {
+            None => TcpStream::connect(target.addr.as_str())?,
+            Some(t) => connect_within(target.addr.as_str(), t)?,
+        };
         io.set_nodelay(true)?;
         self.inner.opened.fetch_add(1, Ordering::Relaxed);
         let (protocol, tls) = self.start_tls(&mut io, target)?;
@@ -692,5 +736,26 @@ fn spawn_writer(
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start a body writer thread");
         let _ = fail_tx.send(Msg::Cmd(Cmd::Abort { key }));
+    }
+}
+
+/// Connects to the first address of `addr` that answers within `timeout`
+/// (counted for all of them together).
+fn connect_within(addr: &str, timeout: Duration) -> Result<TcpStream, Error> {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    for sa in addr.to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&sa, left) {
+            Ok(io) => return Ok(io),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) if e.kind() != std::io::ErrorKind::TimedOut => Err(e.into()),
+        _ => Err(Error::Timeout(TimeoutKind::Connect)),
     }
 }

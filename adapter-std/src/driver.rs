@@ -69,6 +69,9 @@ const MAX_IOV: usize = 64;
 /// unread input does not make the kernel reset the connection under a
 /// response the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(1);
+/// ... or until this much input was thrown away (a peer flooding us is not
+/// owed a graceful close).
+const LINGER_BYTES: usize = 1024 * 1024;
 /// TLS: longest the connection tries to send its `close_notify`.
 const CLOSE_NOTIFY_WAIT: Duration = Duration::from_millis(100);
 /// Most messages handled per turn before output gets a chance.
@@ -861,7 +864,8 @@ impl<T: Transport, R: Role> Driver<T, R> {
         if !self.eof && !quiet {
             // Keep the budget open so the reader keeps draining.
             let until = std::time::Instant::now() + LINGER;
-            while !self.eof {
+            let mut discarded = 0usize;
+            while !self.eof && discarded < LINGER_BYTES {
                 let left = until.saturating_duration_since(std::time::Instant::now());
                 if left.is_zero() {
                     break;
@@ -869,6 +873,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
                 match self.rx.recv_timeout(left) {
                     Ok(Msg::Input(Ok(data))) => {
                         self.budget.release(data.len());
+                        discarded += data.len();
                         if data.is_empty() {
                             self.eof = true;
                         }

@@ -4,7 +4,7 @@ use std::io;
 
 use proto_core::{CloseReason, ErrorCode};
 
-pub use adapter_common::error::BoxError;
+pub use adapter_common::error::{BoxError, TimeoutKind};
 
 /// Why a request, a response or a connection failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,10 @@ pub enum Error {
     /// [`OnUpgrade`](crate::upgrade::OnUpgrade)).
     #[error("the exchange did not switch protocols")]
     NoUpgrade,
+    /// Client: connecting, or the whole request up to the response head,
+    /// took longer than the [`ClientBuilder`](crate::ClientBuilder) allows.
+    #[error("timed out: {0}")]
+    Timeout(TimeoutKind),
 }
 
 impl Error {
@@ -58,6 +62,7 @@ impl Error {
             Self::InvalidRequest(s) => Self::InvalidRequest(s.clone()),
             Self::InvalidResponse(e) => Self::InvalidRequest(e.to_string()),
             Self::NoUpgrade => Self::NoUpgrade,
+            Self::Timeout(kind) => Self::Timeout(*kind),
         }
     }
 

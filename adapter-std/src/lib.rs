@@ -111,7 +111,7 @@ use adapter_common::conv;
 
 pub use body::{Body, BodyWriter, SEND_WINDOW, SendBody};
 pub use client::{Client, ClientBuilder};
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, TimeoutKind};
 pub use server::{Builder, Handler, Server, ShutdownHandle, Stats, serve_connection};
 pub use tower::{TowerHandler, block_on, serve_tower};
 pub use transport::Transport;

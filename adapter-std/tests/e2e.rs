@@ -307,3 +307,30 @@ fn tower_service_runs_on_handler_threads() {
     assert_eq!(resp.into_body().collect().unwrap(), b"tower /t");
     server.stop().unwrap();
 }
+
+/// RFC 9112 §9.6 lingering close: after answering a bad request with 400 and
+/// closing, the server discards input for a moment, but not without bound —
+/// a client that keeps flooding is cut off after about 1 MiB (plus socket
+/// buffers), not after a second of loopback throughput (hundreds of MiB); 64 MiB is the test's bound.
+#[test]
+fn rfc9112_9_6_lingering_close_discards_a_bounded_amount() {
+    let server = start(Builder::new(), hello);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_write_timeout(Some(GUARD)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n")
+        .unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0usize;
+    const LIMIT: usize = 64 << 20;
+    while sent < LIMIT {
+        match s.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    eprintln!("taken after the close: {sent} bytes");
+    assert!(
+        sent < LIMIT,
+        "the server kept discarding input: {sent} bytes taken after its close"
+    );
+}

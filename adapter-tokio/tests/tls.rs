@@ -351,3 +351,18 @@ async fn rfc9113_3_2_one_mebibyte_echo_over_tls_h2() {
         .to_bytes();
     assert!(got == data[..], "echoed body differs ({} bytes)", got.len());
 }
+
+/// RFC 7301, RFC 9113 §3.2: a client built with no protocol set offers both
+/// `h2` and `http/1.1` over TLS and so speaks HTTP/2 to a server that
+/// prefers it (the default is `Auto`, which is HTTP/1.1 over plain TCP).
+#[tokio::test]
+async fn rfc9113_3_2_default_client_negotiates_h2_over_tls() {
+    let cert = cert();
+    let server = start_tls(&cert, Builder::new()).await;
+    let client = Client::builder().tls(client_config(&cert)).build();
+    let resp = within(10, client.get(https(&server, "/default")))
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(body_string(resp).await, "HTTP/2.0 /default");
+}

@@ -151,7 +151,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             config: Config::default(),
-            protocol: Protocol::Http1,
+            protocol: Protocol::Auto,
             connect_timeout: None,
             request_timeout: None,
             max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
@@ -177,8 +177,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Which protocol connections speak: [`Protocol::Http1`] (the default;
-    /// `Auto` means the same for a client) or [`Protocol::Http2`] (prior
+    /// Which protocol connections speak: [`Protocol::Auto`] (the default:
+    /// HTTP/1.1 over plain TCP, and over TLS whatever the server picks of
+    /// `h2` and `http/1.1`), [`Protocol::Http1`] or [`Protocol::Http2`] (prior
     /// knowledge, see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
     ///
     /// Over TLS it is the ALPN offer (when the rustls config has none):

@@ -213,13 +213,12 @@ impl Client {
                 Self::Smol(b.build())
             }
             ClientKind::Std => {
-                assert!(
-                    opts.request_timeout.is_none(),
-                    "adapter-std's client has no request timeout"
-                );
                 let mut b = adapter_std::Client::builder();
                 if opts.h2 {
                     b = b.http2_prior_knowledge();
+                }
+                if let Some(t) = opts.request_timeout {
+                    b = b.request_timeout(t);
                 }
                 if let Some(c) = &opts.config {
                     b = b.config(c.clone());
