@@ -306,7 +306,7 @@ def chart(res, path):
     label = {w: res.meta.get("label." + w, w) for w in measured}
     lo_exp, hi_exp = -3, 4  # 1/8 .. 16
     bar_h, gap = 12, 14
-    left, right_pad, top = 300, 70, 60
+    left, right_pad, top = 300, 70, 70
     width = 980
     plot_w = width - left - right_pad
     group_h = bar_h * len(servers) + gap
@@ -320,10 +320,12 @@ def chart(res, path):
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
          f'font-family="sans-serif" font-size="11">',
          f'<rect width="{width}" height="{height}" fill="white"/>',
-         f'<text x="{left}" y="20" font-size="14" font-weight="bold">'
-         f'req/s relative to {res.baseline} (median of paired per-repetition ratios; log scale)</text>',
-         f'<text x="{left}" y="36" fill="#555">{esc(res.meta.get("command", ""))}, '
-         f'{esc(res.meta.get("start", ""))}, commit {esc(res.meta.get("commit", ""))}</text>']
+         f'<text x="10" y="20" font-size="14" font-weight="bold">'
+         f'req/s relative to {res.baseline} (median of paired per-repetition ratios; log scale; '
+         f'† = every run waited &gt; {res.max_wait:g}% for a CPU)</text>',
+         f'<text x="10" y="36" fill="#555" font-size="10">{esc(res.meta.get("command", ""))}</text>',
+         f'<text x="10" y="49" fill="#555" font-size="10">{esc(res.meta.get("start", ""))}, '
+         f'commit {esc(res.meta.get("commit", ""))}, load average before {esc(res.meta.get("load_before", ""))}</text>']
     for e in range(lo_exp, hi_exp + 1):
         x = x_of(2.0 ** e)
         o.append(f'<line x1="{x:.1f}" y1="{top - 8}" x2="{x:.1f}" y2="{height - 50}" '
@@ -341,6 +343,9 @@ def chart(res, path):
                 dagger = "†"
             by = y + i * bar_h
             if not values:
+                if res.failed(w, s):
+                    o.append(f'<text x="{x_of(1.0) + 3:.1f}" y="{by + bar_h - 3}" font-size="9" '
+                             f'fill="{COLORS.get(s, "#333")}">{esc(s)}: failed</text>')
                 continue
             v = statistics.median(values)
             x0, x1 = x_of(1.0), x_of(v)
