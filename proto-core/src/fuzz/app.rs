@@ -122,6 +122,8 @@ pub(crate) struct Endpoint {
     terminal: BTreeMap<u32, u32>,
     seen: BTreeSet<u32>,
     pub(crate) closed: bool,
+    /// Saw `TimedOut(SendStall)`: the core dropped what it owed.
+    pub(crate) send_stalled: bool,
     /// Streams and commands since the output queue was last empty.
     touched: BTreeSet<u32>,
     commands: usize,
@@ -173,6 +175,7 @@ impl Endpoint {
             terminal: BTreeMap::new(),
             seen: BTreeSet::new(),
             closed: false,
+            send_stalled: false,
             touched: BTreeSet::new(),
             commands: 0,
         }
@@ -311,6 +314,9 @@ impl Endpoint {
                 self.unanswered.retain(|&u| u != id.get());
             }
             Event::Closed { .. } => self.closed = true,
+            Event::TimedOut {
+                kind: crate::TimerKind::SendStall,
+            } => self.send_stalled = true,
             _ => {}
         }
     }

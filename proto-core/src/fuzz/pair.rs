@@ -299,12 +299,28 @@ impl Pair {
 
     fn advance(&mut self, d: Duration) {
         self.now = self.now + d;
-        for s in 0..2 {
+        let mut dropped = [false; 2];
+        for (s, dropped) in dropped.iter_mut().enumerate() {
             self.observe(s);
             self.ep[s].now = self.now;
             self.ep[s].conn.handle_timeout(self.now);
+            // `send_timeout`: a peer that read nothing for that long loses
+            // what it was owed, and the connection closes. The only way
+            // queued output may vanish unwritten.
+            let conn = &mut self.ep[s].conn;
+            if !self.link[s].seen.is_empty() && conn.poll_transmit().is_empty() && conn.is_closed()
+            {
+                self.link[s].seen.clear();
+                *dropped = true;
+            }
         }
         self.step();
+        for (s, dropped) in dropped.into_iter().enumerate() {
+            assert!(
+                !dropped || self.ep[s].send_stalled,
+                "side {s}: queued output dropped without a send stall"
+            );
+        }
     }
 
     /// Delivers both ways until nothing moves.

@@ -83,3 +83,17 @@ fn upgrade_leftover_is_split_independent() {
         h1_client_bytes(&[&[0x10, seed, 0][..], resp].concat());
     }
 }
+
+/// Found by `pair_ops` (campaign of 2026-11-21): a time advance past
+/// `send_timeout` while a side owed bytes it had not written made the core
+/// drop them (slow-read defence), which the harness took for queued output
+/// changing before it was written. Dropping is allowed only together with
+/// `TimedOut(SendStall)` and a closed connection.
+#[test]
+fn send_stall_may_drop_queued_output() {
+    pair_ops(&[
+        0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 115, 126, 0, 0, 0, 0, 0, 0, 0, 10, 0, 255,
+        255, 255, 9, 0, 255, 0, 100, 0, 0, 10, 0, 0, 100, 0, 10, 1, 255, 7, 3, 1, 0, 1, 136, 19, 1,
+        12, 0, 0, 0, 0, 0, 0, 0, 12,
+    ]);
+}
