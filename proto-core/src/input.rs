@@ -22,6 +22,15 @@ pub(crate) fn append_buf(rbuf: &mut BytesMut, cap: usize, buf: &mut BytesMut) {
     }
 }
 
+/// Drops `rbuf` if it is an empty view with no room left: such a view only
+/// keeps the transport's buffer it was split from alive (an idle connection
+/// would hold it until its next input).
+pub(crate) fn release_spent(rbuf: &mut BytesMut) {
+    if rbuf.is_empty() && rbuf.capacity() == 0 {
+        *rbuf = BytesMut::new();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +47,19 @@ mod tests {
         assert_eq!(&empty[..], b"hel");
         assert_eq!(empty.as_ptr(), ptr, "adopted, not copied");
         assert_eq!(&buf[..], b"lo");
+    }
+
+    #[test]
+    fn spent_view_lets_its_buffer_go() {
+        let mut buf = BytesMut::from(&b"hello"[..]);
+        let mut view = buf.split_to(5);
+        drop(view.split_to(5));
+        assert_eq!(view.capacity(), 0);
+        assert!(!buf.try_reclaim(5), "the spent view still shares the buffer");
+        release_spent(&mut view);
+        assert!(buf.try_reclaim(5), "released: `buf` owns its buffer alone");
+        let mut roomy = BytesMut::with_capacity(8);
+        release_spent(&mut roomy);
+        assert_eq!(roomy.capacity(), 8, "a buffer with room is kept");
     }
 }

@@ -179,6 +179,7 @@ impl H1Conn {
         let cap = self.read_cap;
         input::append_buf(&mut self.rbuf, cap, buf);
         self.process();
+        input::release_spent(&mut self.rbuf);
     }
 
     pub(crate) fn recv_eof(&mut self, now: Instant) {
