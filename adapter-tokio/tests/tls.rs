@@ -363,6 +363,6 @@ async fn rfc9113_3_2_default_client_negotiates_h2_over_tls() {
     let resp = within(10, client.get(https(&server, "/default")))
         .await
         .unwrap();
-    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.version(), Version::HTTP_2);
     assert_eq!(body_string(resp).await, "HTTP/2.0 /default");
 }
