@@ -22,21 +22,50 @@ fn connection_specific(name: &[u8]) -> bool {
     )
 }
 
-/// RFC 9110 §5.1 token characters, lowercase only (§8.2.1).
+/// RFC 9110 §5.1 token characters, lowercase only (§8.2.1), as a table: one
+/// load per byte of every received name.
+const LOWER_TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\''
+            | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    t
+};
+
 fn valid_name(name: &[u8]) -> bool {
-    !name.is_empty()
-        && name.iter().all(|&b| {
-            matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\''
-                | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-        })
+    !name.is_empty() && name.iter().all(|&b| LOWER_TCHAR[usize::from(b)])
 }
 
 /// §8.2.1: no NUL, CR or LF anywhere; no leading or trailing SP/HTAB.
 fn valid_value(value: &[u8]) -> bool {
     let edge_ws = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
-    !value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
-        && !edge_ws(value.first())
-        && !edge_ws(value.last())
+    !has_nul_cr_lf(value) && !edge_ws(value.first()) && !edge_ws(value.last())
+}
+
+/// True if `v` holds NUL, CR or LF; eight bytes at a time (values are most
+/// of a header block's bytes).
+fn has_nul_cr_lf(v: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Exact "has a zero byte" test, applied to x, x ^ CR.., x ^ LF...
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    let mut words = v.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        if zero(x) || zero(x ^ (u64::from(b'\r') * LO)) || zero(x ^ (u64::from(b'\n') * LO)) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b == 0 || b == b'\r' || b == b'\n')
 }
 
 /// The regular fields of a section, validated; `cookie` crumbs rejoined

@@ -176,3 +176,33 @@ fn content_length_parsing() {
     assert!(content_length(&Fields::new().with("content-length", "5, 6")).is_err());
     assert!(content_length(&Fields::new().with("content-length", "+5")).is_err());
 }
+
+/// RFC 9113 §8.2.1: NUL, CR and LF are found at every offset of the
+/// word-at-a-time scan (whole words and the tail), other bytes are not.
+#[test]
+fn rfc9113_8_2_1_nul_cr_lf_found_at_every_position() {
+    for bad in [0u8, b'\r', b'\n'] {
+        for len in 1..20 {
+            for pos in 0..len {
+                let mut v = vec![b'a'; len];
+                v[pos] = bad;
+                assert!(super::has_nul_cr_lf(&v), "{bad:#x} at {pos} of {len}");
+            }
+        }
+    }
+    let others: Vec<u8> = (1u8..=255).filter(|b| ![b'\r', b'\n'].contains(b)).collect();
+    assert!(!super::has_nul_cr_lf(&others));
+    assert!(!super::has_nul_cr_lf(b""));
+}
+
+/// §8.2.1: field names are lowercase tokens.
+#[test]
+fn rfc9113_8_2_1_name_table_matches_lowercase_tchar() {
+    for b in 0u8..=255 {
+        let tchar = b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || b"!#$%&'*+-.^_`|~".contains(&b);
+        assert_eq!(super::valid_name(&[b]), tchar, "{b:#x}");
+    }
+    assert!(!super::valid_name(b""));
+}
