@@ -186,23 +186,23 @@ fn rfc9113_8_2_1_nul_cr_lf_found_at_every_position() {
             for pos in 0..len {
                 let mut v = vec![b'a'; len];
                 v[pos] = bad;
-                assert!(super::has_nul_cr_lf(&v), "{bad:#x} at {pos} of {len}");
+                assert!(has_nul_cr_lf(&v), "{bad:#x} at {pos} of {len}");
             }
         }
     }
-    let others: Vec<u8> = (1u8..=255).filter(|b| ![b'\r', b'\n'].contains(b)).collect();
-    assert!(!super::has_nul_cr_lf(&others));
-    assert!(!super::has_nul_cr_lf(b""));
+    let others: Vec<u8> = (1u8..=255)
+        .filter(|b| ![b'\r', b'\n'].contains(b))
+        .collect();
+    assert!(!has_nul_cr_lf(&others));
+    assert!(!has_nul_cr_lf(b""));
 }
 
 /// §8.2.1: field names are lowercase tokens.
 #[test]
 fn rfc9113_8_2_1_name_table_matches_lowercase_tchar() {
     for b in 0u8..=255 {
-        let tchar = b.is_ascii_lowercase()
-            || b.is_ascii_digit()
-            || b"!#$%&'*+-.^_`|~".contains(&b);
-        assert_eq!(super::valid_name(&[b]), tchar, "{b:#x}");
+        let tchar = b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b);
+        assert_eq!(valid_name(&[b]), tchar, "{b:#x}");
     }
-    assert!(!super::valid_name(b""));
+    assert!(!valid_name(b""));
 }
