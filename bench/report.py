@@ -281,8 +281,9 @@ def tables(res):
                              + (f", {gone} of {len(runs)} discarded" if gone else ""))
             p(f"| {label[w]} | " + " | ".join(cells) + " |")
         p("")
-        p(f"For {', '.join(sorted(MULTI & set(servers))) or 'adapter-std'}: CPU time other processes took on the server's CPU, not schedstat delay.")
-        p("")
+        if MULTI & set(servers):
+            p(f"For {', '.join(sorted(MULTI & set(servers)))}: CPU time other processes took on the server's CPU, not schedstat delay.")
+            p("")
         fails = [r for r in res.runs if r["failed"]]
         if fails:
             p("### Failed runs (left out of every figure above)")

@@ -8,8 +8,9 @@
 #   SERVERS="tokio hyper" WORKLOADS="h1-plain h2-c16m32" bench/run.sh
 #
 # Writes the tables into BENCHMARKS.md (between `<!-- bench:begin -->` and
-# `<!-- bench:end -->`; UPDATE_DOCS=0 leaves it alone), the chart to
-# bench/chart.svg, and everything measured to bench/results/ (git-ignored):
+# `<!-- bench:end -->`) and the chart to bench/chart.svg (UPDATE_DOCS=0
+# leaves both alone and draws bench/results/chart.svg), and everything
+# measured to bench/results/ (git-ignored):
 # runs.tsv (one line per run), mem.tsv (idle memory), tables.md.
 #
 # Method (details in BENCHMARKS.md):
@@ -249,8 +250,11 @@ done
     for w in $WORKLOADS; do echo "label.$w=$(wl_label "$w")"; done
 } >"$RESULTS/meta.txt"
 
-args=("$RESULTS" --chart "$ROOT/bench/chart.svg")
+# The committed chart goes with BENCHMARKS.md; partial runs draw theirs in results/.
+CHART=$ROOT/bench/chart.svg
+[ "$UPDATE_DOCS" != 0 ] || CHART=$RESULTS/chart.svg
+args=("$RESULTS" --chart "$CHART")
 [ "$UPDATE_DOCS" = 0 ] || args+=(--doc "$ROOT/BENCHMARKS.md")
 python3 "$ROOT/bench/report.py" "${args[@]}"
 cat "$RESULTS/tables.md"
-log "written: bench/results/{runs,mem}.tsv, bench/results/tables.md, bench/chart.svg$([ "$UPDATE_DOCS" = 0 ] || echo ', BENCHMARKS.md')"
+log "written: bench/results/{runs,mem}.tsv, bench/results/tables.md, ${CHART#"$ROOT"/}$([ "$UPDATE_DOCS" = 0 ] || echo ', BENCHMARKS.md')"
