@@ -252,7 +252,7 @@ mod tests {
 
     #[tokio::test]
     async fn stall_and_credit() {
-        let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, mut cmd_rx) = crate::cmd::channel();
         let (mut body, tx) = channel(7, cmd_tx, Some(6), false, 4);
         assert_eq!(body.size_hint().exact(), Some(6));
         assert!(tx.send_data(Bytes::from_static(b"abcd")));
@@ -274,7 +274,7 @@ mod tests {
 
     #[tokio::test]
     async fn early_drop_is_reported() {
-        let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, mut cmd_rx) = crate::cmd::channel();
         let (body, tx) = channel(3, cmd_tx, None, true, 16);
         drop(body);
         assert!(tx.is_closed());

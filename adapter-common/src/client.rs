@@ -27,11 +27,10 @@ use bytes::{Buf, Bytes};
 use http::{Response, header};
 use http_body::Body;
 use proto_core::{ErrorCode, Event, Fields, Method, RequestHead, UserError};
-use tokio::sync::mpsc::WeakUnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::body::Incoming;
-use crate::cmd::{ClientRequest, Cmd, CmdTx};
+use crate::cmd::{ClientRequest, Cmd, CmdTx, WeakCmdTx};
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Core, Handler, Recv, Runtime, Stream};
 use crate::error::BoxError;
@@ -58,7 +57,7 @@ fn refused_locally() -> Error {
 /// connection after a GOAWAY.
 pub struct ClientHandler {
     /// Weak: the connection ends when no handle, body or pump refers to it.
-    tx: WeakUnboundedSender<Cmd>,
+    tx: WeakCmdTx,
     queue: VecDeque<ClientRequest>,
     /// The core may take a request now (HTTP/1: none in flight; HTTP/2: it
     /// did not say `Busy` since the last `StreamsAvailable`).
@@ -112,7 +111,7 @@ impl ClientHandler {
     /// `multiplex` for HTTP/2, whose `retired` flag is shared with the
     /// request handles; `hook` for a pooled connection.
     pub fn new(
-        tx: WeakUnboundedSender<Cmd>,
+        tx: WeakCmdTx,
         multiplex: bool,
         retired: Arc<AtomicBool>,
         hook: Option<PoolHook>,

@@ -8,16 +8,24 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Response;
 use proto_core::{Fields, RequestHead, ResponseHead};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::body::Incoming;
+use crate::chan;
 use crate::error::Error;
 use crate::send::SendCredit;
 
 /// Where stream handles send their commands.
-pub type CmdTx = mpsc::UnboundedSender<Cmd>;
+pub type CmdTx = chan::Sender<Cmd>;
+/// A [`CmdTx`] that does not keep the connection's channel open.
+pub type WeakCmdTx = chan::WeakSender<Cmd>;
 /// The connection task's end of the command channel.
-pub type CmdRx = mpsc::UnboundedReceiver<Cmd>;
+pub type CmdRx = chan::Receiver<Cmd>;
+
+/// A connection's command channel.
+pub fn channel() -> (CmdTx, CmdRx) {
+    chan::channel()
+}
 
 /// Streams are named by a `key`: the stream id's number on a server, a
 /// per-connection counter on a client (whose requests get their id only when

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod chan;
 pub mod client;
 pub mod cmd;
 pub mod conv;

@@ -257,7 +257,7 @@ impl Builder {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = crate::cmd::channel();
         let handler = ServerHandler {
             service,
             tx,

@@ -28,7 +28,6 @@ use http::{Request, Response};
 use http_body::Body;
 use proto_core::{Config, Protocol, Side};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 pub(crate) use adapter_common::client::PoolHook;
 use adapter_common::client::{ClientHandler, send_or_return};
@@ -124,7 +123,7 @@ where
     } else {
         Protocol::Http1
     };
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = crate::cmd::channel();
     let retired = Arc::new(AtomicBool::new(false));
     let handler = ClientHandler::new(tx.downgrade(), multiplex, retired.clone(), hook);
     let driver = Driver::new(io, Side::Client, protocol, config, rx, handler);

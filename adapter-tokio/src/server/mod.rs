@@ -12,7 +12,7 @@ use std::time::Duration;
 use proto_core::{Config, Protocol, Side};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -22,7 +22,7 @@ use crate::service::HttpService;
 use conn::ServerHandler;
 
 pub use adapter_common::server::Stats;
-use adapter_common::server::StatsExt;
+use adapter_common::server::{ActiveGuard, StatsExt};
 
 /// Time allowed after the drain deadline for connections to write their
 /// last bytes and linger before the server aborts them.
@@ -193,15 +193,10 @@ impl Builder {
     /// Serves HTTP on one transport (a `TcpStream`, a TLS stream, a
     /// `tokio::io::duplex` half...) until the connection closes. Resolves to
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
-    pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
-    where
-        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: HttpService,
-    {
-        self.connection(io, service).await
-    }
-
-    fn connection<IO, S>(
+    // Not an `async fn`: that would store the connection's future twice
+    // (once as moved in, once as awaited), and it lives as long as the
+    // connection.
+    pub fn serve_connection<IO, S>(
         &self,
         io: IO,
         service: S,
@@ -210,31 +205,28 @@ impl Builder {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        let guard = self.stats.connection();
-        let run = self.run(io, service, self.protocol);
-        async move {
-            let _active = guard;
-            run.await
-        }
+        self.run(io, service, self.protocol, self.stats.connection())
     }
 
-    /// Serves `io` speaking `protocol`, uncounted (the caller holds the
-    /// connection's place in the stats).
+    /// Serves `io` speaking `protocol`; `active` holds the connection's
+    /// place in the stats until the end.
     fn run<IO, S>(
         &self,
         io: IO,
         service: S,
         protocol: Protocol,
+        active: ActiveGuard,
     ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = crate::cmd::channel();
         let handler = ServerHandler {
             service,
             tx,
             stats: self.stats.clone(),
+            _active: active,
         };
         let driver = Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler);
         driver.run(Some(self.shutdown.subscribe()))
@@ -259,9 +251,8 @@ impl Builder {
         );
         let builder = self.clone();
         async move {
-            let _active = guard;
             match handshake.await {
-                Some((io, protocol)) => builder.run(io, service, protocol).await,
+                Some((io, protocol)) => builder.run(io, service, protocol, guard).await,
                 None => Ok(()),
             }
         }
@@ -326,7 +317,7 @@ impl Server {
             crate::tls::acceptor(adapter_common::tls::server_config(config, builder.protocol))
         });
         let mut shutdown = builder.shutdown.subscribe();
-        let mut conns = JoinSet::new();
+        let mut conns: JoinSet<Result<(), Error>> = JoinSet::new();
         let drain = loop {
             if let Some(drain) = *shutdown.borrow_and_update() {
                 break drain;
@@ -375,7 +366,9 @@ struct Accepted {
 
 fn spawn_connection<S: HttpService>(
     builder: &Builder,
-    conns: &mut JoinSet<()>,
+    // Outcomes, not wrapped in a logging future (that would store each
+    // connection's future twice): the connection logs its own end.
+    conns: &mut JoinSet<Result<(), Error>>,
     accepted: Accepted,
     service: S,
 ) {
@@ -387,17 +380,11 @@ fn spawn_connection<S: HttpService>(
     #[cfg(feature = "rustls")]
     if let Some(acceptor) = accepted.tls {
         let conn = builder.tls_connection(acceptor, io, service);
-        conns.spawn(log_end(conn).instrument(span));
+        conns.spawn(conn.instrument(span));
         return;
     }
-    let conn = builder.connection(io, service);
-    conns.spawn(log_end(conn).instrument(span));
-}
-
-async fn log_end(conn: impl Future<Output = Result<(), Error>>) {
-    if let Err(e) = conn.await {
-        tracing::debug!(error = %e, "connection ended with an error");
-    }
+    let conn = builder.serve_connection(io, service);
+    conns.spawn(conn.instrument(span));
 }
 
 /// Accept errors are about one connection (reset before accept) or about
