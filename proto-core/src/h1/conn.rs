@@ -58,6 +58,10 @@ pub(crate) struct H1Conn {
     pub(super) now: Instant,
     /// Received bytes not yet parsed; invariant: `len() <= read_cap`.
     pub(super) rbuf: BytesMut,
+    /// How far the checks got in an incomplete head at the start of `rbuf`
+    /// (only heads are taken from `rbuf` while one is awaited, so it stays
+    /// in step; a returned head or an error resets it).
+    pub(super) head_scan: parse::HeadScan,
     pub(super) read_cap: usize,
     pub(super) reading: Reading,
     /// Open exchanges, oldest first. Server: at most `max_pipelined`;
@@ -118,6 +122,7 @@ impl H1Conn {
             cfg,
             now,
             rbuf: BytesMut::new(),
+            head_scan: parse::HeadScan::default(),
             read_cap,
             reading: Reading::Head,
             streams: VecDeque::new(),
@@ -276,8 +281,9 @@ impl H1Conn {
         if self.head_paused() {
             return false;
         }
+        let scan = &mut self.head_scan;
         match self.side {
-            Side::Server => match parse::parse_request(&mut self.rbuf, &self.cfg) {
+            Side::Server => match parse::parse_request_resume(&mut self.rbuf, &self.cfg, scan) {
                 Ok(Some(head)) => {
                     self.on_request_head(head);
                     true
@@ -288,7 +294,7 @@ impl H1Conn {
                     false
                 }
             },
-            Side::Client => match parse::parse_response(&mut self.rbuf, &self.cfg) {
+            Side::Client => match parse::parse_response_resume(&mut self.rbuf, &self.cfg, scan) {
                 Ok(Some(head)) => {
                     self.on_response_head(head);
                     true

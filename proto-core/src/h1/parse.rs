@@ -8,8 +8,10 @@
 //! `httparse` cannot resume, so it runs once per head: a cheap scan first
 //! finds the blank line that ends the head (validating line endings and
 //! control bytes as it goes), and only a complete head is handed over.
-//! Nothing is kept between calls, so an incomplete head is rescanned when more
-//! bytes arrive; the scan never looks past `max_head_bytes`, which bounds it.
+//! The scan resumes: [`HeadScan`] keeps where it stopped in an incomplete
+//! head, so a head trickled in byte by byte costs linear time, not the
+//! quadratic time of rescanning (slowloris CPU amplification). It never looks
+//! past `max_head_bytes`.
 
 use core::mem::MaybeUninit;
 
@@ -36,7 +38,22 @@ pub const MAX_HEADERS_CAP: usize = 128;
 /// Only `HTTP/1.0` and `HTTP/1.1` are accepted; any other version is a
 /// [`PeerError::MalformedHead`] (answered with 400, not 505).
 pub fn parse_request(buf: &mut BytesMut, cfg: &Config) -> Result<Option<RequestHead>, PeerError> {
-    let Some(found) = find_head(buf, cfg, true)? else {
+    parse_request_resume(buf, cfg, &mut HeadScan::default())
+}
+
+/// [`parse_request`] that resumes where the previous call on the same buffer
+/// stopped, so that each call looks only at the bytes that arrived since.
+///
+/// `scan` must come from earlier calls on this buffer that returned
+/// `Ok(None)`, with bytes only appended since (or be fresh); it is reset
+/// whenever a head is returned or an error. The outcome is the one
+/// [`parse_request`] gives for the whole buffer.
+pub fn parse_request_resume(
+    buf: &mut BytesMut,
+    cfg: &Config,
+    scan: &mut HeadScan,
+) -> Result<Option<RequestHead>, PeerError> {
+    let Some(found) = find_head(buf, cfg, true, scan)? else {
         return Ok(None);
     };
     let head = buf.split_to(found.len).freeze();
@@ -77,7 +94,16 @@ pub fn parse_request(buf: &mut BytesMut, cfg: &Config) -> Result<Option<RequestH
 /// reason phrase may be empty (and its leading space may be missing, which
 /// `httparse` tolerates; the reason is informational only, RFC 9112 §4).
 pub fn parse_response(buf: &mut BytesMut, cfg: &Config) -> Result<Option<ResponseHead>, PeerError> {
-    let Some(found) = find_head(buf, cfg, false)? else {
+    parse_response_resume(buf, cfg, &mut HeadScan::default())
+}
+
+/// [`parse_response`] that resumes; see [`parse_request_resume`].
+pub fn parse_response_resume(
+    buf: &mut BytesMut,
+    cfg: &Config,
+    scan: &mut HeadScan,
+) -> Result<Option<ResponseHead>, PeerError> {
+    let Some(found) = find_head(buf, cfg, false, scan)? else {
         return Ok(None);
     };
     let head = buf.split_to(found.len).freeze();
@@ -134,26 +160,99 @@ struct Found {
     len: usize,
 }
 
+/// How far the checks got in an incomplete head at the start of a buffer,
+/// kept between calls by [`parse_request_resume`] and
+/// [`parse_response_resume`]. Fresh (`default()`) for a new head.
+#[derive(Debug, Clone, Default)]
+pub struct HeadScan {
+    /// End of the empty lines found before the start line so far.
+    skip: usize,
+    /// The line checks, from `skip` on.
+    lines: LineScan,
+    /// The 414 decision on the request line (which starts at `skip`).
+    uri: UriScan,
+    /// Bytes the scans were handed, over the scan's life (reset or not).
+    #[cfg(test)]
+    pub(crate) examined: usize,
+}
+
+impl HeadScan {
+    /// Starts over with the start line at `skip`.
+    fn restart_at(&mut self, skip: usize) {
+        self.skip = skip;
+        self.lines = LineScan::at(skip);
+        self.uri = UriScan::default();
+    }
+
+    /// Counts `n` bytes looked at (tests only: the scan must stay linear).
+    #[inline]
+    fn looked_at(&mut self, n: usize) {
+        #[cfg(test)]
+        {
+            self.examined = self.examined.saturating_add(n);
+        }
+        let _ = n;
+    }
+}
+
 /// Locates a complete head at the start of `buf`, or says it is incomplete
-/// (`None`), or fails on what can be judged already.
-fn find_head(buf: &[u8], cfg: &Config, request: bool) -> Result<Option<Found>, PeerError> {
+/// (`None`), or fails on what can be judged already. Resumes from `scan`,
+/// and resets it unless the head is incomplete.
+fn find_head(
+    buf: &[u8],
+    cfg: &Config,
+    request: bool,
+    scan: &mut HeadScan,
+) -> Result<Option<Found>, PeerError> {
+    let found = resume_head(buf, cfg, request, scan);
+    if !matches!(found, Ok(None)) {
+        scan.restart_at(0);
+    }
+    found
+}
+
+fn resume_head(
+    buf: &[u8],
+    cfg: &Config,
+    request: bool,
+    scan: &mut HeadScan,
+) -> Result<Option<Found>, PeerError> {
     // A head longer than the limit is an error however it ends, so only the
     // first `max_head_bytes` need to be looked at.
     let window = &buf[..buf.len().min(cfg.max_head_bytes)];
-    let skip = leading_empty_lines(window, cfg.allow_bare_lf);
+    if scan.lines.pos > window.len() {
+        // Not this buffer's state (the buffer shrank): start over.
+        scan.restart_at(0);
+    }
+    let skip = leading_empty_lines(window, scan.skip, cfg.allow_bare_lf);
+    scan.looked_at(skip.saturating_sub(scan.skip));
+    if skip != scan.skip {
+        // The start line begins later than thought. The scans cannot have
+        // gone past the old `skip` by more than a lone CR, so starting them
+        // over costs nothing.
+        scan.restart_at(skip);
+    }
     // A too-long target is decided at a fixed byte (`d`); an error the scan
     // finds before that byte wins, as it would if the bytes came one by one.
     // So the answer (414 vs 400) never depends on how the bytes arrived.
     if request {
-        if let Some(d) = uri_decision(window.get(skip..).unwrap_or_default(), cfg.max_uri_len) {
+        let line = window.get(skip..).unwrap_or_default();
+        if let Some(d) = uri_decision(line, cfg.max_uri_len, scan) {
             let before = window.get(..skip.saturating_add(d)).unwrap_or(window);
-            scan_lines(before, skip, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)?;
+            scan.looked_at(before.len().saturating_sub(scan.lines.pos));
+            scan_from(before, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)?;
             return Err(PeerError::UriTooLong);
         }
     }
-    match scan_lines(window, skip, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)? {
-        Block::Complete(len) => Ok(Some(Found { skip, len })),
-        Block::Partial(_) => {
+    let from = scan.lines.pos;
+    match scan_from(window, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)? {
+        Lines::Complete(len) => {
+            scan.looked_at(len.saturating_sub(from));
+            Ok(Some(Found { skip, len }))
+        }
+        Lines::Partial(at) => {
+            scan.looked_at(window.len().saturating_sub(from));
+            scan.lines = at;
             if buf.len() > cfg.max_head_bytes {
                 return Err(PeerError::HeadTooLarge);
             }
@@ -162,12 +261,12 @@ fn find_head(buf: &[u8], cfg: &Config, request: bool) -> Result<Option<Found>, P
     }
 }
 
-/// The length of the empty lines at the start of `s`: RFC 9112 §2.2 asks a
-/// server to ignore at least one CRLF before the request line (a common
-/// leftover after a POST body). A lone CR or (strict) LF is left for
-/// [`scan_lines`] to judge.
-fn leading_empty_lines(s: &[u8], allow_bare_lf: bool) -> usize {
-    let mut i = 0;
+/// The end of the empty lines at the start of `s`, walking on from `from`
+/// (an earlier answer for a prefix of `s`): RFC 9112 §2.2 asks a server to
+/// ignore at least one CRLF before the request line (a common leftover after
+/// a POST body). A lone CR or (strict) LF is left for [`scan_lines`] to judge.
+fn leading_empty_lines(s: &[u8], from: usize, allow_bare_lf: bool) -> usize {
+    let mut i = from;
     loop {
         match (s.get(i), s.get(i.saturating_add(1))) {
             (Some(b'\r'), Some(b'\n')) => i += 2,
@@ -177,20 +276,64 @@ fn leading_empty_lines(s: &[u8], allow_bare_lf: bool) -> usize {
     }
 }
 
+/// How far [`uri_decision`] got on the request line (offsets in the line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UriScan {
+    /// No SP or LF before this offset: the method goes on.
+    Method(usize),
+    /// The target starts at `start`; no SP, CR or LF in `start..pos`.
+    Target { start: usize, pos: usize },
+    /// No 414 can come from this line (the target ended in time, or there
+    /// is no target).
+    Settled,
+}
+
+impl Default for UriScan {
+    fn default() -> Self {
+        Self::Method(0)
+    }
+}
+
 /// If the request line at the start of `line` (possibly incomplete) already
 /// shows a target longer than `max`, the byte count at which that became
 /// known: a 414 need not wait for the rest of the head (RFC 9112 §3 ¶4).
-fn uri_decision(line: &[u8], max: usize) -> Option<usize> {
-    let sp = line.iter().position(|&b| b == b' ' || b == b'\n')?;
-    if line.get(sp) != Some(&b' ') {
-        return None;
+/// Resumes from (and updates) `scan.uri`, so each byte is looked at once.
+fn uri_decision(line: &[u8], max: usize, scan: &mut HeadScan) -> Option<usize> {
+    if let UriScan::Method(from) = scan.uri {
+        let rest = line.get(from..).unwrap_or_default();
+        let found = rest.iter().position(|&b| b == b' ' || b == b'\n');
+        scan.looked_at(found.map_or(rest.len(), |k| k + 1));
+        let Some(k) = found else {
+            scan.uri = UriScan::Method(from.max(line.len()));
+            return None;
+        };
+        let sp = from + k;
+        scan.uri = match line.get(sp) {
+            Some(b' ') => UriScan::Target {
+                start: sp + 1,
+                pos: sp + 1,
+            },
+            _ => UriScan::Settled,
+        };
     }
+    let UriScan::Target { start, pos } = scan.uri else {
+        return None;
+    };
     // The target ends at the next SP or line end; none in its first max+1
     // bytes means it is longer than max, known once those bytes are here.
-    let start = sp.checked_add(1)?;
-    let decided = start.checked_add(max)?.checked_add(1)?;
-    let probe = line.get(start..decided)?;
-    (!probe.iter().any(|&b| matches!(b, b' ' | b'\r' | b'\n'))).then_some(decided)
+    let Some(decided) = start.checked_add(max).and_then(|d| d.checked_add(1)) else {
+        scan.uri = UriScan::Settled;
+        return None;
+    };
+    let end = line.len().min(decided).max(pos);
+    let probe = line.get(pos..end).unwrap_or_default();
+    scan.looked_at(probe.len());
+    if probe.iter().any(|&b| matches!(b, b' ' | b'\r' | b'\n')) {
+        scan.uri = UriScan::Settled;
+        return None;
+    }
+    scan.uri = UriScan::Target { start, pos: end };
+    (end == decided).then_some(decided)
 }
 
 /// The outcome of [`scan_lines`].
@@ -217,8 +360,49 @@ pub(crate) fn scan_lines(
     from: usize,
     allow_bare_lf: bool,
 ) -> Result<Block, &'static str> {
-    let mut line_start = from;
-    let mut i = from;
+    Ok(match scan_from(s, LineScan::at(from), allow_bare_lf)? {
+        Lines::Complete(end) => Block::Complete(end),
+        Lines::Partial(at) => Block::Partial(at.line_start),
+    })
+}
+
+/// Where [`scan_from`] stopped in an incomplete block: the bytes before
+/// `pos` were checked, and the line in progress starts at `line_start`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LineScan {
+    line_start: usize,
+    pos: usize,
+}
+
+impl LineScan {
+    /// Nothing checked yet; a line starts at `from`.
+    pub(crate) fn at(from: usize) -> Self {
+        Self {
+            line_start: from,
+            pos: from,
+        }
+    }
+}
+
+/// The outcome of [`scan_from`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Lines {
+    /// The block ends (after its empty line) at this offset.
+    Complete(usize),
+    /// No empty line yet; resume from here once more bytes are in.
+    Partial(LineScan),
+}
+
+/// [`scan_lines`] resuming at a byte, not only at a line start: the checks
+/// look at most one byte back (the CR before an LF) and, for a CR, one byte
+/// ahead; a CR that ends `s` is where the next scan resumes.
+pub(crate) fn scan_from(
+    s: &[u8],
+    at: LineScan,
+    allow_bare_lf: bool,
+) -> Result<Lines, &'static str> {
+    let mut line_start = at.line_start;
+    let mut i = at.pos;
     loop {
         // Only control bytes need a look; a line's first byte always does
         // (obs-fold).
@@ -235,7 +419,7 @@ pub(crate) fn scan_lines(
                 let next = i + 1;
                 let empty = i == line_start || (crlf && i - 1 == line_start);
                 if empty {
-                    return Ok(Block::Complete(next));
+                    return Ok(Lines::Complete(next));
                 }
                 line_start = next;
             }
@@ -251,7 +435,11 @@ pub(crate) fn scan_lines(
         }
         i += 1;
     }
-    Ok(Block::Partial(line_start))
+    let pos = match i.checked_sub(1) {
+        Some(cr) if s.get(cr) == Some(&b'\r') => cr,
+        _ => i,
+    };
+    Ok(Lines::Partial(LineScan { line_start, pos }))
 }
 
 /// Strict: no leniency is enabled (obs-fold, spaces before the colon, extra
@@ -427,3 +615,7 @@ pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "parse_resume_tests.rs"]
+mod resume_tests;
