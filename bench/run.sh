@@ -41,8 +41,9 @@
 #   CONNS=50 BIG_CONNS=10 DEPTH=16
 #   N_MANY N_SINGLE N_BIG N_UPLOAD N_C1000   h2load request counts (from DUR)
 #   SERVER_CPU=0 CLIENT_CPU=1 PORT_BASE=18100
-#   CLEAN_TREE=1   build the committed HEAD in a worktree (bench/results/tree);
-#                  0: build this tree, uncommitted changes included
+#   CLEAN_TREE=1   build the committed HEAD in a git worktree at BENCH_TREE
+#                  (default /tmp/main-bench-tree); 0: build this tree,
+#                  uncommitted changes included
 #   SKIP_BUILD=1 UPDATE_DOCS=0 NOTE="text for the report"
 set -euo pipefail
 
@@ -71,6 +72,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_BASE=${PORT_BASE:-18100}
 SKIP_BUILD=${SKIP_BUILD:-0}
 CLEAN_TREE=${CLEAN_TREE:-1}
+BENCH_TREE=${BENCH_TREE:-${TMPDIR:-/tmp}/$(basename "$ROOT")-bench-tree}
 UPDATE_DOCS=${UPDATE_DOCS:-1}
 NOTE=${NOTE:-}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -117,15 +119,15 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # ------------------------------------------------------------- build
 # The three adapters' examples are all called `hello`, so each is copied
 # out of target/ right after its own build.
-# CLEAN_TREE=1 builds the committed HEAD from a git worktree in
-# bench/results/tree (sharing target/), so that the figures belong to a
-# commit and not to whatever is being edited in this tree.
+# CLEAN_TREE=1 builds the committed HEAD from a git worktree outside this
+# tree ($BENCH_TREE, sharing target/), so that the figures belong to a commit
+# and not to whatever is being edited here.
 mkdir -p "$BIN"
 MANIFEST=$ROOT/Cargo.toml
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || COMMIT="$COMMIT + uncommitted changes"
 if [ "$CLEAN_TREE" = 1 ] && [ "$SKIP_BUILD" != 1 ]; then
-    TREE=$RESULTS/tree
+    TREE=$BENCH_TREE
     head=$(git rev-parse HEAD)
     if [ -e "$TREE/.git" ]; then
         git -C "$TREE" checkout -q --detach "$head" || die "cannot check out $head in $TREE"
