@@ -176,6 +176,10 @@ pub(crate) struct H2Conn {
     /// Emptied body queues of retired streams, handed to new ones so that a
     /// stream's first body piece costs no allocation (at most `SPARE_QUEUES`).
     pub(super) spare_queues: Vec<VecDeque<Bytes>>,
+    /// A stream may be waiting for a window to open: the scheduler dropped
+    /// it as flow-blocked, or `write` took less than offered. When false, a
+    /// WINDOW_UPDATE has no stream to revisit (no scan of every stream).
+    pub(super) maybe_waiting: bool,
 }
 
 /// How many emptied stream queues a connection keeps for reuse (small: each
@@ -296,6 +300,7 @@ impl H2Conn {
             scratch: Vec::new(),
             block_buf: BytesMut::new(),
             spare_queues: Vec::new(),
+            maybe_waiting: false,
             cfg,
         };
         conn.events.push_back(Event::Negotiated {

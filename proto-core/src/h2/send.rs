@@ -268,6 +268,7 @@ impl H2Conn {
                 s.write_wanted = false;
                 self.events.push_back(Event::Writable { id: s.id });
             }
+            self.maybe_waiting |= s.write_wanted;
         }
         self.streams = streams;
     }
@@ -290,6 +291,7 @@ impl H2Conn {
         };
         if take < offered {
             s.write_wanted = true;
+            self.maybe_waiting = true;
         }
         if take == 0 {
             return Ok(0);
@@ -338,6 +340,11 @@ impl H2Conn {
     /// After a window grew: streams blocked on flow control go back in the
     /// scheduler, and writers waiting for room are told.
     pub(super) fn window_opened(&mut self) {
+        if !self.maybe_waiting {
+            return;
+        }
+        // Set again below (or by the scheduler) for whoever still waits.
+        self.maybe_waiting = false;
         for s in self.streams.values_mut() {
             if !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()) {
                 s.scheduled = true;
@@ -382,6 +389,7 @@ impl H2Conn {
                 .min(conn_window);
             if max_frame == 0 && !s.pending.is_empty() {
                 // Blocked on flow control: rescheduled by WINDOW_UPDATE.
+                self.maybe_waiting = true;
                 continue;
             }
             // One DATA frame of up to max_frame bytes, gathered from pending.
