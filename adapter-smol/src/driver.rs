@@ -488,6 +488,15 @@ where
                 Err(_) => self.core.check_shutdown(),
             }
         };
+        // Boxed: the closing steps (flush, close, linger, each under a
+        // timer) would otherwise add their state to every connection
+        // task's future for its whole life.
+        Box::pin(self.finish(result)).await
+    }
+
+    /// After the loop: answers what is left, ends the streams, and closes
+    /// (or hands over) the transport.
+    async fn finish(mut self, result: io::Result<()>) -> Outcome {
 
         // Commands sent before the end: a request the core will refuse is
         // answered (and may go elsewhere) rather than dropped unanswered.

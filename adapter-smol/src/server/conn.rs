@@ -29,13 +29,15 @@ use crate::rt::Spawner;
 use crate::server::Stats;
 use crate::service::HttpService;
 use crate::upgrade::OnUpgrade;
-use adapter_common::server::StatsExt;
+use adapter_common::server::{ActiveGuard, StatsExt};
 
 pub(crate) struct ServerHandler<S> {
     pub(crate) service: S,
     pub(crate) tx: CmdTx,
     pub(crate) stats: Stats,
     pub(crate) spawner: Spawner,
+    /// The connection's place in [`Stats::active`], held for its life.
+    pub(crate) _active: ActiveGuard,
 }
 
 impl<S: HttpService> ServerHandler<S> {

@@ -4,6 +4,7 @@ mod conn;
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub use crate::shutdown::ShutdownHandle;
 use conn::ServerHandler;
 
 pub use adapter_common::server::Stats;
-use adapter_common::server::StatsExt;
+use adapter_common::server::{ActiveGuard, StatsExt};
 
 /// Time allowed after the drain deadline for connections to write their
 /// last bytes and linger before the server aborts them.
@@ -208,22 +209,20 @@ impl Builder {
         self.connection(io, service).await
     }
 
-    fn connection<IO, S>(
-        &self,
-        io: IO,
-        service: S,
-    ) -> impl Future<Output = Result<(), Error>> + use<IO, S>
+    /// The connection's future, boxed: it lives as long as the connection,
+    /// and wrapping it unboxed (here, in `serve_connection`, in the spawned
+    /// task) would store it once per layer.
+    fn connection<IO, S>(&self, io: IO, service: S) -> ConnFuture
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        let guard = self.stats.connection();
+        let active = self.stats.connection();
         let shutdown = self.shutdown.subscribe();
-        let builder = self.clone();
-        async move {
-            let _active = guard;
-            #[cfg(feature = "rustls")]
-            if let Some(tls) = &builder.tls {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = self.tls.clone() {
+            let builder = self.clone();
+            return Box::pin(async move {
                 let limit = builder
                     .config
                     .header_read_timeout
@@ -243,16 +242,25 @@ impl Builder {
                     }
                     None => return Ok(()),
                 };
-                let driver = builder.driver(io, protocol, service);
-                return driver.run(Some(shutdown)).await;
-            }
-            let driver = builder.driver(io, builder.protocol, service);
-            driver.run(Some(shutdown)).await
+                let driver = builder.driver(io, protocol, service, active);
+                driver.run(Some(shutdown)).await
+            });
         }
+        Box::pin(
+            self.driver(io, self.protocol, service, active)
+                .run(Some(shutdown)),
+        )
     }
 
-    /// The connection task for an established transport.
-    fn driver<IO, S>(&self, io: IO, protocol: Protocol, service: S) -> Driver<IO, ServerHandler<S>>
+    /// The connection task for an established transport; `active` holds
+    /// the connection's place in the stats until the end.
+    fn driver<IO, S>(
+        &self,
+        io: IO,
+        protocol: Protocol,
+        service: S,
+        active: ActiveGuard,
+    ) -> Driver<IO, ServerHandler<S>>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
@@ -263,10 +271,14 @@ impl Builder {
             tx,
             stats: self.stats.clone(),
             spawner: self.spawner.clone(),
+            _active: active,
         };
         Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler)
     }
 }
+
+/// A connection's future (see `Builder::connection`).
+type ConnFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 /// Serves HTTP/1.1 and HTTP/2 (prior knowledge, [`Protocol::Auto`]) on one
 /// transport with default settings; see [`Builder::serve_connection`].
