@@ -4,14 +4,18 @@
 //! 2-7 the prefix step), then the bytes. Checked: a head parsed from growing
 //! prefixes is the head parsed from the whole input (incomplete is not
 //! invalid, and never a different answer); "incomplete" consumes nothing;
-//! an accepted head re-serializes and parses back to itself.
+//! the resumable parsers, fed the same prefixes one after the other, answer
+//! as a fresh parse of each; an accepted head re-serializes and parses back
+//! to itself.
 
 use bytes::BytesMut;
 
 use super::raw::small;
 use crate::Config;
 use crate::h1::encode::{Extra, write_request, write_response};
-use crate::h1::parse::{parse_request, parse_response};
+use crate::h1::parse::{
+    HeadScan, parse_request, parse_request_resume, parse_response, parse_response_resume,
+};
 
 /// Compare error kinds too (off until the parser reports the same error for
 /// a complete head as for its prefixes).
@@ -28,6 +32,22 @@ fn parse(data: &[u8], cfg: &Config, response: bool) -> (String, usize) {
     (out, data.len() - buf.len())
 }
 
+/// [`parse`] of `buf` resuming from `scan`.
+fn resume(
+    buf: &mut BytesMut,
+    cfg: &Config,
+    response: bool,
+    scan: &mut HeadScan,
+) -> (String, usize) {
+    let len = buf.len();
+    let out = if response {
+        format!("{:?}", parse_response_resume(buf, cfg, scan))
+    } else {
+        format!("{:?}", parse_request_resume(buf, cfg, scan))
+    };
+    (out, len - buf.len())
+}
+
 /// Fuzz hook: see the module docs.
 pub fn h1_head_parse(data: &[u8]) {
     let Some((&opts, input)) = data.split_first() else {
@@ -41,12 +61,17 @@ pub fn h1_head_parse(data: &[u8]) {
     let step = usize::from(opts >> 2) + 1;
     for response in [false, true] {
         let whole = parse(input, &cfg, response);
+        let (mut grown, mut scan) = (BytesMut::new(), HeadScan::default());
         let mut k = 0;
         let mut prefixes = 0;
         while k < input.len() && prefixes < 4_000 {
+            let from = k;
             k = (k + step).min(input.len());
             prefixes += 1;
             let part = parse(&input[..k], &cfg, response);
+            grown.extend_from_slice(&input[from..k]);
+            let resumed = resume(&mut grown, &cfg, response, &mut scan);
+            assert_eq!(resumed, part, "resumed parse of {k} bytes differs");
             if part.0 == "Ok(None)" {
                 assert!(part.1 == 0, "incomplete head consumed {} bytes", part.1);
                 continue;
