@@ -65,15 +65,15 @@ const CASES: &[Case] = &[
         name: "HTTP/2 sequential",
         protocol: Protocol::Http2,
         depth: 1,
-        max_client_x100: 200,
-        max_server_x100: 200,
+        max_client_x100: 100,
+        max_server_x100: 100,
     },
     Case {
         name: "HTTP/2 16 in flight",
         protocol: Protocol::Http2,
         depth: 16,
-        max_client_x100: 212,
-        max_server_x100: 216,
+        max_client_x100: 112,
+        max_server_x100: 116,
     },
 ];
 

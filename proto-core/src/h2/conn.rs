@@ -180,7 +180,14 @@ pub(crate) struct H2Conn {
     /// it as flow-blocked, or `write` took less than offered. When false, a
     /// WINDOW_UPDATE has no stream to revisit (no scan of every stream).
     pub(super) maybe_waiting: bool,
+    /// The decoded fields of the header block being processed; kept between
+    /// blocks so decoding allocates nothing per request.
+    pub(super) field_buf: Vec<hpack::Field>,
 }
+
+/// The largest decoded-field list kept for the next header block (an
+/// unusually large block's list is freed).
+pub(super) const FIELD_BUF_KEEP: usize = 64;
 
 /// How many emptied stream queues a connection keeps for reuse (small: each
 /// is a few words until it has grown).
@@ -301,6 +308,7 @@ impl H2Conn {
             block_buf: BytesMut::new(),
             spare_queues: Vec::new(),
             maybe_waiting: false,
+            field_buf: Vec::new(),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {

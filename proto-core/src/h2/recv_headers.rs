@@ -14,7 +14,7 @@ use crate::event::{Event, StreamId, TimerKind};
 use crate::head::Method;
 use crate::hpack;
 
-use super::conn::{H2Conn, PartialBlock};
+use super::conn::{FIELD_BUF_KEEP, H2Conn, PartialBlock};
 
 impl H2Conn {
     pub(super) fn on_headers(&mut self, h: frame::Headers) {
@@ -71,7 +71,9 @@ impl H2Conn {
     /// Decodes a complete header block into a field list. `Err(None)`: a
     /// connection error was raised; `Err(Some(_))`: the list was too large.
     pub(super) fn decode_block(&mut self, block: &Bytes) -> Result<Vec<hpack::Field>, Option<()>> {
-        let mut fields = Vec::with_capacity(16);
+        // Reused between blocks: handed back once its fields are taken.
+        let mut fields = core::mem::take(&mut self.field_buf);
+        fields.reserve(16);
         let max = self.cfg.h2.max_header_list_size as usize;
         match self.decoder.decode(block, max, |f| fields.push(f)) {
             Ok(()) => Ok(fields),
@@ -120,7 +122,7 @@ impl H2Conn {
             // §6.8: streams above our GOAWAY are ignored.
             return;
         }
-        let Ok(fields) = decoded else {
+        let Ok(mut fields) = decoded else {
             // Too large: answer 431 rather than silently failing (RFC 6585 §5).
             self.refuse_with_status(sid, 431);
             return;
@@ -142,8 +144,11 @@ impl H2Conn {
             return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
         }
         let mut b = RequestBuilder::new();
-        for f in fields {
+        for f in fields.drain(..) {
             b.field(f);
+        }
+        if fields.capacity() <= FIELD_BUF_KEEP {
+            self.field_buf = fields;
         }
         let head = match b.finish(self.cfg.h2.enable_connect_protocol) {
             Ok(h) => h,
@@ -207,7 +212,7 @@ impl H2Conn {
                 "HEADERS after END_STREAM",
             );
         }
-        let Ok(fields) = decoded else {
+        let Ok(mut fields) = decoded else {
             return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, "header list too large");
         };
         let is_trailers = self.side == Side::Server || stream.head == HeadState::Final;
@@ -221,8 +226,11 @@ impl H2Conn {
                 );
             }
             let mut b = ResponseBuilder::new(true);
-            for f in fields {
+            for f in fields.drain(..) {
                 b.field(f);
+            }
+            if fields.capacity() <= FIELD_BUF_KEEP {
+                self.field_buf = fields;
             }
             match b.finish_trailers() {
                 Ok(t) => {
@@ -238,8 +246,11 @@ impl H2Conn {
             return;
         }
         let mut b = ResponseBuilder::new(false);
-        for f in fields {
+        for f in fields.drain(..) {
             b.field(f);
+        }
+        if fields.capacity() <= FIELD_BUF_KEEP {
+            self.field_buf = fields;
         }
         let head = match b.finish_response() {
             Ok(h) => h,
