@@ -231,10 +231,12 @@ sys_server() {
     wait "$st" 2>/dev/null || true
     stop_server
     # strace -c: "% time seconds usecs/call calls errors syscall"; total line last
+    # rows: "% time  seconds  usecs/call  calls  [errors]  syscall"; the
+    # calls column is the 4th whether or not errors is filled in
     awk -v n="$n" '
-        $NF ~ /^(write|writev|sendto|sendmsg)$/ { w += $4 }
-        $NF == "total" { t = $3 }
-        END { printf "%.3f | %.3f", t / n, w / n }' "$WORK/strace.out"
+        $1 ~ /^[0-9.]+$/ && $NF != "total" { t += $4 }
+        $1 ~ /^[0-9.]+$/ && $NF ~ /^(write|writev|sendto|sendmsg)$/ { w += $4 }
+        END { printf "%.3f / %.3f", t / n, w / n }' "$WORK/strace.out"
 }
 
 if [ "$ONLY" = all ] || [ "$ONLY" = syscalls ]; then
@@ -242,7 +244,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = syscalls ]; then
     NS=${NS:-20000}
     NB=${NB:-64}
     {
-        echo "Syscalls (strace -f -c on the native release server, one connection; all syscalls | writes per request, or per 1 MiB for /big):"
+        echo "Syscalls (strace -f -c on the native release server, one connection), per request (per 1 MiB for the /big columns), as all syscalls / write-family calls:"
         echo
         echo "| server | HTTP/1.1 pipelined ×16 | HTTP/2, 100 streams | HTTP/1.1 1 MiB | HTTP/2 1 MiB |"
         echo "|---|---:|---:|---:|---:|"
@@ -261,7 +263,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = syscalls ]; then
     done
     {
         echo
-        echo "Each cell: all syscalls per request | write-family calls (write, writev, sendto, sendmsg) per request."
+        echo "Write-family: write, writev, sendto, sendmsg. HTTP/1.1 pipelined: $NS requests, 16 per client write; HTTP/2: \`h2load -n $NS -c 1 -m 100\`; 1 MiB: $NB sequential \`GET /big\` on one connection (h2load -m 1 for HTTP/2)."
         echo
     } >>"$OUT"
 fi
