@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::PeerError;
 use crate::head::Fields;
 
-use super::parse::{self, Block, is_tchar};
+use super::parse::{self, LineScan, Lines, is_tchar};
 
 /// Most hex digits in a chunk size: 16 fill a u64. More (even leading zeros)
 /// are refused, so that no reader that truncates can see a different size.
@@ -83,8 +83,9 @@ enum State {
     DataCr,
     /// After chunk data and CR: LF must follow.
     DataLf,
-    /// Reading the trailer section; lines before `scanned` were checked.
-    Trailers { scanned: usize },
+    /// Reading the trailer section; the checks stopped at `scanned` (mid-line
+    /// if need be, so a section trickled in is not rescanned).
+    Trailers { scanned: LineScan },
     /// The body is complete.
     Done,
     /// A previous call failed; the error is sticky.
@@ -305,7 +306,9 @@ impl ChunkedDecoder {
             Step::LineEnd => {
                 self.line_len = 0;
                 self.state = match core::mem::take(&mut self.size) {
-                    0 => State::Trailers { scanned: 0 },
+                    0 => State::Trailers {
+                        scanned: LineScan::at(0),
+                    },
                     remaining => State::Data { remaining },
                 };
             }
@@ -318,13 +321,13 @@ impl ChunkedDecoder {
     fn trailers(
         &mut self,
         buf: &mut BytesMut,
-        scanned: usize,
+        scanned: LineScan,
         cfg: &Config,
     ) -> Result<Decoded, PeerError> {
         // A section longer than the limit is an error however it ends.
         let window = &buf[..buf.len().min(cfg.max_trailer_bytes)];
         match parse::scan_lines(window, scanned, cfg.allow_bare_lf).map_err(PeerError::BadChunk)? {
-            Block::Complete(end) => {
+            Lines::Complete(end) => {
                 let section = buf.split_to(end).freeze();
                 self.state = State::Done;
                 // Only the final empty line: no trailers (the common case).
@@ -333,13 +336,11 @@ impl ChunkedDecoder {
                 }
                 Ok(Decoded::End(parse::parse_trailers(&section, cfg)?))
             }
-            Block::Partial(line_start) => {
+            Lines::Partial(at) => {
                 if buf.len() > cfg.max_trailer_bytes {
                     return Err(PeerError::BadChunk("trailers too large"));
                 }
-                self.state = State::Trailers {
-                    scanned: line_start,
-                };
+                self.state = State::Trailers { scanned: at };
                 Ok(Decoded::NeedMore)
             }
         }

@@ -376,6 +376,29 @@ fn trailer_section_limit() {
     assert!(is_bad_chunk(b"0\r\nA: 1\r\nB: 2\r\n\r\n", &cfg));
 }
 
+/// A trailer line trickled in is checked once, not again for each byte:
+/// the scan resumes mid-line (slowloris CPU amplification otherwise: n²/2
+/// for a trailer section of n bytes).
+#[test]
+fn trailer_scan_resumes_mid_line() {
+    let cfg = Config::default();
+    let mut dec = ChunkedDecoder::new();
+    let mut buf = BytesMut::from(&b"0\r\nX-Long: "[..]);
+    for _ in 0..100 {
+        assert_eq!(dec.decode(&mut buf, 9, &cfg), Ok(Decoded::NeedMore));
+        let State::Trailers { scanned } = dec.state else {
+            panic!("not in the trailers: {:?}", dec.state);
+        };
+        assert_eq!(scanned.pos(), buf.len());
+        buf.extend_from_slice(b"a");
+    }
+    buf.extend_from_slice(b"\r\n\r\n");
+    let Ok(Decoded::End(fields)) = dec.decode(&mut buf, 9, &cfg) else {
+        panic!("trailers not complete");
+    };
+    assert_eq!(fields.get("x-long").map(|v| v.len()), Some(100));
+}
+
 #[test]
 fn errors_are_sticky() {
     let cfg = Config::default();

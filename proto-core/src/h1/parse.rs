@@ -240,12 +240,12 @@ fn resume_head(
         if let Some(d) = uri_decision(line, cfg.max_uri_len, scan) {
             let before = window.get(..skip.saturating_add(d)).unwrap_or(window);
             scan.looked_at(before.len().saturating_sub(scan.lines.pos));
-            scan_from(before, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)?;
+            scan_lines(before, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)?;
             return Err(PeerError::UriTooLong);
         }
     }
     let from = scan.lines.pos;
-    match scan_from(window, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)? {
+    match scan_lines(window, scan.lines, cfg.allow_bare_lf).map_err(PeerError::MalformedHead)? {
         Lines::Complete(len) => {
             scan.looked_at(len.saturating_sub(from));
             Ok(Some(Found { skip, len }))
@@ -336,37 +336,7 @@ fn uri_decision(line: &[u8], max: usize, scan: &mut HeadScan) -> Option<usize> {
     (end == decided).then_some(decided)
 }
 
-/// The outcome of [`scan_lines`].
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Block {
-    /// The block ends (after its empty line) at this offset.
-    Complete(usize),
-    /// No empty line yet; the last, incomplete line starts at this offset
-    /// (all lines before it were checked, so a later scan may resume there).
-    Partial(usize),
-}
-
-/// Checks the lines of `s` from offset `from` (a line start) up to and
-/// including the first empty line, byte by byte:
-///
-/// - every CR is followed by LF (RFC 9112 §2.2: a bare CR is invalid);
-/// - every LF follows a CR unless `allow_bare_lf` (§2.2 allows a recipient to
-///   accept bare LF; off by default, as proxies disagree on it);
-/// - no line starts with SP/HTAB: that is obs-fold (§5.2) or whitespace
-///   before the first field (§2.2), both rejected;
-/// - no NUL or other control byte except HTAB, and no DEL (RFC 9110 §5.5).
-pub(crate) fn scan_lines(
-    s: &[u8],
-    from: usize,
-    allow_bare_lf: bool,
-) -> Result<Block, &'static str> {
-    Ok(match scan_from(s, LineScan::at(from), allow_bare_lf)? {
-        Lines::Complete(end) => Block::Complete(end),
-        Lines::Partial(at) => Block::Partial(at.line_start),
-    })
-}
-
-/// Where [`scan_from`] stopped in an incomplete block: the bytes before
+/// Where [`scan_lines`] stopped in an incomplete block: the bytes before
 /// `pos` were checked, and the line in progress starts at `line_start`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct LineScan {
@@ -382,9 +352,15 @@ impl LineScan {
             pos: from,
         }
     }
+
+    /// The bytes before this offset were checked.
+    #[cfg(test)]
+    pub(crate) fn pos(self) -> usize {
+        self.pos
+    }
 }
 
-/// The outcome of [`scan_from`].
+/// The outcome of [`scan_lines`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Lines {
     /// The block ends (after its empty line) at this offset.
@@ -393,10 +369,20 @@ pub(crate) enum Lines {
     Partial(LineScan),
 }
 
-/// [`scan_lines`] resuming at a byte, not only at a line start: the checks
-/// look at most one byte back (the CR before an LF) and, for a CR, one byte
-/// ahead; a CR that ends `s` is where the next scan resumes.
-pub(crate) fn scan_from(
+/// Checks the lines of `s` from `at` up to and including the first empty
+/// line, byte by byte:
+///
+/// - every CR is followed by LF (RFC 9112 §2.2: a bare CR is invalid);
+/// - every LF follows a CR unless `allow_bare_lf` (§2.2 allows a recipient to
+///   accept bare LF; off by default, as proxies disagree on it);
+/// - no line starts with SP/HTAB: that is obs-fold (§5.2) or whitespace
+///   before the first field (§2.2), both rejected;
+/// - no NUL or other control byte except HTAB, and no DEL (RFC 9110 §5.5).
+///
+/// It resumes at any byte, not only at a line start: a check looks at most
+/// one byte back (the CR before an LF) and, for a CR, one byte ahead, so a
+/// CR that ends `s` is where [`Lines::Partial`] says to resume.
+pub(crate) fn scan_lines(
     s: &[u8],
     at: LineScan,
     allow_bare_lf: bool,

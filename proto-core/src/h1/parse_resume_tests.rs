@@ -298,7 +298,7 @@ fn outcome_does_not_depend_on_the_cuts() {
 /// A resumed line scan gives the whole scan's answer at every cut,
 /// including a CR that ends one piece and is judged with the next.
 #[test]
-fn scan_from_resumes_mid_line() {
+fn scan_lines_resumes_mid_line() {
     for s in [
         b"A: 1\r\nB: 2\r\n\r\n".as_slice(),
         b"A: 1\r\nB: 2\rX\r\n\r\n",
@@ -307,10 +307,10 @@ fn scan_from_resumes_mid_line() {
         b"A: \x01\r\n\r\n",
     ] {
         for bare in [false, true] {
-            let want = scan_from(s, LineScan::at(0), bare);
+            let want = scan_lines(s, LineScan::at(0), bare);
             for cut in 0..=s.len() {
-                let got = match scan_from(&s[..cut], LineScan::at(0), bare) {
-                    Ok(Lines::Partial(at)) => scan_from(s, at, bare),
+                let got = match scan_lines(&s[..cut], LineScan::at(0), bare) {
+                    Ok(Lines::Partial(at)) => scan_lines(s, at, bare),
                     other => other,
                 };
                 assert_eq!(

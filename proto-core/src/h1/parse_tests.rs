@@ -419,15 +419,32 @@ fn trailers_parse_with_head_rules() {
 }
 
 #[test]
-fn scan_lines_resumes_at_the_partial_line() {
+fn scan_lines_resumes_where_it_stopped() {
     let s = b"A: 1\r\nB: 2";
-    assert_eq!(scan_lines(s, 0, false), Ok(Block::Partial(6)));
+    let stopped = LineScan {
+        line_start: 6,
+        pos: 10,
+    };
     assert_eq!(
-        scan_lines(b"A: 1\r\nB: 2\r\n\r\nrest", 6, false),
-        Ok(Block::Complete(14))
+        scan_lines(s, LineScan::at(0), false),
+        Ok(Lines::Partial(stopped))
     );
-    assert_eq!(scan_lines(b"\r\n", 0, false), Ok(Block::Complete(2)));
-    assert_eq!(scan_lines(b"A\r", 0, false), Ok(Block::Partial(0)));
+    assert_eq!(
+        scan_lines(b"A: 1\r\nB: 2\r\n\r\nrest", stopped, false),
+        Ok(Lines::Complete(14))
+    );
+    assert_eq!(
+        scan_lines(b"\r\n", LineScan::at(0), false),
+        Ok(Lines::Complete(2))
+    );
+    // A CR at the end is judged with the byte after it: the scan stops on it.
+    assert_eq!(
+        scan_lines(b"A\r", LineScan::at(0), false),
+        Ok(Lines::Partial(LineScan {
+            line_start: 0,
+            pos: 1
+        }))
+    );
 }
 
 #[test]
