@@ -281,7 +281,9 @@ impl H2Conn {
                 Side::Client => 1,
                 Side::Server => 2,
             },
-            recent_resets: VecDeque::with_capacity(RECENT_RESETS),
+            // Grown on use (to at most `RECENT_RESETS`): most connections
+            // never reset a stream, and idle ones should hold little.
+            recent_resets: VecDeque::new(),
             held_resets: VecDeque::new(),
             partial: None,
             send_window: Window::new(DEFAULT_WINDOW),
@@ -301,7 +303,7 @@ impl H2Conn {
             shutdown_ping: false,
             ping_outstanding: None,
             ping_kind: PingKind::User,
-            recent_closed: VecDeque::with_capacity(RECENT_RESETS),
+            recent_closed: VecDeque::new(),
             eof: false,
             closed: false,
             scratch: Vec::new(),
