@@ -58,7 +58,7 @@ const CASES: &[Case] = &[
         name: "HTTP/1.1 sequential",
         protocol: Protocol::Http1,
         depth: 1,
-        max_client_x100: 200,
+        max_client_x100: 100,
         max_server_x100: 100,
     },
     Case {

@@ -84,6 +84,9 @@ pub(crate) struct H1Conn {
     pub(super) h2c_offered: bool,
     /// An accepted h2c upgrade, waiting for `Connection` to switch.
     pub(super) h2c: Option<H2cSwitch>,
+    /// A retired exchange's emptied body queue, for the next body (so a
+    /// keep-alive connection does not allocate one per message).
+    pub(super) spare_queue: VecDeque<Bytes>,
 }
 
 /// What an h2c upgrade hands to the HTTP/2 connection.
@@ -137,6 +140,7 @@ impl H1Conn {
             upgrade: None,
             h2c_offered: false,
             h2c: None,
+            spare_queue: VecDeque::new(),
         };
         conn.events.push_back(Event::Negotiated {
             version: Version::Http11,
@@ -557,6 +561,9 @@ impl H1Conn {
             return;
         }
         stream.buffered += data.len();
+        if stream.queue.capacity() == 0 {
+            core::mem::swap(&mut stream.queue, &mut self.spare_queue);
+        }
         stream.queue.push_back(data);
         let id = stream.id;
         self.signal_readable(i, id);

@@ -83,7 +83,14 @@ impl H1Conn {
             if front.close_after {
                 self.keep_alive = false;
             }
-            self.streams.pop_front();
+            if let Some(mut done) = self.streams.pop_front() {
+                // Kept unless empty or grown unusually large.
+                let cap = done.queue.capacity();
+                if cap > self.spare_queue.capacity() && cap <= 64 {
+                    done.queue.clear();
+                    self.spare_queue = done.queue;
+                }
+            }
             match aborted {
                 Some(code) => self.push_terminal(Event::Reset {
                     id,
