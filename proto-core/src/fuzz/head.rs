@@ -90,16 +90,20 @@ pub fn h1_head_parse(data: &[u8]) {
 }
 
 /// An accepted head can be sent again and means the same.
+/// Re-sending may lengthen a head (`name:value` gets a space, an empty
+/// reason phrase a standard one), so the re-parse allows the longer size.
 fn round_trip(input: &[u8], cfg: &Config, response: bool) {
     let mut buf = BytesMut::from(input);
     let mut out = BytesMut::new();
+    let mut relaxed = cfg.clone();
     if response {
         let Ok(Some(head)) = parse_response(&mut buf, cfg) else {
             return;
         };
         let r = write_response(&mut out, &head, Extra::default());
         assert!(r.is_ok(), "parsed response head cannot be re-sent: {r:?}");
-        let again = parse_response(&mut out, cfg);
+        relaxed.max_head_bytes = relaxed.max_head_bytes.max(out.len());
+        let again = parse_response(&mut out, &relaxed);
         let Ok(Some(again)) = again else {
             panic!("re-sent response head does not parse: {again:?}");
         };
@@ -110,7 +114,8 @@ fn round_trip(input: &[u8], cfg: &Config, response: bool) {
         };
         let r = write_request(&mut out, &head, Extra::default());
         assert!(r.is_ok(), "parsed request head cannot be re-sent: {r:?}");
-        let again = parse_request(&mut out, cfg);
+        relaxed.max_head_bytes = relaxed.max_head_bytes.max(out.len());
+        let again = parse_request(&mut out, &relaxed);
         assert_eq!(
             again,
             Ok(Some(head)),
