@@ -55,7 +55,10 @@ mod tests {
         let mut view = buf.split_to(5);
         drop(view.split_to(5));
         assert_eq!(view.capacity(), 0);
-        assert!(!buf.try_reclaim(5), "the spent view still shares the buffer");
+        assert!(
+            !buf.try_reclaim(5),
+            "the spent view still shares the buffer"
+        );
         release_spent(&mut view);
         assert!(buf.try_reclaim(5), "released: `buf` owns its buffer alone");
         let mut roomy = BytesMut::with_capacity(8);
