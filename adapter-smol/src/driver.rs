@@ -439,7 +439,9 @@ where
             }
             progress |= self.handler.poll_extra(&mut self.core, cx);
             let idle = self.core.streams.is_empty();
-            progress |= self.transport.poll_read(cx, &mut self.core.conn, now, idle)?;
+            progress |= self
+                .transport
+                .poll_read(cx, &mut self.core.conn, now, idle)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;
@@ -497,7 +499,6 @@ where
     /// After the loop: answers what is left, ends the streams, and closes
     /// (or hands over) the transport.
     async fn finish(mut self, result: io::Result<()>) -> Outcome {
-
         // Commands sent before the end: a request the core will refuse is
         // answered (and may go elsewhere) rather than dropped unanswered.
         self.rx.close();

@@ -9,8 +9,8 @@
 //! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
 
 use std::future::{Future, poll_fn};
-use std::mem::MaybeUninit;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -443,7 +443,9 @@ where
             }
             progress |= self.handler.poll_extra(&mut self.core, cx);
             let idle = self.core.streams.is_empty();
-            progress |= self.transport.poll_read(cx, &mut self.core.conn, now, idle)?;
+            progress |= self
+                .transport
+                .poll_read(cx, &mut self.core.conn, now, idle)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;

@@ -4,8 +4,8 @@ mod conn;
 
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
