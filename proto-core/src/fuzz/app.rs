@@ -79,7 +79,12 @@ impl Limits {
         let (stream, conn, base) = if h2 {
             let w = cfg.h2.initial_window_size.max(65_535) as usize;
             let c = cfg.h2.connection_window_size.max(65_535) as usize;
-            (w, c, (cfg.h2.max_pending_control + 64) * 32 + 8192)
+            // The scheduler frames stream data into the output queue while it
+            // holds less than a batch, so streams that keep writing while
+            // the transport takes nothing may fill it that far (plus one
+            // pass over the streams, counted per stream below).
+            let batch = crate::h2::send::BATCH;
+            (w, c, (cfg.h2.max_pending_control + 64) * 32 + 8192 + batch)
         } else {
             // A read may decode more body from the bounded read buffer.
             let read_cap = cfg.max_head_bytes.max(cfg.max_trailer_bytes).max(16 * 1024) + 1;

@@ -129,3 +129,17 @@ fn round_trip_allows_a_longer_resent_head() {
         110, 99, 45, 105, 103, 58, 111, 84, 58, 32, 49, 111, 84, 58, 32, 49, 13, 10, 13, 10,
     ]);
 }
+
+/// Found by `pair_ops` in CI's 30 s run: an HTTP/2 client whose streams
+/// kept writing while the transport took nothing queued 51 KB, over the
+/// harness's per-stream bound (47 KB). Not a leak: the scheduler moves stream
+/// data into the output queue while it holds less than one batch (256 KiB),
+/// which frees the streams' send buffers for more; the bound now says so.
+#[test]
+fn h2_output_queue_may_fill_one_batch() {
+    pair_ops(&[
+        3, 9, 0, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 56, 74, 0, 1, 56, 74, 0, 1, 56, 74, 10, 0,
+        255, 1, 0, 9, 0, 74, 50, 56, 255, 16, 7, 0, 0, 0, 0, 0, 0, 0, 10, 1, 255, 255, 255, 255,
+        10, 0, 255, 0, 56, 74, 0, 1, 255, 255, 255, 255, 12,
+    ]);
+}

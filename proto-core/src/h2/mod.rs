@@ -11,7 +11,7 @@ mod lifecycle;
 mod priority;
 mod recv_body;
 mod recv_headers;
-mod send;
+pub(crate) mod send;
 mod stream;
 
 pub(crate) use conn::H2Conn;

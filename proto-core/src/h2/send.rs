@@ -17,7 +17,7 @@ use crate::event::{Event, StreamId};
 use crate::head::{Fields, Method, RequestHead, ResponseHead};
 
 /// How many bytes the scheduler frames per `poll_transmit` batch.
-const BATCH: usize = 256 * 1024;
+pub(crate) const BATCH: usize = 256 * 1024;
 
 /// Never-indexed fields (RFC 7541 §7.1.3): credentials.
 fn sensitive(name: &[u8]) -> bool {
