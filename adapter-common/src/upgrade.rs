@@ -88,3 +88,44 @@ impl<T> Future for OnUpgrade<T> {
         Poll::Ready(out)
     }
 }
+
+/// The messages an upgrade can be taken from: a request (server) or a
+/// response (client), owned or borrowed. Sealed: the adapters' `upgrade::on`
+/// accepts exactly these four.
+pub trait UpgradeMessage: sealed::Sealed {
+    /// Runs `f` on the message's extensions (where the connection left its
+    /// upgrade handle).
+    fn with_extensions<R>(self, f: impl FnOnce(&mut http::Extensions) -> R) -> R;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<B> Sealed for http::Request<B> {}
+    impl<B> Sealed for &mut http::Request<B> {}
+    impl<B> Sealed for http::Response<B> {}
+    impl<B> Sealed for &mut http::Response<B> {}
+}
+
+impl<B> UpgradeMessage for http::Request<B> {
+    fn with_extensions<R>(mut self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
+        f(self.extensions_mut())
+    }
+}
+
+impl<B> UpgradeMessage for &mut http::Request<B> {
+    fn with_extensions<R>(self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
+        f(self.extensions_mut())
+    }
+}
+
+impl<B> UpgradeMessage for http::Response<B> {
+    fn with_extensions<R>(mut self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
+        f(self.extensions_mut())
+    }
+}
+
+impl<B> UpgradeMessage for &mut http::Response<B> {
+    fn with_extensions<R>(self, f: impl FnOnce(&mut http::Extensions) -> R) -> R {
+        f(self.extensions_mut())
+    }
+}

@@ -36,6 +36,7 @@
 //! }
 //! ```
 
+pub use adapter_common::upgrade::UpgradeMessage;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
@@ -125,39 +126,8 @@ impl AsyncWrite for Upgraded {
 /// connection failed first).
 pub type OnUpgrade = adapter_common::upgrade::OnUpgrade<Upgraded>;
 
-mod sealed {
-    pub trait CanUpgrade {
-        fn on_upgrade(self) -> super::OnUpgrade;
-    }
-}
-
-impl<B> sealed::CanUpgrade for http::Request<B> {
-    fn on_upgrade(mut self) -> OnUpgrade {
-        OnUpgrade::take(self.extensions_mut())
-    }
-}
-
-impl<B> sealed::CanUpgrade for &mut http::Request<B> {
-    fn on_upgrade(self) -> OnUpgrade {
-        OnUpgrade::take(self.extensions_mut())
-    }
-}
-
-impl<B> sealed::CanUpgrade for http::Response<B> {
-    fn on_upgrade(mut self) -> OnUpgrade {
-        OnUpgrade::take(self.extensions_mut())
-    }
-}
-
-impl<B> sealed::CanUpgrade for &mut http::Response<B> {
-    fn on_upgrade(self) -> OnUpgrade {
-        OnUpgrade::take(self.extensions_mut())
-    }
-}
-
 /// Takes the upgrade of a request (server) or response (client): accepts
 /// `Request<B>`, `&mut Request<B>`, `Response<B>` or `&mut Response<B>`.
-#[allow(private_bounds)]
-pub fn on<M: sealed::CanUpgrade>(msg: M) -> OnUpgrade {
-    msg.on_upgrade()
+pub fn on<M: UpgradeMessage>(msg: M) -> OnUpgrade {
+    msg.with_extensions(OnUpgrade::take)
 }
