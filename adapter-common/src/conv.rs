@@ -202,6 +202,23 @@ pub fn request_head(parts: &http::request::Parts, exact: Option<u64>) -> Request
     head
 }
 
+/// HTTP/2 over TLS: `:scheme` is `https` (RFC 9113 §8.3.1). The core takes
+/// the scheme from an absolute-form target (else `http`), so an origin-form
+/// target becomes `https://<host><path>`. Clients call it for requests on
+/// HTTP/2 connections over TLS.
+pub fn https_target(head: &mut RequestHead) {
+    if !head.target.starts_with(b"/") {
+        return;
+    }
+    if let Some(host) = head.fields.get("host") {
+        let mut target = BytesMut::with_capacity(8 + host.len() + head.target.len());
+        target.extend_from_slice(b"https://");
+        target.extend_from_slice(host);
+        target.extend_from_slice(&head.target);
+        head.target = target.freeze();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -309,5 +326,24 @@ mod tests {
         let parts = response_parts(head).unwrap();
         assert_eq!(parts.status, StatusCode::NOT_FOUND);
         assert_eq!(parts.headers["content-type"], "text/plain");
+    }
+
+    /// RFC 9113 §8.3.1: requests on HTTP/2 over TLS carry `:scheme: https`,
+    /// which the core derives from an absolute-form target.
+    #[test]
+    fn rfc9113_8_3_1_https_scheme_through_absolute_target() {
+        let uri = http::Uri::from_static("https://example.com:8443/a?b=c");
+        let (parts, ()) = http::Request::get(uri)
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let mut head = RequestHead::from_http(&parts);
+        assert_eq!(&head.target[..], b"/a?b=c");
+        https_target(&mut head);
+        assert_eq!(&head.target[..], b"https://example.com:8443/a?b=c");
+        // Authority-form (CONNECT) and `*` stay as they are.
+        head.target = Bytes::from_static(b"*");
+        https_target(&mut head);
+        assert_eq!(&head.target[..], b"*");
     }
 }

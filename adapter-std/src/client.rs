@@ -490,9 +490,13 @@ impl Client {
             let (resp_tx, resp_rx) = mpsc::channel();
             let out_key = conn.state.next_key.fetch_add(1, Ordering::Relaxed);
             let credit = write.as_ref().map(|_| Credit::new(SEND_WINDOW));
+            let mut sent_head = head.clone();
+            if conn.multiplex && target.tls {
+                adapter_common::conv::https_target(&mut sent_head);
+            }
             let out = Outgoing {
                 key: out_key,
-                head: head.clone(),
+                head: sent_head,
                 data: data.clone(),
                 end: write.is_none(),
                 trailers: trailers.clone(),

@@ -463,9 +463,12 @@ impl Client {
         let target = self.target(req.uri())?;
         let (parts, body) = req.into_parts();
         let idempotent = parts.method.is_idempotent();
-        let out = Outgoing::prepare(&parts, body).await?;
+        let mut out = Outgoing::prepare(&parts, body).await?;
         let (sender, reused) = self.sender(&target).await?;
         if sender.is_http2() {
+            if target.tls {
+                adapter_common::conv::https_target(&mut out.head);
+            }
             // A request the server did not process goes once more, on a new
             // connection.
             return match sender.send_or_return(out).await {

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::Buf;
 use http::{Request, Response, Uri};
 use http_body::Body;
-use proto_core::{Config, Protocol, RequestHead};
+use proto_core::{Config, Protocol};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tracing::Instrument;
@@ -353,22 +353,6 @@ impl Target {
     }
 }
 
-/// HTTP/2 over TLS: `:scheme` is `https` (RFC 9113 §8.3.1). The core takes
-/// the scheme from an absolute-form target (else `http`), so an origin-form
-/// target becomes `https://<host><path>`.
-fn https_target(head: &mut RequestHead) {
-    if !head.target.starts_with(b"/") {
-        return;
-    }
-    if let Some(host) = head.fields.get("host") {
-        let mut target = BytesMut::with_capacity(8 + host.len() + head.target.len());
-        target.extend_from_slice(b"https://");
-        target.extend_from_slice(host);
-        target.extend_from_slice(&head.target);
-        head.target = target.freeze();
-    }
-}
-
 impl Client {
     /// A client with default settings.
     pub fn new() -> Self {
@@ -438,7 +422,7 @@ impl Client {
         let (sender, reused) = self.checkout_or_connect(&target).await?;
         if sender.is_http2() {
             if target.https {
-                https_target(&mut out.head);
+                adapter_common::conv::https_target(&mut out.head);
             }
             return match sender.send_or_return(out).await {
                 Ok(resp) => Ok(resp),
@@ -613,22 +597,6 @@ mod tests {
     fn target_host_is_a_connectable_name() {
         let t = Target::of(&Uri::from_static("https://[::1]:8443/x"));
         assert!(matches!(t, Ok(Target { ref host, port: 8443, https: true, .. }) if host == "::1"));
-    }
-
-    /// RFC 9113 §8.3.1: requests on HTTP/2 over TLS carry `:scheme: https`,
-    /// which the core derives from an absolute-form target.
-    #[test]
-    fn rfc9113_8_3_1_https_scheme_through_absolute_target() {
-        let uri = Uri::from_static("https://example.com:8443/a?b=c");
-        let (parts, ()) = Request::get(uri).body(()).unwrap_or_default().into_parts();
-        let mut head = RequestHead::from_http(&parts);
-        assert_eq!(&head.target[..], b"/a?b=c");
-        https_target(&mut head);
-        assert_eq!(&head.target[..], b"https://example.com:8443/a?b=c");
-        // Authority-form (CONNECT) and `*` stay as they are.
-        head.target = bytes::Bytes::from_static(b"*");
-        https_target(&mut head);
-        assert_eq!(&head.target[..], b"*");
     }
 
     /// Without a TLS config an `https` URI is an error, not a panic.
