@@ -38,6 +38,10 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// Time a body may go without progress while the application waits for it.
     pub body_read_timeout: Option<Duration>,
+    /// Server, HTTP/1: the slowest a request body may arrive while the
+    /// application waits for it (a body trickled a byte just inside each
+    /// `body_read_timeout` is still cut off, with `408`). `None` disables.
+    pub min_body_rate: Option<MinRate>,
     /// Client: how long to wait for `100 Continue` before sending the body.
     pub expect_continue_timeout: Duration,
     /// Slow-read defence: while bytes are owed to the peer, the longest the
@@ -51,6 +55,16 @@ pub struct Config {
     pub h2c_upgrade: bool,
     /// HTTP/2 settings and limits.
     pub h2: H2Config,
+}
+
+/// A minimum data rate: after `grace`, at least `bytes_per_second` on
+/// average since the rate started being measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinRate {
+    /// The average rate the peer must keep up (0 disables).
+    pub bytes_per_second: u32,
+    /// How long the rate is not enforced at the start (slow start, latency).
+    pub grace: Duration,
 }
 
 /// HTTP/2 settings we advertise and limits we enforce (RFC 9113).
@@ -149,6 +163,10 @@ impl Default for Config {
             header_read_timeout: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(60)),
             body_read_timeout: Some(Duration::from_secs(60)),
+            min_body_rate: Some(MinRate {
+                bytes_per_second: 240,
+                grace: Duration::from_secs(5),
+            }),
             expect_continue_timeout: Duration::from_secs(1),
             send_timeout: Some(Duration::from_secs(30)),
             keep_alive: true,

@@ -25,7 +25,7 @@ mod time;
 mod timer;
 mod transmit;
 
-pub use config::{Config, H2Config};
+pub use config::{Config, H2Config, MinRate};
 pub use connection::{Connection, Protocol, ReadChunk, Shutdown, Side, StreamMut};
 pub use error::{CloseReason, ErrorCode, PeerError, UserError};
 pub use event::{Event, StreamId, TimerKind, UpgradeKind, Version};

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 
 use bytes::{Buf, Bytes, BytesMut};
 pub use proto_core::{
-    CloseReason, Config, Connection, Duration, ErrorCode, Event, Fields, Instant, Method,
+    CloseReason, Config, Connection, Duration, ErrorCode, Event, Fields, Instant, Method, MinRate,
     PeerError, Protocol, ReadChunk, RequestHead, ResponseHead, Shutdown, Side, StreamId, TimerKind,
     UpgradeKind, UserError, Version,
 };
@@ -1409,6 +1409,7 @@ pub fn no_timers() -> Config {
     c.header_read_timeout = None;
     c.idle_timeout = None;
     c.body_read_timeout = None;
+    c.min_body_rate = None;
     c.send_timeout = None;
     c
 }

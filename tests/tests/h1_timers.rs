@@ -245,3 +245,75 @@ fn rfc9110_15_5_9_pair_next_timeout_drives_header_read() {
     );
     assert_eq!(p.elapsed(), secs(5));
 }
+
+fn rate_cfg() -> Config {
+    let mut c = cfg(None, None, Some(10));
+    c.min_body_rate = Some(MinRate {
+        bytes_per_second: 100,
+        grace: secs(2),
+    });
+    c
+}
+
+/// RFC 9110 §15.5.9 (408) with `min_body_rate`: a body trickled 10 bytes a
+/// second never goes silent for `body_read_timeout` (10 s), but falls below
+/// 100 B/s once the 2 s grace is over: 408 and close within 3 s.
+#[test]
+fn rfc9110_15_5_9_min_body_rate_cuts_off_a_trickled_body() {
+    let mut raw = Raw::server(rate_cfg()).app(reader());
+    raw.feed(b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 10000\r\n\r\n");
+    for _ in 0..3 {
+        if raw.closed().is_some() {
+            break;
+        }
+        raw.advance(secs(1));
+        raw.feed(&[b'x'; 10]);
+    }
+    assert_408_and_closed(&raw, TimerKind::BodyRead);
+}
+
+/// A body arriving faster than the minimum rate is kept for as long as it
+/// takes (here 20 s, twice `body_read_timeout`).
+#[test]
+fn rfc9110_15_5_9_min_body_rate_keeps_a_steady_body() {
+    let mut raw = Raw::server(rate_cfg()).app(reader());
+    raw.feed(b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 4000\r\n\r\n");
+    for _ in 0..20 {
+        raw.advance(secs(1));
+        assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
+        raw.feed(&[b'x'; 200]);
+    }
+    assert!(raw.closed().is_none());
+    assert!(
+        !raw.ep.saw(|e| matches!(e, Event::TimedOut { .. })),
+        "{:#?}",
+        raw.ep.log
+    );
+}
+
+/// Contract: time the *application* lagged (receive buffer full, the peer
+/// could not send) is not held against the peer's rate: the window restarts
+/// when the application reads again.
+#[test]
+fn contract_min_body_rate_not_while_app_is_slow() {
+    let mut c = rate_cfg();
+    c.max_recv_buffer = 1024;
+    let mut raw = Raw::server(c);
+    let mut input =
+        b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100000\r\n\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'z', 100_000));
+    raw.feed(&input);
+    raw.advance(secs(60));
+    assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
+    let mut n = 0;
+    for _ in 0..1000 {
+        let (d, st) = raw.ep.read_body(sid(1));
+        n += d.len();
+        if st == ReadState::End {
+            break;
+        }
+        raw.drive();
+    }
+    assert_eq!(n, 100_000);
+    assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
+}

@@ -56,6 +56,13 @@ pub(crate) struct H1Conn {
     pub(super) cfg: Config,
     /// The latest time passed in; commands stamp timers with it.
     pub(super) now: Instant,
+    /// Server, `min_body_rate`: when the current measuring window started
+    /// and `body_got` then. A window restarts whenever the body-read timer
+    /// is armed afresh (body start, or the application reading again after
+    /// it lagged: time the peer could not send in is not held against it).
+    pub(super) rate_window: Option<(Instant, u64)>,
+    /// Request body bytes received on this connection.
+    pub(super) body_got: u64,
     /// Received bytes not yet parsed; invariant: `len() <= read_cap`.
     pub(super) rbuf: BytesMut,
     /// How far the checks got in an incomplete head at the start of `rbuf`
@@ -124,6 +131,8 @@ impl H1Conn {
             keep_alive: cfg.keep_alive,
             cfg,
             now,
+            rate_window: None,
+            body_got: 0,
             rbuf: BytesMut::new(),
             head_scan: parse::HeadScan::default(),
             read_cap,
@@ -161,6 +170,33 @@ impl H1Conn {
         match after {
             Some(d) => self.timers.set(kind, self.now + d),
             None => self.timers.stop(kind),
+        }
+    }
+
+    /// Arms the body-read timer: `body_read_timeout` of silence, or (server)
+    /// the moment the body falls below `min_body_rate`, whichever is first.
+    /// `restart`: a new measuring window starts now.
+    pub(super) fn arm_body_read(&mut self, restart: bool) {
+        let silence = self.cfg.body_read_timeout.map(|d| self.now + d);
+        let rate = self
+            .cfg
+            .min_body_rate
+            .filter(|r| r.bytes_per_second > 0 && self.side == Side::Server);
+        if restart || rate.is_none() {
+            self.rate_window = rate.map(|_| (self.now, self.body_got));
+        }
+        let too_slow = match (rate, self.rate_window) {
+            (Some(r), Some((start, base))) => {
+                // The window's bytes are worth this much time at the rate.
+                let got = self.body_got.saturating_sub(base);
+                let covered = got.saturating_mul(1_000_000_000) / u64::from(r.bytes_per_second);
+                Some(start + r.grace + core::time::Duration::from_nanos(covered))
+            }
+            _ => None,
+        };
+        match silence.into_iter().chain(too_slow).min() {
+            Some(at) => self.timers.set(TimerKind::BodyRead, at),
+            None => self.timers.stop(TimerKind::BodyRead),
         }
     }
 
@@ -465,7 +501,7 @@ impl H1Conn {
             self.streams[i].recv = RecvState::Body;
         }
         self.reading = Reading::Body { id, decoder };
-        self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+        self.arm_body_read(true);
     }
 
     pub(super) fn process_body(&mut self) -> bool {
@@ -546,7 +582,8 @@ impl H1Conn {
         if data.is_empty() {
             return;
         }
-        self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+        self.body_got = self.body_got.saturating_add(data.len() as u64);
+        self.arm_body_read(false);
         let max_drain = self.cfg.max_drain;
         let stream = &mut self.streams[i];
         if stream.discard {

@@ -73,7 +73,7 @@ impl H1Conn {
                     // Not the peer's fault: it is our reader that lags.
                     self.timers.stop(TimerKind::BodyRead);
                 } else if self.timers.get(TimerKind::BodyRead).is_none() {
-                    self.arm(TimerKind::BodyRead, self.cfg.body_read_timeout);
+                    self.arm_body_read(true);
                 }
             }
             Reading::Done => {
