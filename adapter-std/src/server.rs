@@ -254,7 +254,7 @@ impl Default for Builder {
             config: Config::default(),
             protocol: Protocol::Auto,
             workers: 64,
-            queue: 256,
+            queue: 1024,
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
             #[cfg(feature = "rustls")]
@@ -265,7 +265,7 @@ impl Default for Builder {
 
 impl Builder {
     /// Default settings: HTTP/1.1 and HTTP/2 prior knowledge on one port,
-    /// 64 handler threads, 256 queued requests.
+    /// 64 handler threads, 1,024 queued requests.
     pub fn new() -> Self {
         Self::default()
     }
@@ -294,9 +294,10 @@ impl Builder {
     }
 
     /// Most requests waiting for a handler thread once all are busy
-    /// (default 256); more are answered `503 Service Unavailable` at once
-    /// by the connection thread (which keeps reading: other streams and
-    /// the next requests proceed).
+    /// (default 1,024: room for 10 HTTP/2 connections at the default 100
+    /// streams each, or 64 connections pipelining 16 deep); more are
+    /// answered `503 Service Unavailable` at once by the connection thread
+    /// (which keeps reading: other streams and the next requests proceed).
     #[must_use]
     pub fn queue(mut self, n: usize) -> Self {
         self.queue = n;
