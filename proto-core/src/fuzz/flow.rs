@@ -11,7 +11,7 @@ use bytes::BytesMut;
 
 use crate::h2::frame::{self, Frame, MAX_MAX_FRAME_SIZE};
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(super) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const DEFAULT_WINDOW: i64 = 65_535;
 
 /// What one side may send, as far as it knows.
