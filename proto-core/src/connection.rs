@@ -226,6 +226,9 @@ impl Connection {
     }
 
     /// Feeds bytes received from the transport; returns how many were taken.
+    /// Bytes not taken were not looked at: keep them and offer them again
+    /// once [`Connection::wants_read`] is true (after `transmit_complete`
+    /// when the core paused for its unsent answers, for instance).
     pub fn recv(&mut self, now: Instant, data: &[u8]) -> usize {
         let sniffed = self.sniff(now, data);
         let rest = data.get(sniffed..).unwrap_or_default();
@@ -253,7 +256,8 @@ impl Connection {
     }
 
     /// Zero-copy variant of [`Connection::recv`]: takes what it accepts from
-    /// the front of `buf` without copying when the core's buffer is empty.
+    /// the front of `buf` without copying when the core's buffer is empty;
+    /// what it does not take stays in `buf`.
     pub fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
         if matches!(self.proto, Proto::Sniff(_)) {
             let n = self.sniff(now, buf);

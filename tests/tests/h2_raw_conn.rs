@@ -822,3 +822,51 @@ fn ping_flood_without_reading_pauses_input_10_5() {
     }
     assert_eq!(acks, 1000);
 }
+
+/// RFC 9113 §10.5, with the core's input contract: once reading pauses on
+/// unwritten answers, `recv` and `recv_buf` take nothing past the frame that
+/// filled `max_pending_control`; the rest stays with the caller (not hidden
+/// in the core's buffer), so the caller's own read bound holds and the
+/// application acts at the same point however the bytes were cut.
+#[test]
+fn paused_core_leaves_unprocessed_input_with_the_caller_10_5() {
+    use bytes::BytesMut;
+    use proto_core::h2::frame::{self, Settings};
+
+    let mut cfg = no_timers();
+    cfg.h2.max_pending_control = 10;
+    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+    Settings::default().encode(&mut input);
+    let head = input.len();
+    for i in 0..50u8 {
+        frame::Ping::new([i; 8]).encode(&mut input);
+    }
+    // The SETTINGS ACK and nine PING ACKs fill the limit.
+    let expect = head + 9 * 17;
+
+    let mut conn = Connection::with_protocol(Side::Server, Protocol::Http2, cfg.clone(), T0);
+    assert_eq!(conn.recv(T0, &input), expect);
+    assert!(!conn.wants_read());
+    assert_eq!(conn.recv(T0, &input[expect..]), 0, "paused: takes nothing");
+
+    // Zero-copy entry: the same cut, and the bytes left are the caller's own.
+    let mut conn = Connection::with_protocol(Side::Server, Protocol::Http2, cfg, T0);
+    let mut buf = input.clone();
+    let tail = buf.as_ptr().wrapping_add(expect);
+    conn.recv_buf(T0, &mut buf);
+    assert_eq!(buf.len(), input.len() - expect);
+    assert_eq!(&buf[..], &input[expect..]);
+    assert_eq!(buf.as_ptr(), tail, "given back without a copy");
+
+    // Writing the answers resumes reading at exactly that point.
+    let out = drain_transmit(&mut conn);
+    let mut out = BytesMut::from(&out[..]);
+    let mut acks = 0;
+    while let Some(f) = frame::decode(&mut out, 1 << 24).unwrap() {
+        acks += usize::from(matches!(f, frame::Frame::Ping(p) if p.ack));
+    }
+    assert_eq!(acks, 9);
+    assert!(conn.wants_read());
+    conn.recv_buf(T0, &mut buf);
+    assert_eq!(buf.len(), input.len() - expect - 10 * 17);
+}

@@ -394,7 +394,7 @@ impl H2Conn {
         let cap = self.read_cap();
         let n = input::append_slice(&mut self.rbuf, cap, data);
         self.process();
-        n
+        n - self.give_back(n).len()
     }
 
     pub(crate) fn recv_buf(&mut self, now: Instant, buf: &mut BytesMut) {
@@ -403,9 +403,29 @@ impl H2Conn {
             return;
         }
         let cap = self.read_cap();
+        let before = buf.len();
         input::append_buf(&mut self.rbuf, cap, buf);
         self.process();
+        let back = self.give_back(before - buf.len());
+        if !back.is_empty() {
+            // Contiguous (and so free) when the bytes were adopted, not copied.
+            let rest = core::mem::replace(buf, back);
+            buf.unsplit(rest);
+        }
         input::release_spent(&mut self.rbuf);
+    }
+
+    /// Reading paused on unsent control answers (`max_pending_control`):
+    /// the unprocessed tail of the last `taken` bytes goes back to the
+    /// caller, so that `recv` takes only what it processed before the pause
+    /// and how the input was cut cannot change when the application next
+    /// gets to act. Bytes buffered by earlier calls stay.
+    fn give_back(&mut self, taken: usize) -> BytesMut {
+        if self.closed || self.pending_control < self.cfg.h2.max_pending_control {
+            return BytesMut::new();
+        }
+        let give = self.rbuf.len().min(taken);
+        self.rbuf.split_off(self.rbuf.len() - give)
     }
 
     pub(crate) fn recv_eof(&mut self, now: Instant) {
