@@ -36,6 +36,20 @@ impl Fields {
         }
     }
 
+    /// Removes every field, keeping the storage.
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    /// How many fields fit without allocating.
+    pub fn capacity(&self) -> usize {
+        self.list.capacity()
+    }
+
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.list.reserve(n);
+    }
+
     /// Appends a field.
     pub fn push(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
         self.list.push(HeaderField {

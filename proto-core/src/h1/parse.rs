@@ -53,6 +53,18 @@ pub fn parse_request_resume(
     cfg: &Config,
     scan: &mut HeadScan,
 ) -> Result<Option<RequestHead>, PeerError> {
+    parse_request_into(buf, cfg, scan, &mut Fields::new())
+}
+
+/// [`parse_request_resume`] that builds the head's fields in `spare`'s
+/// storage (taken when a head is returned), so that a connection recycling
+/// the storage of heads it handed out parses without allocating.
+pub(crate) fn parse_request_into(
+    buf: &mut BytesMut,
+    cfg: &Config,
+    scan: &mut HeadScan,
+    spare: &mut Fields,
+) -> Result<Option<RequestHead>, PeerError> {
     let Some(found) = find_head(buf, cfg, true, scan)? else {
         return Ok(None);
     };
@@ -77,7 +89,7 @@ pub fn parse_request_resume(
     // httparse checked that the method is a token.
     let method = Method::from_bytes(subslice(&head, method.as_bytes())?);
     let version = version(minor)?;
-    let fields = collect_fields(&head, req.headers)?;
+    let fields = collect_fields(&head, req.headers, spare)?;
     check_host(&fields, version)?;
     Ok(Some(RequestHead {
         method,
@@ -103,6 +115,17 @@ pub fn parse_response_resume(
     cfg: &Config,
     scan: &mut HeadScan,
 ) -> Result<Option<ResponseHead>, PeerError> {
+    parse_response_into(buf, cfg, scan, &mut Fields::new())
+}
+
+/// [`parse_response_resume`] with recycled field storage; see
+/// [`parse_request_into`].
+pub(crate) fn parse_response_into(
+    buf: &mut BytesMut,
+    cfg: &Config,
+    scan: &mut HeadScan,
+    spare: &mut Fields,
+) -> Result<Option<ResponseHead>, PeerError> {
     let Some(found) = find_head(buf, cfg, false, scan)? else {
         return Ok(None);
     };
@@ -124,7 +147,7 @@ pub fn parse_response_resume(
     }
     let version = version(minor)?;
     let reason = reason(&head, lines)?;
-    let fields = collect_fields(&head, res.headers)?;
+    let fields = collect_fields(&head, res.headers, spare)?;
     Ok(Some(ResponseHead {
         status: code,
         reason,
@@ -149,7 +172,8 @@ pub(crate) fn parse_trailers(section: &Bytes, cfg: &Config) -> Result<Fields, Pe
     if len != section.len() {
         return Err(PeerError::BadChunk("malformed trailer section"));
     }
-    collect_fields(section, headers).map_err(|_| PeerError::BadChunk("malformed trailer section"))
+    collect_fields(section, headers, &mut Fields::new())
+        .map_err(|_| PeerError::BadChunk("malformed trailer section"))
 }
 
 /// Where a complete head lies in the buffer.
@@ -486,8 +510,14 @@ fn subslice(whole: &Bytes, part: &[u8]) -> Result<Bytes, PeerError> {
     }
 }
 
-fn collect_fields(head: &Bytes, headers: &[httparse::Header<'_>]) -> Result<Fields, PeerError> {
-    let mut fields = Fields::with_capacity(headers.len());
+fn collect_fields(
+    head: &Bytes,
+    headers: &[httparse::Header<'_>],
+    spare: &mut Fields,
+) -> Result<Fields, PeerError> {
+    let mut fields = core::mem::take(spare);
+    fields.clear();
+    fields.reserve(headers.len());
     for h in headers {
         // httparse strips the OWS around values; trimming again costs little
         // and keeps the guarantee local.
