@@ -309,6 +309,16 @@ impl Connection {
         })
     }
 
+    /// Hands back the field storage of a head this connection delivered (a
+    /// `Request`, `Response` or `Informational` event's), once the
+    /// application is done with it: the next received head is built in it,
+    /// so a steady stream of requests parses without allocating. Optional;
+    /// the fields are dropped now (their `Bytes` let the receive buffer go),
+    /// and one list of at most 128 fields is kept.
+    pub fn recycle_fields(&mut self, fields: Fields) {
+        dispatch!(&mut self.proto, c => c.recycle_fields(fields), pending => ())
+    }
+
     /// False while the core will not take more input (backpressure, upgrade,
     /// or closed): stop reading the transport until it turns true again.
     pub fn wants_read(&self) -> bool {

@@ -50,6 +50,15 @@ impl Fields {
         self.list.reserve(n);
     }
 
+    /// Emptied storage for building a received head: `spare`'s if it has
+    /// room, else a new list with room for `n`.
+    pub(crate) fn reuse(spare: &mut Self, n: usize) -> Self {
+        let mut f = core::mem::take(spare);
+        f.clear();
+        f.reserve(n);
+        f
+    }
+
     /// Appends a field.
     pub fn push(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
         self.list.push(HeaderField {
@@ -319,6 +328,20 @@ pub fn reason_phrase(status: u16) -> &'static str {
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "",
+    }
+}
+
+/// Most fields a connection keeps storage for between heads (64 bytes each).
+pub(crate) const SPARE_FIELDS_MAX: usize = 128;
+
+/// Keeps `fields`' storage, emptied, in `spare` if it is larger than what
+/// `spare` holds and within [`SPARE_FIELDS_MAX`]: the `Bytes` it referred to
+/// (slices of a receive buffer) are let go now.
+pub(crate) fn keep_spare(spare: &mut Fields, mut fields: Fields) {
+    let cap = fields.capacity();
+    if cap > spare.capacity() && cap <= SPARE_FIELDS_MAX {
+        fields.clear();
+        *spare = fields;
     }
 }
 

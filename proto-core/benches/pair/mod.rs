@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use proto_core::{
     Config, Connection, Event, Fields, Instant, Method, Protocol, ReadChunk, RequestHead,
-    ResponseHead, Side,
+    ResponseHead, Side, StreamId,
 };
 
 /// What the server answers.
@@ -185,7 +185,9 @@ impl Pair {
 /// paused while the application builds its head (one Vec: not the core's cost).
 pub(crate) fn serve(conn: &mut Connection, meter: &mut impl Meter) {
     while let Some(ev) = conn.poll_event() {
-        if let Event::Request { id, .. } = ev {
+        if let Event::Request { id, head, .. } = ev {
+            // Done with the request head: its storage serves the next one.
+            conn.recycle_fields(head.fields);
             meter.stop(Side::Server);
             let head = response_head();
             meter.start(Side::Server);
@@ -205,17 +207,23 @@ pub(crate) fn consume(conn: &mut Connection, body_bytes: &mut usize) -> usize {
     let mut done = 0;
     while let Some(ev) = conn.poll_event() {
         match ev {
-            Event::Response { id, .. } | Event::Readable { id } => {
-                if let Some(mut s) = conn.stream(id) {
-                    while let ReadChunk::Data(d) = s.read() {
-                        *body_bytes += d.len();
-                    }
-                }
+            Event::Response { id, head, .. } => {
+                conn.recycle_fields(head.fields);
+                read_all(conn, id, body_bytes);
             }
+            Event::Readable { id } => read_all(conn, id, body_bytes),
             Event::Finished { .. } => done += 1,
             Event::Reset { .. } | Event::Closed { .. } => panic!("pair: {ev:?}"),
             _ => {}
         }
     }
     done
+}
+
+fn read_all(conn: &mut Connection, id: StreamId, body_bytes: &mut usize) {
+    if let Some(mut s) = conn.stream(id) {
+        while let ReadChunk::Data(d) = s.read() {
+            *body_bytes += d.len();
+        }
+    }
 }

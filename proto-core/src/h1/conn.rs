@@ -18,6 +18,7 @@ use crate::connection::{ReadChunk, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 use crate::h2::{frame, h2c};
+use crate::head::{Fields, keep_spare};
 use crate::head::{Method, RequestHead, ResponseHead};
 use crate::input;
 use crate::time::Instant;
@@ -69,6 +70,10 @@ pub(crate) struct H1Conn {
     /// (only heads are taken from `rbuf` while one is awaited, so it stays
     /// in step; a returned head or an error resets it).
     pub(super) head_scan: parse::HeadScan,
+    /// Storage of a head the application handed back (`recycle_fields`):
+    /// the next received head is built in it. Invariant: empty, capacity at
+    /// most `max_headers`.
+    pub(super) spare_fields: Fields,
     pub(super) read_cap: usize,
     pub(super) reading: Reading,
     /// Open exchanges, oldest first. Server: at most `max_pipelined`;
@@ -135,6 +140,7 @@ impl H1Conn {
             body_got: 0,
             rbuf: BytesMut::new(),
             head_scan: parse::HeadScan::default(),
+            spare_fields: Fields::new(),
             read_cap,
             reading: Reading::Head,
             streams: VecDeque::new(),
@@ -309,6 +315,12 @@ impl H1Conn {
         }
     }
 
+    /// Keeps a handed-out head's field storage for the next received head
+    /// (the larger one, up to the spare's bound).
+    pub(crate) fn recycle_fields(&mut self, fields: Fields) {
+        keep_spare(&mut self.spare_fields, fields);
+    }
+
     pub(super) fn process_head(&mut self) -> bool {
         if self.rbuf.is_empty() {
             return false;
@@ -323,7 +335,12 @@ impl H1Conn {
         }
         let scan = &mut self.head_scan;
         match self.side {
-            Side::Server => match parse::parse_request_resume(&mut self.rbuf, &self.cfg, scan) {
+            Side::Server => match parse::parse_request_into(
+                &mut self.rbuf,
+                &self.cfg,
+                scan,
+                &mut self.spare_fields,
+            ) {
                 Ok(Some(head)) => {
                     self.on_request_head(head);
                     true
@@ -334,7 +351,12 @@ impl H1Conn {
                     false
                 }
             },
-            Side::Client => match parse::parse_response_resume(&mut self.rbuf, &self.cfg, scan) {
+            Side::Client => match parse::parse_response_into(
+                &mut self.rbuf,
+                &self.cfg,
+                scan,
+                &mut self.spare_fields,
+            ) {
                 Ok(Some(head)) => {
                     self.on_response_head(head);
                     true
@@ -532,7 +554,7 @@ impl H1Conn {
                 let done = *remaining == 0;
                 Ok((
                     Some(self.rbuf.split_to(take).freeze()),
-                    done.then(crate::head::Fields::new),
+                    done.then(Fields::new),
                 ))
             }
             Decoder::UntilEof => {

@@ -515,9 +515,7 @@ fn collect_fields(
     headers: &[httparse::Header<'_>],
     spare: &mut Fields,
 ) -> Result<Fields, PeerError> {
-    let mut fields = core::mem::take(spare);
-    fields.clear();
-    fields.reserve(headers.len());
+    let mut fields = Fields::reuse(spare, headers.len());
     for h in headers {
         // httparse strips the OWS around values; trimming again costs little
         // and keeps the guarantee local.

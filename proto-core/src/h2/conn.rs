@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::connection::Side;
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, Version};
-use crate::head::{Method, RequestHead};
+use crate::head::{Fields, Method, RequestHead, keep_spare};
 use crate::hpack;
 use crate::input;
 use crate::time::Instant;
@@ -183,6 +183,9 @@ pub(crate) struct H2Conn {
     /// The decoded fields of the header block being processed; kept between
     /// blocks so decoding allocates nothing per request.
     pub(super) field_buf: Vec<hpack::Field>,
+    /// Storage of a head the application handed back (`recycle_fields`)
+    /// for the next received request or response head. Invariant: empty.
+    pub(super) spare_fields: Fields,
 }
 
 /// The largest decoded-field list kept for the next header block (an
@@ -311,6 +314,7 @@ impl H2Conn {
             spare_queues: Vec::new(),
             maybe_waiting: false,
             field_buf: Vec::new(),
+            spare_fields: Fields::new(),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {
@@ -373,6 +377,11 @@ impl H2Conn {
     }
 
     // ---- input -------------------------------------------------------------
+
+    /// Keeps a handed-out head's field storage for the next received head.
+    pub(crate) fn recycle_fields(&mut self, fields: Fields) {
+        keep_spare(&mut self.spare_fields, fields);
+    }
 
     pub(crate) fn wants_read(&self) -> bool {
         !self.closed

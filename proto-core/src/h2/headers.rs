@@ -116,14 +116,15 @@ pub(crate) struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    pub(crate) fn new() -> Self {
+    /// A builder filling `fields` (empty; its storage may be recycled).
+    pub(crate) fn new(fields: Fields) -> Self {
         Self {
             method: None,
             scheme: None,
             authority: None,
             path: None,
             protocol: None,
-            fields: Fields::with_capacity(16),
+            fields,
             cookies: None,
             regular_seen: false,
             error: None,
@@ -232,10 +233,11 @@ pub(crate) struct ResponseBuilder {
 }
 
 impl ResponseBuilder {
-    pub(crate) fn new(trailers: bool) -> Self {
+    /// A builder filling `fields` (empty; its storage may be recycled).
+    pub(crate) fn new(trailers: bool, fields: Fields) -> Self {
         Self {
             status: None,
-            fields: Fields::with_capacity(if trailers { 2 } else { 16 }),
+            fields,
             cookies: None,
             regular_seen: false,
             trailers,

@@ -15,7 +15,7 @@ fn f(name: &'static str, value: &'static str) -> Field {
 }
 
 fn request(fields: &[Field]) -> Result<RequestHead, Malformed> {
-    let mut b = RequestBuilder::new();
+    let mut b = RequestBuilder::new(Fields::new());
     for x in fields {
         b.field(x.clone());
     }
@@ -141,13 +141,13 @@ fn cookies_are_joined_8_2_3() {
 /// RFC 9113 §8.1: trailers carry no pseudo-headers; responses need :status.
 #[test]
 fn response_and_trailer_rules_8_1() {
-    let mut r = ResponseBuilder::new(false);
+    let mut r = ResponseBuilder::new(false, Fields::new());
     r.field(f(":status", "204"));
     assert_eq!(r.finish_response().unwrap().status, 204);
-    let mut r = ResponseBuilder::new(false);
+    let mut r = ResponseBuilder::new(false, Fields::new());
     r.field(f(":status", "20"));
     assert!(r.finish_response().is_err());
-    let mut t = ResponseBuilder::new(true);
+    let mut t = ResponseBuilder::new(true, Fields::new());
     t.field(f(":status", "200"));
     assert!(t.finish_trailers().is_err());
 }

@@ -11,7 +11,7 @@ use super::stream::{HeadState, State, Stream};
 use crate::connection::Side;
 use crate::error::ErrorCode;
 use crate::event::{Event, StreamId, TimerKind};
-use crate::head::Method;
+use crate::head::{Fields, Method};
 use crate::hpack;
 
 use super::conn::{FIELD_BUF_KEEP, H2Conn, PartialBlock};
@@ -143,7 +143,7 @@ impl H2Conn {
             }
             return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
         }
-        let mut b = RequestBuilder::new();
+        let mut b = RequestBuilder::new(Fields::reuse(&mut self.spare_fields, 16));
         for f in fields.drain(..) {
             b.field(f);
         }
@@ -225,7 +225,7 @@ impl H2Conn {
                     "trailers without END_STREAM",
                 );
             }
-            let mut b = ResponseBuilder::new(true);
+            let mut b = ResponseBuilder::new(true, Fields::with_capacity(2));
             for f in fields.drain(..) {
                 b.field(f);
             }
@@ -245,7 +245,7 @@ impl H2Conn {
             }
             return;
         }
-        let mut b = ResponseBuilder::new(false);
+        let mut b = ResponseBuilder::new(false, Fields::reuse(&mut self.spare_fields, 16));
         for f in fields.drain(..) {
             b.field(f);
         }
