@@ -21,6 +21,8 @@ pub struct Config {
     /// reading (the application must `read` to make room).
     pub max_recv_buffer: usize,
     /// Most body bytes queued for sending per stream (`write_capacity`).
+    /// Also the most one `write` takes, so it sets how many transport
+    /// writes a large body costs: 256 KiB by default, 4 per MiB.
     pub send_buffer: usize,
     /// Server: most requests parsed ahead of their responses (pipelining);
     /// beyond it the core stops consuming at a message boundary.
@@ -156,7 +158,7 @@ impl Default for Config {
             max_chunk_line: 1024,
             max_trailer_bytes: 16 * 1024,
             max_recv_buffer: 64 * 1024,
-            send_buffer: 64 * 1024,
+            send_buffer: 256 * 1024,
             max_pipelined: 16,
             max_drain: 64 * 1024,
             allow_bare_lf: false,

@@ -586,7 +586,7 @@ per_adapter!(
     /// A peer that never opens its window (CVE-2019-9517, internal data
     /// buffering): SETTINGS_INITIAL_WINDOW_SIZE 0, then `/big` (16 MiB) on
     /// 100 streams. Nothing may be sent; what the server holds per stream is
-    /// bounded by `send_buffer` (64 KiB), so memory stays flat.
+    /// bounded by `send_buffer` (256 KiB), so memory stays flat.
     window_never_opened,
     Config::default(),
     |ctx: &mut Ctx| {
