@@ -23,7 +23,7 @@ fn writes_for_one_mib(protocol: Protocol) -> usize {
     ccfg.h2.connection_window_size = 16 * MIB as u32;
     let mut client = Connection::with_protocol(Side::Client, protocol, ccfg, T0);
     let mut server = Connection::with_protocol(Side::Server, protocol, Config::default(), T0);
-    let mut pump = |client: &mut Connection, server: &mut Connection| {
+    let pump = |client: &mut Connection, server: &mut Connection| {
         let up = drain_transmit(client);
         assert_eq!(server.recv(T0, &up), up.len());
     };
