@@ -6,6 +6,7 @@ pub mod chunked;
 mod conn;
 pub mod encode;
 pub mod framing;
+mod head_lines;
 mod hints;
 mod lifecycle;
 pub mod parse;

@@ -1,30 +1,35 @@
-//! Strict HTTP/1.1 head parsing (RFC 9112 §2–§5) on top of `httparse`.
+//! Strict HTTP/1.1 head parsing (RFC 9112 §2–§5), zero-copy: every part of
+//! a head is a [`Bytes`] slice of the receive buffer.
 //!
-//! `httparse` finds the head and splits it into slices; this module adds the
-//! checks `httparse` lets through (bare CR, bare LF by default, obs-fold,
-//! whitespace before the colon, NUL/CTL in fields, limits, Host) and turns the
-//! slices into zero-copy [`Bytes`] of the receive buffer.
+//! Two passes exist, and a head takes one of them:
 //!
-//! `httparse` cannot resume, so it runs once per head: a cheap scan first
-//! finds the blank line that ends the head (validating line endings and
-//! control bytes as it goes), and only a complete head is handed over.
-//! The scan resumes: [`HeadScan`] keeps where it stopped in an incomplete
-//! head, so a head trickled in byte by byte costs linear time, not the
-//! quadratic time of rescanning (slowloris CPU amplification). It never looks
-//! past `max_head_bytes`.
+//! - fast: a head that is complete in the buffer the first time it is looked
+//!   at is split by [`head_lines`] in one pass that also enforces the byte
+//!   rules (bare CR, bare LF unless allowed, obs-fold, control bytes).
+//! - slow: anything else (a head cut across reads, an error of any kind, a
+//!   limit reached) first goes through the resumable line scan, which finds
+//!   the blank line that ends the head and validates line endings and
+//!   control bytes as it goes; only a complete head is then split.
+//!
+//! The fast pass succeeds only where the slow one would give the same head,
+//! and never decides an error: so the answer, 414 vs 400 vs 431 included,
+//! never depends on how the bytes arrived. The scan resumes: [`HeadScan`]
+//! keeps where it stopped in an incomplete head, so a head trickled in byte
+//! by byte costs linear time, not the quadratic time of rescanning
+//! (slowloris CPU amplification). Neither looks past `max_head_bytes`.
 
-use core::mem::MaybeUninit;
+use core::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
+use super::head_lines::{self, Bad, FieldSink, Offsets};
 use crate::config::Config;
 use crate::error::PeerError;
 use crate::event::Version;
 use crate::head::{Fields, Method, RequestHead, ResponseHead};
 
 /// Most fields parsed from one head or trailer section, whatever
-/// [`Config::max_headers`] says: the field slots live on the stack (a few
-/// kilobytes), so a larger configured limit is capped here.
+/// [`Config::max_headers`] says: a larger configured limit is capped here.
 pub const MAX_HEADERS_CAP: usize = 128;
 
 /// Parses a request head at the start of `buf`.
@@ -65,36 +70,34 @@ pub(crate) fn parse_request_into(
     scan: &mut HeadScan,
     spare: &mut Fields,
 ) -> Result<Option<RequestHead>, PeerError> {
-    let Some(found) = find_head(buf, cfg, true, scan)? else {
-        return Ok(None);
-    };
-    let head = buf.split_to(found.len).freeze();
-    let lines = head.get(found.skip..).unwrap_or_default();
-
-    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS_CAP];
-    let slots = &mut slots[..cfg.max_headers.min(MAX_HEADERS_CAP)];
-    let mut req = httparse::Request::new(&mut []);
-    let status = parser_config()
-        .parse_request_with_uninit_headers(&mut req, lines, slots)
-        .map_err(map_err)?;
-    expect_complete(status, lines.len())?;
-    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
-        return Err(PeerError::MalformedHead("incomplete request line"));
-    };
-
-    let target = subslice(&head, target.as_bytes())?;
-    if target.len() > cfg.max_uri_len {
+    let limit = field_limit(cfg);
+    let mut offsets = Offsets::new();
+    let (head, line, fields) =
+        if let Some((found, line)) = fast_request(buf, cfg, scan, &mut offsets) {
+            let head = buf.split_to(found.len).freeze();
+            let fields = build_fields(&head, &offsets, spare)?;
+            (head, line, fields)
+        } else {
+            let Some(found) = find_head(buf, cfg, true, scan)? else {
+                return Ok(None);
+            };
+            let head = buf.split_to(found.len).freeze();
+            let lines = head.get(found.skip..).unwrap_or_default();
+            let line = head_lines::request_line(lines, cfg.allow_bare_lf).map_err(Bad::head)?;
+            let mut sink = Collect::new(&head, found.skip, spare);
+            let fl = head_lines::field_lines(lines, line.next, cfg.allow_bare_lf, limit, &mut sink)
+                .map_err(Bad::head)?;
+            let (line, fields) = (Parsed::at(line, found.skip, fl), sink.fields);
+            (head, line, fields)
+        };
+    if line.target.len() > cfg.max_uri_len {
         return Err(PeerError::UriTooLong);
     }
-    // httparse checked that the method is a token.
-    let method = Method::from_bytes(subslice(&head, method.as_bytes())?);
-    let version = version(minor)?;
-    let fields = collect_fields(&head, req.headers, spare)?;
-    check_host(&fields, version)?;
+    check_host(&head, &line)?;
     Ok(Some(RequestHead {
-        method,
-        target,
-        version,
+        method: Method::from_bytes(part(&head, line.method)?),
+        target: part(&head, line.target)?,
+        version: line.version,
         fields,
         protocol: None,
     }))
@@ -103,8 +106,8 @@ pub(crate) fn parse_request_into(
 /// Parses a response head at the start of `buf` (client side).
 ///
 /// Same contract as [`parse_request`]. The status must be in 100..=999; the
-/// reason phrase may be empty (and its leading space may be missing, which
-/// `httparse` tolerates; the reason is informational only, RFC 9112 §4).
+/// reason phrase may be empty (and its leading space may be missing; the
+/// reason is informational only, RFC 9112 §4) and is kept as received.
 pub fn parse_response(buf: &mut BytesMut, cfg: &Config) -> Result<Option<ResponseHead>, PeerError> {
     parse_response_resume(buf, cfg, &mut HeadScan::default())
 }
@@ -126,32 +129,34 @@ pub(crate) fn parse_response_into(
     scan: &mut HeadScan,
     spare: &mut Fields,
 ) -> Result<Option<ResponseHead>, PeerError> {
-    let Some(found) = find_head(buf, cfg, false, scan)? else {
-        return Ok(None);
-    };
-    let head = buf.split_to(found.len).freeze();
-    let lines = head.get(found.skip..).unwrap_or_default();
-
-    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS_CAP];
-    let slots = &mut slots[..cfg.max_headers.min(MAX_HEADERS_CAP)];
-    let mut res = httparse::Response::new(&mut []);
-    let status = parser_config()
-        .parse_response_with_uninit_headers(&mut res, lines, slots)
-        .map_err(map_err)?;
-    expect_complete(status, lines.len())?;
-    let (Some(minor), Some(code)) = (res.version, res.code) else {
-        return Err(PeerError::MalformedHead("incomplete status line"));
-    };
-    if !(100..=999).contains(&code) {
+    let limit = field_limit(cfg);
+    let mut offsets = Offsets::new();
+    let (head, line, fields) =
+        if let Some((found, line)) = fast_response(buf, cfg, scan, &mut offsets) {
+            let head = buf.split_to(found.len).freeze();
+            let fields = build_fields(&head, &offsets, spare)?;
+            (head, line, fields)
+        } else {
+            let Some(found) = find_head(buf, cfg, false, scan)? else {
+                return Ok(None);
+            };
+            let head = buf.split_to(found.len).freeze();
+            let lines = head.get(found.skip..).unwrap_or_default();
+            let mut line = head_lines::status_line(lines, cfg.allow_bare_lf).map_err(Bad::head)?;
+            let mut sink = Collect::new(&head, found.skip, spare);
+            head_lines::field_lines(lines, line.next, cfg.allow_bare_lf, limit, &mut sink)
+                .map_err(Bad::head)?;
+            line.reason = shift(line.reason, found.skip);
+            let fields = sink.fields;
+            (head, line, fields)
+        };
+    if !(100..=999).contains(&line.status) {
         return Err(PeerError::MalformedHead("status code out of range"));
     }
-    let version = version(minor)?;
-    let reason = reason(&head, lines)?;
-    let fields = collect_fields(&head, res.headers, spare)?;
     Ok(Some(ResponseHead {
-        status: code,
-        reason,
-        version,
+        status: line.status,
+        reason: part(&head, line.reason)?,
+        version: line.version,
         fields,
     }))
 }
@@ -160,20 +165,223 @@ pub(crate) fn parse_response_into(
 /// RFC 9112 §7.1.2) with the same rules as head fields. `section` must already
 /// have passed [`scan_lines`]. Errors are reported as [`PeerError::BadChunk`].
 pub(crate) fn parse_trailers(section: &Bytes, cfg: &Config) -> Result<Fields, PeerError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS_CAP];
-    let slots = &mut slots[..cfg.max_headers.min(MAX_HEADERS_CAP)];
-    let status = httparse::parse_headers(section, slots).map_err(|e| match map_err(e) {
-        PeerError::MalformedHead(why) => PeerError::BadChunk(why),
-        _ => PeerError::BadChunk("too many trailer fields"),
-    })?;
-    let httparse::Status::Complete((len, headers)) = status else {
-        return Err(PeerError::BadChunk("incomplete trailer section"));
-    };
-    if len != section.len() {
+    let mut sink = Collect::new(section, 0, &mut Fields::new());
+    let lines = head_lines::field_lines(section, 0, cfg.allow_bare_lf, field_limit(cfg), &mut sink)
+        .map_err(|bad| match bad {
+            Bad::TooManyFields => PeerError::BadChunk("too many trailer fields"),
+            Bad::Unchecked | Bad::Full => PeerError::BadChunk("malformed trailer section"),
+            _ => match bad.head() {
+                PeerError::MalformedHead(why) => PeerError::BadChunk(why),
+                _ => PeerError::BadChunk("malformed trailer section"),
+            },
+        })?;
+    if lines.end != section.len() {
         return Err(PeerError::BadChunk("malformed trailer section"));
     }
-    collect_fields(section, headers, &mut Fields::new())
-        .map_err(|_| PeerError::BadChunk("malformed trailer section"))
+    Ok(sink.fields)
+}
+
+fn field_limit(cfg: &Config) -> usize {
+    cfg.max_headers.min(MAX_HEADERS_CAP)
+}
+
+impl Bad {
+    /// The error a head gets for it.
+    fn head(self) -> PeerError {
+        PeerError::MalformedHead(match self {
+            Self::TooManyFields => return PeerError::TooManyHeaders,
+            Self::RequestLine => "invalid request line",
+            Self::Version => "unsupported or invalid HTTP version",
+            Self::LineEnding => "invalid line ending",
+            Self::StatusLine => "invalid status line",
+            Self::FieldName => "invalid field name (or whitespace before the colon)",
+            // Unreachable on a head the line scan passed.
+            Self::Unchecked | Self::Full => "malformed head",
+        })
+    }
+}
+
+/// The parts of a request line (`method`, `target`, in the head's offsets),
+/// with what the field lines said about Host.
+struct Parsed {
+    method: Range<usize>,
+    target: Range<usize>,
+    version: Version,
+    hosts: usize,
+    host: Range<usize>,
+}
+
+impl Parsed {
+    /// `line` and `fields` found `skip` bytes into the head.
+    fn at(line: head_lines::RequestLine, skip: usize, fields: head_lines::FieldLines) -> Self {
+        Self {
+            method: shift(line.method, skip),
+            target: shift(line.target, skip),
+            version: line.version,
+            hosts: fields.hosts,
+            host: shift(fields.host, skip),
+        }
+    }
+}
+
+fn shift(r: Range<usize>, by: usize) -> Range<usize> {
+    r.start.saturating_add(by)..r.end.saturating_add(by)
+}
+
+/// A request head complete in `buf` on the first look, split in one pass.
+/// `None` for anything else (incomplete, invalid, a limit reached, more
+/// fields than the pass has room for): the slow path decides those.
+fn fast_request(
+    buf: &[u8],
+    cfg: &Config,
+    scan: &mut HeadScan,
+    offsets: &mut Offsets,
+) -> Option<(Found, Parsed)> {
+    let (window, skip) = fast_window(buf, cfg, scan)?;
+    let lines = window.get(skip..)?;
+    let parsed = head_lines::request_line(lines, cfg.allow_bare_lf).and_then(|line| {
+        // A longer target is the slow path's 414 (or an earlier 400).
+        if line.target.len() > cfg.max_uri_len {
+            return Err(Bad::Unchecked);
+        }
+        let fl = field_lines_at(lines, line.next, skip, cfg, offsets)?;
+        Ok((
+            Found {
+                skip,
+                len: fl.end + skip,
+            },
+            Parsed::at(line, skip, fl),
+        ))
+    });
+    fast_outcome(parsed, window.len(), scan)
+}
+
+/// [`fast_request`] for a response head.
+fn fast_response(
+    buf: &[u8],
+    cfg: &Config,
+    scan: &mut HeadScan,
+    offsets: &mut Offsets,
+) -> Option<(Found, head_lines::StatusLine)> {
+    let (window, skip) = fast_window(buf, cfg, scan)?;
+    let lines = window.get(skip..)?;
+    let parsed = head_lines::status_line(lines, cfg.allow_bare_lf).and_then(|mut line| {
+        let fl = field_lines_at(lines, line.next, skip, cfg, offsets)?;
+        line.reason = shift(line.reason, skip);
+        Ok((
+            Found {
+                skip,
+                len: fl.end + skip,
+            },
+            line,
+        ))
+    });
+    fast_outcome(parsed, window.len(), scan)
+}
+
+/// The bytes the fast pass may look at, and the empty lines before the
+/// start line; `None` unless this is the first look at the head.
+fn fast_window<'a>(buf: &'a [u8], cfg: &Config, scan: &HeadScan) -> Option<(&'a [u8], usize)> {
+    if !scan.is_fresh() {
+        return None;
+    }
+    let window = buf.get(..buf.len().min(cfg.max_head_bytes))?;
+    Some((window, leading_empty_lines(window, 0, cfg.allow_bare_lf)))
+}
+
+/// The field lines of `lines` from `at`, with offsets in the whole head
+/// (`skip` bytes before `lines`).
+fn field_lines_at(
+    lines: &[u8],
+    at: usize,
+    skip: usize,
+    cfg: &Config,
+    offsets: &mut Offsets,
+) -> Result<head_lines::FieldLines, Bad> {
+    let mut shifted = Shifted { skip, offsets };
+    head_lines::field_lines(lines, at, cfg.allow_bare_lf, field_limit(cfg), &mut shifted)
+}
+
+/// Offsets of `lines` stored as offsets of the head (`skip` bytes longer).
+struct Shifted<'a> {
+    skip: usize,
+    offsets: &'a mut Offsets,
+}
+
+impl FieldSink for Shifted<'_> {
+    #[inline]
+    fn field(&mut self, name: Range<usize>, value: Range<usize>) -> Result<(), Bad> {
+        self.offsets
+            .field(shift(name, self.skip), shift(value, self.skip))
+    }
+}
+
+/// Counts the bytes the fast pass looked at (tests: the scan stays linear).
+fn fast_outcome<T>(parsed: Result<T, Bad>, window: usize, scan: &mut HeadScan) -> Option<T> {
+    scan.looked_at(window);
+    parsed.ok()
+}
+
+/// The fields at `offsets` in `head`, in `spare`'s storage.
+fn build_fields(head: &Bytes, offsets: &Offsets, spare: &mut Fields) -> Result<Fields, PeerError> {
+    let mut fields = Fields::reuse(spare, offsets.len());
+    for (name, value) in offsets.iter() {
+        fields.push(part(head, name)?, part(head, value)?);
+    }
+    Ok(fields)
+}
+
+/// Builds the fields of a head already split off, in `spare`'s storage.
+struct Collect<'a> {
+    head: &'a Bytes,
+    /// Where the offsets the splitter gives start in `head`.
+    skip: usize,
+    fields: Fields,
+}
+
+impl<'a> Collect<'a> {
+    fn new(head: &'a Bytes, skip: usize, spare: &mut Fields) -> Self {
+        Self {
+            head,
+            skip,
+            fields: Fields::reuse(spare, 0),
+        }
+    }
+}
+
+impl FieldSink for Collect<'_> {
+    fn field(&mut self, name: Range<usize>, value: Range<usize>) -> Result<(), Bad> {
+        let name = part(self.head, shift(name, self.skip)).map_err(|_| Bad::Unchecked)?;
+        let value = part(self.head, shift(value, self.skip)).map_err(|_| Bad::Unchecked)?;
+        self.fields.push(name, value);
+        Ok(())
+    }
+}
+
+/// The zero-copy slice of `head` at `r`.
+fn part(head: &Bytes, r: Range<usize>) -> Result<Bytes, PeerError> {
+    if r.start <= r.end && r.end <= head.len() {
+        Ok(head.slice(r))
+    } else {
+        // Unreachable: the splitter gives offsets inside the head.
+        Err(PeerError::MalformedHead("internal: field outside the head"))
+    }
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; no request has
+/// more than one; its value must be a valid `uri-host [ ":" port ]` (which
+/// may be empty).
+fn check_host(head: &[u8], line: &Parsed) -> Result<(), PeerError> {
+    let valid = || {
+        head.get(line.host.clone())
+            .is_some_and(|v| v.iter().all(|&b| head_lines::is_host_byte(b)))
+    };
+    match line.hosts {
+        0 if line.version == Version::Http11 => Err(PeerError::BadHost),
+        0 => Ok(()),
+        1 if valid() => Ok(()),
+        _ => Err(PeerError::BadHost),
+    }
 }
 
 /// Where a complete head lies in the buffer.
@@ -201,6 +409,12 @@ pub struct HeadScan {
 }
 
 impl HeadScan {
+    /// True if no byte of the head has been looked at yet (a CR that ends
+    /// the input leaves the scan fresh: it is judged with the next byte).
+    fn is_fresh(&self) -> bool {
+        self.skip == 0 && self.lines == LineScan::at(0) && self.uri == UriScan::default()
+    }
+
     /// Starts over with the start line at `skip`.
     fn restart_at(&mut self, skip: usize) {
         self.skip = skip;
@@ -452,160 +666,9 @@ pub(crate) fn scan_lines(
     Ok(Lines::Partial(LineScan { line_start, pos }))
 }
 
-/// Strict: no leniency is enabled (obs-fold, spaces before the colon, extra
-/// spaces in the start line, invalid lines skipped). These are the defaults;
-/// they are spelled out so that a default change cannot loosen the parser.
-fn parser_config() -> httparse::ParserConfig {
-    let mut c = httparse::ParserConfig::default();
-    c.allow_spaces_after_header_name_in_responses(false)
-        .allow_obsolete_multiline_headers_in_responses(false)
-        .allow_multiple_spaces_in_request_line_delimiters(false)
-        .allow_multiple_spaces_in_response_status_delimiters(false)
-        .allow_space_before_first_header_name(false)
-        .ignore_invalid_headers_in_requests(false)
-        .ignore_invalid_headers_in_responses(false);
-    c
-}
-
-fn map_err(e: httparse::Error) -> PeerError {
-    PeerError::MalformedHead(match e {
-        httparse::Error::TooManyHeaders => return PeerError::TooManyHeaders,
-        httparse::Error::HeaderName => "invalid field name (or whitespace before the colon)",
-        httparse::Error::HeaderValue => "invalid field value",
-        httparse::Error::NewLine => "invalid line ending",
-        httparse::Error::Status => "invalid status line",
-        httparse::Error::Token => "invalid request line",
-        httparse::Error::Version => "unsupported or invalid HTTP version",
-    })
-}
-
-/// Our scan and httparse must agree on where the head ends.
-fn expect_complete(status: httparse::Status<usize>, len: usize) -> Result<(), PeerError> {
-    match status {
-        httparse::Status::Complete(n) if n == len => Ok(()),
-        _ => Err(PeerError::MalformedHead("malformed head")),
-    }
-}
-
-fn version(minor: u8) -> Result<Version, PeerError> {
-    match minor {
-        0 => Ok(Version::Http10),
-        1 => Ok(Version::Http11),
-        _ => Err(PeerError::MalformedHead(
-            "unsupported or invalid HTTP version",
-        )),
-    }
-}
-
-/// The zero-copy slice of `whole` that `part` (a subslice of it) covers.
-fn subslice(whole: &Bytes, part: &[u8]) -> Result<Bytes, PeerError> {
-    if part.is_empty() {
-        return Ok(Bytes::new());
-    }
-    let start = part.as_ptr().addr().checked_sub(whole.as_ptr().addr());
-    match start.and_then(|s| Some(s..s.checked_add(part.len())?)) {
-        Some(r) if r.end <= whole.len() => Ok(whole.slice(r)),
-        // Unreachable: httparse returns slices of its input.
-        _ => Err(PeerError::MalformedHead("internal: field outside the head")),
-    }
-}
-
-fn collect_fields(
-    head: &Bytes,
-    headers: &[httparse::Header<'_>],
-    spare: &mut Fields,
-) -> Result<Fields, PeerError> {
-    let mut fields = Fields::reuse(spare, headers.len());
-    for h in headers {
-        // httparse strips the OWS around values; trimming again costs little
-        // and keeps the guarantee local.
-        fields.push(
-            subslice(head, h.name.as_bytes())?,
-            subslice(head, trim_ows(h.value))?,
-        );
-    }
-    Ok(fields)
-}
-
-/// The reason phrase, taken from the raw status line: httparse replaces a
-/// reason containing obs-text with "", and we keep it as received.
-fn reason(head: &Bytes, lines: &[u8]) -> Result<Bytes, PeerError> {
-    // "HTTP/1.x NNN" is 12 bytes; a reason follows a 13th byte, SP.
-    let end = lines
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(lines.len());
-    let line = lines.get(..end).unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match (line.get(12), line.get(13..)) {
-        (Some(b' '), Some(reason)) => subslice(head, reason),
-        _ => Ok(Bytes::new()),
-    }
-}
-
-/// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; no request has
-/// more than one; its value must be a valid `uri-host [ ":" port ]` (which
-/// may be empty).
-fn check_host(fields: &Fields, version: Version) -> Result<(), PeerError> {
-    let mut hosts = fields.get_all("host");
-    let first = hosts.next();
-    if hosts.next().is_some() {
-        return Err(PeerError::BadHost);
-    }
-    match first {
-        None if version == Version::Http11 => Err(PeerError::BadHost),
-        Some(v) if !v.iter().all(|&b| is_host_byte(b)) => Err(PeerError::BadHost),
-        _ => Ok(()),
-    }
-}
-
-/// Bytes of `uri-host [":" port]` (RFC 3986 §3.2.2): unreserved, pct-encoded,
-/// sub-delims, and `:[]` for ports and IP literals.
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'%'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'['
-                | b']'
-        )
-}
-
 /// `tchar` (RFC 9110 §5.6.2).
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    head_lines::is_tchar(b)
 }
 
 /// True if `s` is a non-empty `token` (RFC 9110 §5.6.2).
