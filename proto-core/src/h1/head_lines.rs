@@ -132,8 +132,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// The eight bytes at `i`, if there are eight.
 #[inline]
 fn word(s: &[u8], i: usize) -> Option<u64> {
-    let w = s.get(i..i.checked_add(8)?)?;
-    Some(u64::from_le_bytes(<[u8; 8]>::try_from(w).ok()?))
+    Some(u64::from_le_bytes(*s.get(i..)?.first_chunk::<8>()?))
 }
 
 /// Flags (high bit of the byte) the bytes of `x` below `n` (n <= 0x80):
@@ -381,7 +380,8 @@ impl Offsets {
 
     /// The (name, value) ranges, in order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
-        self.at.iter().take(self.len).map(|&[a, b, c, d]| {
+        let at = self.at.get(..self.len).unwrap_or_default();
+        at.iter().map(|&[a, b, c, d]| {
             let at = |x: u32| usize::try_from(x).unwrap_or(usize::MAX);
             (at(a)..at(b), at(c)..at(d))
         })

@@ -326,7 +326,15 @@ fn fast_outcome<T>(parsed: Result<T, Bad>, window: usize, scan: &mut HeadScan) -
 fn build_fields(head: &Bytes, offsets: &Offsets, spare: &mut Fields) -> Result<Fields, PeerError> {
     let mut fields = Fields::reuse(spare, offsets.len());
     for (name, value) in offsets.iter() {
-        fields.push(part(head, name)?, part(head, value)?);
+        // One check for both: the splitter gives them in order.
+        if name.start > name.end
+            || name.end > value.start
+            || value.start > value.end
+            || value.end > head.len()
+        {
+            return Err(PeerError::MalformedHead("internal: field outside the head"));
+        }
+        fields.push(head.slice(name), head.slice(value));
     }
     Ok(fields)
 }
