@@ -88,6 +88,16 @@ fn into_header_map(fields: Fields) -> Result<HeaderMap, http::Error> {
     Ok(map)
 }
 
+/// A received head's fields as a `HeaderMap` sharing their values.
+fn shared_header_map(fields: &Fields) -> Result<HeaderMap, http::Error> {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for f in fields {
+        let name = HeaderName::from_bytes(&f.name)?;
+        map.append(name, HeaderValue::from_maybe_shared(f.value.clone())?);
+    }
+    Ok(map)
+}
+
 fn http_version(v: Version) -> http::Version {
     match v {
         Version::Http10 => http::Version::HTTP_10,
@@ -98,7 +108,14 @@ fn http_version(v: Version) -> http::Version {
 
 /// A received request head as `http` parts (the head is consumed: its
 /// target and values move into `http` without copying).
-pub fn request_parts(head: RequestHead) -> Result<http::request::Parts, http::Error> {
+pub fn request_parts(mut head: RequestHead) -> Result<http::request::Parts, http::Error> {
+    request_parts_from(&mut head)
+}
+
+/// [`request_parts`] leaving `head.fields` in place, so that their storage
+/// can go back to the core (`Connection::recycle_fields`): the target moves
+/// out, the values are shared (a reference count each, no copy).
+pub fn request_parts_from(head: &mut RequestHead) -> Result<http::request::Parts, http::Error> {
     let (mut parts, ()) = http::Request::new(()).into_parts();
     parts.method = match &head.method {
         Method::Get => http::Method::GET,
@@ -112,9 +129,9 @@ pub fn request_parts(head: RequestHead) -> Result<http::request::Parts, http::Er
         Method::Patch => http::Method::PATCH,
         other => http::Method::from_bytes(other.as_bytes())?,
     };
-    parts.uri = http::Uri::from_maybe_shared(head.target)?;
+    parts.uri = http::Uri::from_maybe_shared(std::mem::take(&mut head.target))?;
     parts.version = http_version(head.version);
-    parts.headers = into_header_map(head.fields)?;
+    parts.headers = shared_header_map(&head.fields)?;
     Ok(parts)
 }
 

@@ -252,10 +252,20 @@ impl<R: Runtime> Core<R> {
     /// Hands pending body bytes to the core within its write capacity, then
     /// the finish once everything went.
     pub fn flush_send(&mut self, idx: usize) {
+        self.send_data(idx, Bytes::new());
+    }
+
+    /// [`flush_send`](Self::flush_send) with `data` queued after what is
+    /// pending: with nothing pending, it goes to the core directly (a body
+    /// sent with its head queues nothing in the common case).
+    pub fn send_data(&mut self, idx: usize, mut data: Bytes) {
         let Some(st) = self.streams.get_mut(idx) else {
             return;
         };
         if !st.head_sent {
+            if !data.is_empty() {
+                st.pending.push_back(data);
+            }
             return;
         }
         let Some(mut stream) = self.conn.stream(st.id) else {
@@ -263,7 +273,21 @@ impl<R: Runtime> Core<R> {
         };
         let mut taken = 0;
         let mut failed = false;
-        while let Some(front) = st.pending.front_mut() {
+        if !data.is_empty() {
+            if st.pending.is_empty() {
+                match stream.write(&mut data) {
+                    Ok(n) => taken += n,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "response body rejected by the core");
+                        failed = true;
+                    }
+                }
+            }
+            if !failed && !data.is_empty() {
+                st.pending.push_back(data);
+            }
+        }
+        while let Some(front) = st.pending.front_mut().filter(|_| !failed) {
             match stream.write(front) {
                 Ok(n) => taken += n,
                 Err(e) => {
@@ -298,12 +322,9 @@ impl<R: Runtime> Core<R> {
         match cmd {
             Cmd::Data { key, data } => {
                 let idx = self.by_key(key)?;
-                if let Some(st) = self.streams.get_mut(idx) {
-                    // No credit: the stream stopped sending (e.g. it answered 500).
-                    st.credit.as_ref()?;
-                    st.pending.push_back(data);
-                }
-                self.flush_send(idx);
+                // No credit: the stream stopped sending (e.g. it answered 500).
+                self.streams.get(idx)?.credit.as_ref()?;
+                self.send_data(idx, data);
             }
             Cmd::Finish { key, trailers } => {
                 let idx = self.by_key(key)?;

@@ -149,13 +149,10 @@ pub fn apply_reply<R: Runtime>(
         return;
     }
     st.head_sent = true;
-    if !data.is_empty() {
-        st.pending.push_back(data);
-    }
     if end && !end_now {
         st.finish = Some(trailers);
     }
-    core.flush_send(idx);
+    core.send_data(idx, data);
 }
 
 /// Replaces whatever the stream was going to send with an empty 500 if no

@@ -22,7 +22,7 @@ use adapter_common::server::{TaskGuard, answer_500, apply_reply, content_length,
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
-use crate::conv::{ReqInfo, request_parts};
+use crate::conv::{ReqInfo, request_parts_from};
 use crate::driver::{Core, Handler, Recv, Rt, Stream};
 use crate::error::Error;
 use crate::rt::Spawner;
@@ -45,7 +45,7 @@ impl<S: HttpService> ServerHandler<S> {
         &mut self,
         core: &mut Core,
         id: StreamId,
-        head: RequestHead,
+        mut head: RequestHead,
         end_stream: bool,
         cx: &mut Context<'_>,
     ) {
@@ -58,7 +58,10 @@ impl<S: HttpService> ServerHandler<S> {
         let expect = !end_stream && head.fields.has_token("expect", "100-continue");
         let upgrade = info.is_connect
             || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
-        let mut parts = match request_parts(head) {
+        let converted = request_parts_from(&mut head);
+        // The head's field storage holds the next request's head.
+        core.conn.recycle_fields(head.fields);
+        let mut parts = match converted {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");
