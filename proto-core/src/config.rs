@@ -38,6 +38,12 @@ pub struct Config {
     pub header_read_timeout: Option<Duration>,
     /// Time a kept-alive connection may sit with no request. `None` disables.
     pub idle_timeout: Option<Duration>,
+    /// After this long with no exchange in progress, a connection lets go of
+    /// the storage it keeps for reuse between requests (event, exchange and
+    /// send queues, recycled head storage, HTTP/2 decode buffers), so that
+    /// thousands of idle keep-alive connections hold little; busy ones keep
+    /// it and allocate nothing per request. `None` keeps it always.
+    pub idle_release: Option<Duration>,
     /// Time a body may go without progress while the application waits for it.
     pub body_read_timeout: Option<Duration>,
     /// Server, HTTP/1: the slowest a request body may arrive while the
@@ -164,6 +170,7 @@ impl Default for Config {
             allow_bare_lf: false,
             header_read_timeout: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(60)),
+            idle_release: Some(Duration::from_secs(1)),
             body_read_timeout: Some(Duration::from_secs(60)),
             min_body_rate: Some(MinRate {
                 bytes_per_second: 240,

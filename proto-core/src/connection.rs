@@ -319,6 +319,12 @@ impl Connection {
         dispatch!(&mut self.proto, c => c.recycle_fields(fields), pending => ())
     }
 
+    /// Bytes of storage kept for reuse between exchanges (tests).
+    #[cfg(test)]
+    pub(crate) fn kept_storage(&self) -> usize {
+        dispatch!(&self.proto, c => c.kept_storage(), pending => 0)
+    }
+
     /// False while the core will not take more input (backpressure, upgrade,
     /// or closed): stop reading the transport until it turns true again.
     pub fn wants_read(&self) -> bool {

@@ -66,6 +66,9 @@ pub enum TimerKind {
     /// Bytes were owed to the peer and the transport took none of them in
     /// time: the peer does not read (slow-read defence).
     SendStall,
+    /// An idle connection lets go of the storage it keeps for reuse
+    /// (`Config::idle_release`; internal, not reported).
+    IdleRelease,
 }
 
 /// What an `Upgrade` event switched to.

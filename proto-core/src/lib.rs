@@ -20,6 +20,8 @@ mod head;
 pub mod hpack;
 #[cfg(feature = "http")]
 mod http_conv;
+#[cfg(test)]
+mod idle_release_tests;
 mod input;
 mod time;
 mod timer;

@@ -6,7 +6,7 @@ use core::time::Duration;
 use crate::event::TimerKind;
 use crate::time::Instant;
 
-const KINDS: [TimerKind; 10] = [
+const KINDS: [TimerKind; 11] = [
     TimerKind::HeaderRead,
     TimerKind::Idle,
     TimerKind::BodyRead,
@@ -17,6 +17,7 @@ const KINDS: [TimerKind; 10] = [
     TimerKind::PingTimeout,
     TimerKind::HeaderBlock,
     TimerKind::SendStall,
+    TimerKind::IdleRelease,
 ];
 
 fn index(kind: TimerKind) -> usize {
@@ -31,6 +32,7 @@ fn index(kind: TimerKind) -> usize {
         TimerKind::PingTimeout => 7,
         TimerKind::HeaderBlock => 8,
         TimerKind::SendStall => 9,
+        TimerKind::IdleRelease => 10,
         // `TimerKind` is non-exhaustive for users only; every kind is listed.
     }
 }

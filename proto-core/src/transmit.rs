@@ -75,6 +75,19 @@ impl TxQueue {
     }
 
     /// Drops everything owed (the peer stopped reading).
+    /// Bytes of storage held (tests of the idle release).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.list.capacity() * size_of::<Bytes>() + self.buf.capacity()
+    }
+
+    /// Lets go of the storage when nothing is owed (idle connections).
+    pub(crate) fn release(&mut self) {
+        if self.is_empty() {
+            *self = Self::default();
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.list.clear();
         self.pos = 0;

@@ -1411,6 +1411,7 @@ pub fn no_timers() -> Config {
     c.body_read_timeout = None;
     c.min_body_rate = None;
     c.send_timeout = None;
+    c.idle_release = None;
     c
 }
 

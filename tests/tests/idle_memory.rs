@@ -4,7 +4,8 @@
 //!
 //! Each case opens `IDLE_N` connections (default 300) from blocking sockets
 //! on this thread to a server running in-process on another one, brings each
-//! to its idle state, waits until the server's heap stops moving, and reports
+//! to its idle state, waits `Config::idle_release` (1 s) and then until the
+//! server's heap stops moving, and reports
 //! (live heap now - live heap before) / N, the RSS growth per connection, and
 //! the size of the connection future (smol's server boxes it: the figure is
 //! then the wrapper's, and the box is in the heap figure). Cases:
@@ -321,6 +322,9 @@ fn measure(adapter: Adapter, case: Case, n: usize) -> (Figures, usize) {
     for _ in 0..n {
         conns.push(open(server.addr, case));
     }
+    // Idle means idle for longer than `idle_release`: the storage a
+    // connection keeps for its next request is gone by then.
+    std::thread::sleep(config().idle_release.unwrap_or_default());
     let after = settle(&*server.active, n);
     let rss_after = rss_bytes();
     drop(conns);

@@ -160,6 +160,7 @@ impl H1Conn {
         conn.events.push_back(Event::Negotiated {
             version: Version::Http11,
         });
+        conn.arm(TimerKind::IdleRelease, conn.cfg.idle_release);
         match side {
             // Slowloris: the first head must arrive in time, counted from accept.
             Side::Server => conn.arm(TimerKind::HeaderRead, conn.cfg.header_read_timeout),

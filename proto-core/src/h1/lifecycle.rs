@@ -120,6 +120,11 @@ impl H1Conn {
             if matches!(self.reading, Reading::Done) {
                 self.reading = Reading::Head;
             }
+            // A client retires its exchange as its application reads, with
+            // no input to follow: start the idle release from here too.
+            if self.rbuf.is_empty() && self.timers.get(TimerKind::IdleRelease).is_none() {
+                self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
+            }
         }
     }
 

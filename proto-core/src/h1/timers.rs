@@ -1,11 +1,17 @@
 //! HTTP/1.1 timers: header read (slowloris), idle keep-alive, body read,
-//! 100-continue wait, shutdown drain — kept in step with the reading state.
+//! 100-continue wait, shutdown drain — kept in step with the reading state;
+//! and the idle release of kept storage.
+
+use std::collections::VecDeque;
+
+use bytes::BytesMut;
 
 use super::conn::{H1Conn, Reading};
 use super::stream::Continue;
 use crate::connection::Side;
 use crate::error::CloseReason;
 use crate::event::{Event, TimerKind};
+use crate::head::Fields;
 use crate::time::Instant;
 
 impl H1Conn {
@@ -31,6 +37,11 @@ impl H1Conn {
     pub(super) fn update_read_timers(&mut self) {
         if self.closed {
             return;
+        }
+        if !self.streams.is_empty() || !self.rbuf.is_empty() {
+            self.timers.stop(TimerKind::IdleRelease);
+        } else if self.timers.get(TimerKind::IdleRelease).is_none() {
+            self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
         }
         match &self.reading {
             Reading::Head if self.side == Side::Server => {
@@ -86,7 +97,39 @@ impl H1Conn {
         }
     }
 
+    /// Bytes of storage kept for reuse (what `idle_release` lets go).
+    #[cfg(test)]
+    pub(crate) fn kept_storage(&self) -> usize {
+        self.events.capacity() * size_of::<Event>()
+            + self.streams.capacity() * size_of::<super::stream::Stream>()
+            + self.spare_queue.capacity() * size_of::<bytes::Bytes>()
+            + self.spare_fields.capacity()
+            + self.tx.capacity()
+            + self.rbuf.capacity()
+    }
+
+    /// `idle_release`: no exchange for a while, so the storage kept for the
+    /// next one goes (it is allocated again when a request comes).
+    fn release_idle(&mut self) {
+        if !self.streams.is_empty() || !self.rbuf.is_empty() {
+            return;
+        }
+        if !self.events.is_empty() || !self.tx.is_empty() {
+            // The application or the transport is behind: look again later.
+            return self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
+        }
+        self.events = VecDeque::new();
+        self.streams = VecDeque::new();
+        self.spare_queue = VecDeque::new();
+        self.spare_fields = Fields::new();
+        self.tx.release();
+        self.rbuf = BytesMut::new();
+    }
+
     pub(super) fn on_timeout(&mut self, kind: TimerKind) {
+        if kind == TimerKind::IdleRelease {
+            return self.release_idle();
+        }
         if kind == TimerKind::SendStall {
             if !self.timers.send_stalled(self.now, self.cfg.send_timeout) {
                 return;
@@ -138,7 +181,8 @@ impl H1Conn {
             TimerKind::SettingsAck
             | TimerKind::KeepAlive
             | TimerKind::PingTimeout
-            | TimerKind::HeaderBlock => {}
+            | TimerKind::HeaderBlock
+            | TimerKind::IdleRelease => {}
         }
     }
 }

@@ -327,6 +327,7 @@ impl H2Conn {
         conn.send_initial_settings();
         // The peer's preface and first SETTINGS must come in time.
         conn.arm(TimerKind::HeaderRead, conn.cfg.header_read_timeout);
+        conn.arm(TimerKind::IdleRelease, conn.cfg.idle_release);
         conn
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::conn::{H2Conn, Phase, PingKind, RECENT_RESETS};
 use super::frame;
@@ -12,6 +12,7 @@ use super::stream::State;
 use crate::connection::{Shutdown, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind};
+use crate::head::Fields;
 use crate::time::Instant;
 
 /// The graceful-shutdown PING's payload (any value works; this one is ours).
@@ -99,7 +100,7 @@ impl H2Conn {
 
     /// Server: answers a request we will not process with a bodyless status.
     pub(super) fn refuse_with_status(&mut self, id: StreamId, status: u16) {
-        let mut block = bytes::BytesMut::new();
+        let mut block = BytesMut::new();
         let code = Bytes::copy_from_slice(status.to_string().as_bytes());
         self.encoder
             .encode([(&b":status"[..], &code[..], false)], &mut block);
@@ -312,6 +313,9 @@ impl H2Conn {
             // The peer does not read: no GOAWAY can reach it either.
             self.tx.clear();
         }
+        if kind == TimerKind::IdleRelease {
+            return self.release_idle();
+        }
         if kind == TimerKind::KeepAlive {
             if self.ping_outstanding.is_none() {
                 self.ping_outstanding = Some(KEEPALIVE_PING);
@@ -342,6 +346,49 @@ impl H2Conn {
         }
     }
 
+    /// Bytes of storage kept for reuse (what `idle_release` lets go).
+    #[cfg(test)]
+    pub(crate) fn kept_storage(&self) -> usize {
+        self.events.capacity() * size_of::<Event>()
+            + self.tx.capacity()
+            + self.rbuf.capacity()
+            + self.ready.iter().map(VecDeque::capacity).sum::<usize>() * 4
+            + self.scratch.capacity()
+            + self.block_buf.capacity()
+            + self.spare_queues.capacity()
+            + self.field_buf.capacity()
+            + self.spare_fields.capacity()
+    }
+
+    /// `idle_release`: no stream for a while, so the storage kept for the
+    /// next ones goes (allocated again when a stream opens). Protocol state
+    /// (HPACK tables, recent stream ids, settings) stays.
+    fn release_idle(&mut self) {
+        if !self.streams.is_empty() || self.partial.is_some() {
+            return;
+        }
+        if !self.events.is_empty() || !self.tx.is_empty() || !self.rbuf.is_empty() {
+            // The application, the transport or the peer is mid-way: later.
+            return self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
+        }
+        self.events = VecDeque::new();
+        self.tx.release();
+        self.rbuf = BytesMut::new();
+        self.ready = Default::default();
+        self.scratch = Vec::new();
+        self.block_buf = BytesMut::new();
+        self.spare_queues = Vec::new();
+        self.field_buf = Vec::new();
+        self.spare_fields = Fields::new();
+        if self.held_resets.is_empty() {
+            self.held_resets = VecDeque::new();
+        }
+        if self.settings_pending.is_empty() {
+            self.settings_pending = VecDeque::new();
+        }
+        self.decoder.release_scratch();
+    }
+
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
             None
@@ -350,7 +397,8 @@ impl H2Conn {
         }
     }
 
-    /// Idle: no stream open for `idle_timeout` → GOAWAY NO_ERROR and close.
+    /// Idle: no stream open for `idle_timeout` → GOAWAY NO_ERROR and close;
+    /// and after `idle_release`, the storage kept for reuse goes.
     pub(super) fn update_idle_timer(&mut self) {
         if self.closed {
             return;
@@ -359,8 +407,12 @@ impl H2Conn {
             if self.timers.get(TimerKind::Idle).is_none() {
                 self.arm(TimerKind::Idle, self.cfg.idle_timeout);
             }
+            if self.timers.get(TimerKind::IdleRelease).is_none() {
+                self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
+            }
         } else {
             self.timers.stop(TimerKind::Idle);
+            self.timers.stop(TimerKind::IdleRelease);
         }
         if self.cfg.h2.keep_alive_interval.is_some()
             && self.timers.get(TimerKind::KeepAlive).is_none()

@@ -29,6 +29,11 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// Lets go of the Huffman scratch buffer (an idle connection's memory).
+    pub(crate) fn release_scratch(&mut self) {
+        self.huffman = BytesMut::new();
+    }
+
     /// A decoder whose dynamic table starts at `max_table_size` bytes, the value both peers
     /// assume before any SETTINGS (4096 in HTTP/2, RFC 9113 §6.5.2).
     pub fn new(max_table_size: usize) -> Self {
