@@ -276,7 +276,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Arms the timer for the core's next deadline; true if it fired.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, conn: &Connection) -> bool {
+    /// `polled`: the timer was polled in this wake-up and not re-armed since;
+    /// the waker is the same for the whole wake-up, so it need not be
+    /// registered again.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, conn: &Connection, polled: &mut bool) -> bool {
         let Some(deadline) = conn.poll_timeout() else {
             return false;
         };
@@ -284,6 +287,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             let at = self.to_tokio(deadline);
             self.sleep.as_mut().reset(at);
             self.armed = Some(deadline);
+            *polled = false;
+        }
+        if std::mem::replace(polled, true) {
+            return false;
         }
         if self.sleep.as_mut().poll(cx).is_ready() {
             self.armed = None;
@@ -417,8 +424,14 @@ where
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // One clock read per wake-up, refreshed when the timer fires.
         let mut now = self.transport.now();
+        // The core hears the time once per clock read: later turns of the
+        // same wake-up would tell it the same instant again.
+        let mut tick = true;
+        let mut timer_polled = false;
         for _ in 0..MAX_TURNS {
-            self.core.conn.handle_timeout(now);
+            if std::mem::take(&mut tick) {
+                self.core.conn.handle_timeout(now);
+            }
             let mut progress = false;
 
             while self.rx_open {
@@ -467,9 +480,13 @@ where
             if self.core.closed.is_some() {
                 return Poll::Ready(Ok(()));
             }
-            if self.transport.poll_timer(cx, &self.core.conn) {
+            if self
+                .transport
+                .poll_timer(cx, &self.core.conn, &mut timer_polled)
+            {
                 progress = true;
                 now = self.transport.now();
+                tick = true;
             }
             if !progress {
                 return Poll::Pending;
