@@ -8,6 +8,7 @@
 //! Role-specific behaviour (what a request or response event means) lives in
 //! a [`Handler`]; stream bookkeeping shared by both roles lives in [`Core`].
 
+use std::cell::RefCell;
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -37,11 +38,17 @@ const MAX_READ: usize = 64 * 1024;
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
 /// Reads made without a buffer (a connection between exchanges) go to a
-/// stack buffer of this size, so that a connection waiting for its next
-/// request holds no read buffer; only what arrived is copied out. Smaller
-/// than tokio's: `futures-io` reads need initialized memory, so it is zeroed
-/// on every such read.
-const STACK_READ: usize = 4 * 1024;
+/// scratch buffer of this size, so that a connection waiting for its next
+/// request holds no read buffer; only what arrived is copied out.
+const STACK_READ: usize = 8 * 1024;
+
+thread_local! {
+    /// The scratch buffer: `futures-io` reads need initialized memory, and
+    /// this one is zeroed once per thread instead of once per read (a fresh
+    /// stack array was zeroed on every read, the largest single cost of a
+    /// small request).
+    static SCRATCH: RefCell<[u8; STACK_READ]> = const { RefCell::new([0; STACK_READ]) };
+}
 /// Gather-list entries per `write_vectored`.
 const MAX_IOV: usize = 32;
 /// Loop turns per poll before yielding to other tasks.
@@ -188,8 +195,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// One read from the transport: into the room of the read buffer if one
-    /// is held, else into the stack (copied to an allocation of the size
-    /// read). Empty at EOF.
+    /// is held, else into the thread's scratch buffer (copied to an
+    /// allocation of the size read). Empty at EOF.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BytesMut>> {
         if self.space.len() >= MIN_ROOM {
             let room = self.space.len();
@@ -201,13 +208,21 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             }
             return Poll::Ready(Ok(self.space.split_to(n)));
         }
-        let mut stack = [0u8; STACK_READ];
-        let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut stack))?.min(STACK_READ);
-        let read = stack.get(..n).unwrap_or_default();
-        if n < STACK_READ {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buf) => self.fill_from(cx, &mut buf[..]),
+            // Only if a transport's read reenters another connection's.
+            Err(_) => self.fill_from(cx, &mut [0; STACK_READ]),
+        })
+    }
+
+    /// One read into `buf`, copied to an allocation of the size read.
+    fn fill_from(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<BytesMut>> {
+        let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?.min(buf.len());
+        let read = buf.get(..n).unwrap_or_default();
+        if n < buf.len() {
             return Poll::Ready(Ok(BytesMut::from(read)));
         }
-        // The stack filled up: more is likely waiting, so go on in a
+        // The scratch filled up: more is likely waiting, so go on in a
         // buffer with room for it.
         self.alloc = (self.alloc * 2).min(MAX_READ);
         self.space = BytesMut::zeroed(self.alloc.max(2 * STACK_READ));
