@@ -2,7 +2,7 @@
 //! connection errors and GOAWAY (two-phase when graceful, §6.8), shutdown,
 //! and the timers.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
@@ -372,6 +372,8 @@ impl H2Conn {
             return self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
         }
         self.events = VecDeque::new();
+        // An emptied map keeps its root node: room for eleven streams.
+        self.streams = BTreeMap::new();
         self.tx.release();
         self.rbuf = BytesMut::new();
         self.ready = Default::default();
