@@ -20,7 +20,7 @@ use async_executor::Task;
 use async_io::Timer;
 use bytes::{Bytes, BytesMut};
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use proto_core::{CloseReason, Config, Connection, Event, Protocol, Side};
 
 use crate::cmd::CmdRx;
@@ -516,10 +516,24 @@ where
             let Some(rx) = self.core.shutdown.clone() else {
                 break poll_fn(|cx| self.poll_drive(cx)).await;
             };
-            let drive = async { Ok(poll_fn(|cx| self.poll_drive(cx)).await) };
-            match future::or(async { Err(rx.wait().await) }, drive).await {
-                Ok(r) => break r,
-                Err(_) => self.core.check_shutdown(),
+            // `wait` registers the task once; later wake-ups poll it again
+            // only once the signal is set (an atomic load), not on every
+            // wake-up as `future::or` would.
+            let mut wait = std::pin::pin!(rx.wait());
+            let mut registered = false;
+            let signal = poll_fn(|cx| {
+                if !registered || rx.current().is_some() {
+                    registered = true;
+                    if wait.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                }
+                self.poll_drive(cx).map(Some)
+            })
+            .await;
+            match signal {
+                Some(r) => break r,
+                None => self.core.check_shutdown(),
             }
         };
         // Boxed: the closing steps (flush, close, linger, each under a

@@ -245,6 +245,47 @@ fn graceful_shutdown_mid_request_h2() {
     graceful_shutdown_mid_request(true);
 }
 
+/// A kept-alive connection waiting for its next request closes as soon as a
+/// graceful shutdown is asked for: the signal wakes its task (which checks
+/// it only when woken, not on every turn).
+#[test]
+fn graceful_shutdown_closes_a_waiting_connection_at_once() {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    within(10, async {
+        let server = start(service_fn(hello)).await;
+        let mut conn = async_net::TcpStream::connect(server.addr).await.unwrap();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(HELLO.as_bytes()) {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the response");
+            got.extend_from_slice(&buf[..n]);
+        }
+        // The connection task now waits; only the shutdown can wake it
+        // (well before any of the core's timers would).
+        server.shutdown.shutdown(Duration::from_secs(5));
+        let mut rest = Vec::new();
+        let closed = async {
+            conn.read_to_end(&mut rest).await.unwrap();
+            true
+        };
+        let late = async {
+            async_io::Timer::after(Duration::from_millis(500)).await;
+            false
+        };
+        assert!(
+            futures_lite::future::or(closed, late).await,
+            "the shutdown did not wake the waiting connection"
+        );
+        assert!(rest.is_empty(), "nothing after the response");
+        server.task.await.unwrap();
+        assert_eq!(server.stats.active(), 0);
+    });
+}
+
 #[test]
 fn serves_on_a_given_executor() {
     let executor = Arc::new(Executor::new());

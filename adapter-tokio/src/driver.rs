@@ -508,10 +508,27 @@ where
             let Some(rx) = waiter.as_mut().filter(|_| self.core.shutdown.is_some()) else {
                 break poll_fn(|cx| self.poll_drive(cx)).await;
             };
-            let drive = poll_fn(|cx| self.poll_drive(cx));
-            let signal = tokio::select! {
-                r = drive => Err(r),
-                changed = rx.changed() => Ok(changed.is_ok()),
+            // `changed` registers the task once; later wake-ups poll it
+            // again only if the core's copy of the signal says it moved
+            // (a version check), not on every wake-up as a `select!` would.
+            let signal = {
+                let mut changed = std::pin::pin!(rx.changed());
+                let mut registered = false;
+                poll_fn(|cx| {
+                    let moved = self
+                        .core
+                        .shutdown
+                        .as_ref()
+                        .is_none_or(|s| !matches!(s.has_changed(), Ok(false)));
+                    if !registered || moved {
+                        registered = true;
+                        if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
+                            return Poll::Ready(Ok(changed.is_ok()));
+                        }
+                    }
+                    self.poll_drive(cx).map(Err)
+                })
+                .await
             };
             match signal {
                 Err(r) => break r,
