@@ -402,6 +402,9 @@ pub(crate) struct Driver<IO, H> {
     transport: Transport<IO>,
     rx: CmdRx,
     rx_open: bool,
+    /// The shutdown signal has the task's waker (see `run`); kept here,
+    /// next to `rx_open`, where it costs no space.
+    signal_registered: bool,
     pub(crate) handler: H,
 }
 
@@ -426,6 +429,7 @@ where
             transport,
             rx,
             rx_open: true,
+            signal_registered: false,
             handler,
         }
     }
@@ -520,10 +524,10 @@ where
             // only once the signal is set (an atomic load), not on every
             // wake-up as `future::or` would.
             let mut wait = std::pin::pin!(rx.wait());
-            let mut registered = false;
+            self.signal_registered = false;
             let signal = poll_fn(|cx| {
-                if !registered || rx.current().is_some() {
-                    registered = true;
+                if !self.signal_registered || rx.current().is_some() {
+                    self.signal_registered = true;
                     if wait.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(None);
                     }

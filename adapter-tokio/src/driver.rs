@@ -391,6 +391,9 @@ pub(crate) struct Driver<IO, H> {
     transport: Transport<IO>,
     rx: CmdRx,
     rx_open: bool,
+    /// The shutdown signal has the task's waker (see `run`); kept here,
+    /// next to `rx_open`, where it costs no space.
+    signal_registered: bool,
     pub(crate) handler: H,
 }
 
@@ -415,6 +418,7 @@ where
             transport,
             rx,
             rx_open: true,
+            signal_registered: false,
             handler,
         }
     }
@@ -513,15 +517,15 @@ where
             // (a version check), not on every wake-up as a `select!` would.
             let signal = {
                 let mut changed = std::pin::pin!(rx.changed());
-                let mut registered = false;
+                self.signal_registered = false;
                 poll_fn(|cx| {
                     let moved = self
                         .core
                         .shutdown
                         .as_ref()
                         .is_none_or(|s| !matches!(s.has_changed(), Ok(false)));
-                    if !registered || moved {
-                        registered = true;
+                    if !self.signal_registered || moved {
+                        self.signal_registered = true;
                         if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
                             return Poll::Ready(Ok(changed.is_ok()));
                         }
