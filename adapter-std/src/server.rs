@@ -27,8 +27,13 @@ use crate::upgrade::OnUpgrade;
 /// last bytes before [`Server::serve`] returns without them.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// What a server runs per request, on a pool thread: any
-/// `Fn(Request<Body>) -> Response<SendBody>` that is `Send + Sync`.
+/// What a server runs per request: any
+/// `Fn(Request<Body>) -> Response<SendBody>` that is `Send + Sync`. It runs
+/// on a pool thread, except for HTTP/1.1 requests without a body (and not
+/// upgrading), which the connection's own thread answers directly: it has
+/// nothing else to do meanwhile, and the hand-offs to and from a pool thread
+/// cost more than most handlers (a streamed response body still goes to the
+/// pool, as it blocks on flow control).
 ///
 /// The request body is a blocking [`std::io::Read`]; the response body is
 /// given in full or streamed (see [`SendBody`]).
@@ -591,13 +596,48 @@ fn content_length(parts: &http::request::Parts) -> Option<u64> {
 
 /// Runs on a pool thread: the handler, then the response.
 fn respond<H: Handler>(handler: &H, req: Request<Body>, key: u64, tx: &Sender<Msg>, info: ReqInfo) {
+    if let Some(stream_body) = call_and_answer(handler, req, key, tx, info) {
+        stream_body();
+    }
+}
+
+/// Runs on the connection's own thread (an HTTP/1.1 request without a body:
+/// nothing for the handler to wait on that this thread would have to
+/// provide): the handler, then the response; a streamed body, which blocks
+/// on flow control, goes to the pool.
+fn respond_inline<H: Handler>(
+    handler: &H,
+    req: Request<Body>,
+    key: u64,
+    tx: &Sender<Msg>,
+    info: ReqInfo,
+    pool: &Pool,
+) {
+    let Some(stream_body) = call_and_answer(handler, req, key, tx, info) else {
+        return;
+    };
+    if pool.execute(Box::new(stream_body)).is_err() {
+        tracing::warn!(stream = key, "handler pool full; response body aborted");
+        let _ = tx.send(Msg::Cmd(Cmd::Abort { key }));
+    }
+}
+
+/// Calls the handler and sends the response head (and a full body); a
+/// streamed body is returned as the work left to do.
+fn call_and_answer<H: Handler>(
+    handler: &H,
+    req: Request<Body>,
+    key: u64,
+    tx: &Sender<Msg>,
+    info: ReqInfo,
+) -> Option<impl FnOnce() + Send + 'static> {
     let send = |cmd| {
         let _ = tx.send(Msg::Cmd(cmd));
     };
     let Ok(resp) = catch_unwind(AssertUnwindSafe(|| handler.call(req))) else {
         tracing::error!(stream = key, "handler panicked; answering 500");
         send(Cmd::Abort { key });
-        return;
+        return None;
     };
     let (parts, body) = resp.into_parts();
     let exact = body.len().and_then(|n| u64::try_from(n).ok());
@@ -612,6 +652,7 @@ fn respond<H: Handler>(handler: &H, req: Request<Body>, key: u64, tx: &Sender<Ms
                 trailers: trailer_fields(body.trailers),
                 credit: None,
             });
+            None
         }
         Kind::Stream(write) => {
             let head = response_head(&parts, None, info);
@@ -624,21 +665,28 @@ fn respond<H: Handler>(handler: &H, req: Request<Body>, key: u64, tx: &Sender<Ms
                 trailers: None,
                 credit: Some(credit.clone()),
             });
-            let mut w = BodyWriter::new(key, tx.clone(), credit, body.trailers);
-            match catch_unwind(AssertUnwindSafe(|| write(&mut w))) {
-                Ok(Ok(())) => send(Cmd::Finish {
-                    key,
-                    trailers: w.take_trailers(),
-                }),
-                Ok(Err(e)) => {
-                    tracing::debug!(stream = key, error = %e, "response body failed");
-                    send(Cmd::Abort { key });
+            let tx = tx.clone();
+            let trailers = body.trailers;
+            Some(move || {
+                let send = |cmd| {
+                    let _ = tx.send(Msg::Cmd(cmd));
+                };
+                let mut w = BodyWriter::new(key, tx.clone(), credit, trailers);
+                match catch_unwind(AssertUnwindSafe(|| write(&mut w))) {
+                    Ok(Ok(())) => send(Cmd::Finish {
+                        key,
+                        trailers: w.take_trailers(),
+                    }),
+                    Ok(Err(e)) => {
+                        tracing::debug!(stream = key, error = %e, "response body failed");
+                        send(Cmd::Abort { key });
+                    }
+                    Err(_) => {
+                        tracing::error!(stream = key, "response body writer panicked");
+                        send(Cmd::Abort { key });
+                    }
                 }
-                Err(_) => {
-                    tracing::error!(stream = key, "response body writer panicked");
-                    send(Cmd::Abort { key });
-                }
-            }
+            })
         }
     }
 }
@@ -684,6 +732,11 @@ impl<H: Handler> ServerRole<H> {
         };
         core.streams.push(st);
         let req = Request::from_parts(parts, body);
+        if end_stream && !upgrade && core.conn.version() != proto_core::Version::H2 {
+            let _span = tracing::debug_span!("request", stream = key).entered();
+            respond_inline(&*self.handler, req, key, &core.tx, info, &self.pool);
+            return;
+        }
         let handler = self.handler.clone();
         let tx = core.tx.clone();
         let job = Box::new(move || {

@@ -194,8 +194,13 @@ fn full_pool_answers_503() {
         resp.into_body().collect().unwrap()
     });
     started.recv_timeout(GUARD).unwrap();
-    let resp = Client::new().get(server.url("/fast").as_str()).unwrap();
+    let resp = h2_client().get(server.url("/fast").as_str()).unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // An HTTP/1.1 request without a body is answered on its connection's
+    // own thread: a full pool does not turn it away.
+    let resp = Client::new().get(server.url("/fast").as_str()).unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.into_body().collect().unwrap(), b"fast");
     release.send(()).unwrap();
     assert_eq!(slow.join().unwrap(), b"slow");
     assert_eq!(server.stats.rejected(), 1);
