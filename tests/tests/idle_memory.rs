@@ -70,13 +70,13 @@ enum Adapter {
 /// change lowers its figure.
 const BOUNDS: &[(Adapter, Case, u64)] = &[
     (Adapter::Tokio, Case::Fresh, 2_300),
-    (Adapter::Tokio, Case::H1, 5_600),
-    (Adapter::Tokio, Case::H2Settings, 4_500),
-    (Adapter::Tokio, Case::H2, 10_900),
+    (Adapter::Tokio, Case::H1, 3_850),
+    (Adapter::Tokio, Case::H2Settings, 3_600),
+    (Adapter::Tokio, Case::H2, 5_050),
     (Adapter::Smol, Case::Fresh, 2_400),
-    (Adapter::Smol, Case::H1, 5_700),
-    (Adapter::Smol, Case::H2Settings, 4_600),
-    (Adapter::Smol, Case::H2, 11_000),
+    (Adapter::Smol, Case::H1, 4_000),
+    (Adapter::Smol, Case::H2Settings, 3_750),
+    (Adapter::Smol, Case::H2, 5_200),
 ];
 
 /// How long the server's heap must stay unchanged to count as settled.
