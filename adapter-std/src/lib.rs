@@ -80,7 +80,10 @@
 //! `driver` module's notes for the trade-offs). Server requests run on a
 //! bounded pool of handler threads ([`Builder::workers`], [`Builder::queue`];
 //! when it is full the connection answers `503` at once and keeps reading),
-//! so a slow handler blocks neither its connection nor the other streams.
+//! so a slow handler blocks neither its connection nor the other streams;
+//! HTTP/1.1 requests without a body (and not upgrading) are the exception:
+//! the connection's own thread answers them, as it has nothing else to do
+//! meanwhile (a streamed response body still goes to the pool).
 //! Bodies are bounded both ways: see [`Body`] and [`BodyWriter`].
 //! Trailers go both ways too: [`SendBody::with_trailers`] or
 //! [`BodyWriter::set_trailers`] to send (HTTP/1.1 chunked trailer section,
