@@ -72,7 +72,7 @@ pub(crate) struct H1Conn {
     pub(super) head_scan: parse::HeadScan,
     /// Storage of a head the application handed back (`recycle_fields`):
     /// the next received head is built in it. Invariant: empty, capacity at
-    /// most `max_headers`.
+    /// most `SPARE_FIELDS_MAX`.
     pub(super) spare_fields: Fields,
     pub(super) read_cap: usize,
     pub(super) reading: Reading,

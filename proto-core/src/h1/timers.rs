@@ -177,7 +177,8 @@ impl H1Conn {
                     }
                 }
             }
-            // HTTP/2 timers are never armed on an HTTP/1 connection.
+            // HTTP/2 timers are never armed on an HTTP/1 connection;
+            // `IdleRelease` returned above.
             TimerKind::SettingsAck
             | TimerKind::KeepAlive
             | TimerKind::PingTimeout
