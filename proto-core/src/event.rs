@@ -170,6 +170,9 @@ pub enum Event {
         payload: [u8; 8],
     },
     /// HTTP/2: the peer changed a stream's priority (RFC 9218 PRIORITY_UPDATE).
+    /// The stream may not be open yet (§7.1 allows it for idle streams): this
+    /// event does not open it, and no terminal event follows for a stream
+    /// the peer never opens.
     PriorityUpdate {
         /// The stream.
         id: StreamId,

@@ -276,7 +276,12 @@ impl Endpoint {
                 "{:?}: event for stream {id} after its terminal event: {ev:?}",
                 self.side
             );
-            self.seen.insert(id);
+            // A PRIORITY_UPDATE may name a stream the peer has not opened
+            // yet (RFC 9218 §7.1): it does not open it, so no terminal
+            // event is owed for it.
+            if !matches!(ev, Event::PriorityUpdate { .. }) {
+                self.seen.insert(id);
+            }
             self.touched.insert(id);
         }
         self.log.push(format!("{ev:?}"));

@@ -202,3 +202,18 @@ fn pause_on_pending_control_gives_input_back() {
         10, 10, 10, 10, 10, 10, 10, 0, 0, 8, 6, 0, 0, 0, 0, 0, 11, 11, 11, 11, 11, 11, 11, 11,
     ]);
 }
+
+/// Found by `h2_server_bytes` in CI's fixed-seed run: a PRIORITY_UPDATE for
+/// an idle stream (RFC 9218 §7.1) is reported as `PriorityUpdate` for that
+/// stream, which the peer then never opens; the harness took the event for
+/// an opened stream and wanted its terminal event.
+#[test]
+fn priority_update_for_an_idle_stream_opens_nothing() {
+    h2_server_bytes(&[
+        4, 10, 0, 80, 82, 73, 32, 42, 32, 72, 84, 84, 80, 47, 50, 46, 48, 13, 10, 13, 10, 83, 77,
+        13, 10, 13, 10, 0, 0, 12, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 3, 0, 0, 0, 10, 0, 0, 8,
+        16, 0, 0, 0, 0, 0, 49, 50, 51, 52, 53, 54, 55, 56, 0, 0, 4, 8, 0, 0, 47, 255, 255, 255,
+        255, 255, 252, 23, 0, 0, 20, 1, 5, 0, 0, 0, 1, 130, 135, 132, 65, 15, 119, 119, 119, 46,
+        101, 120, 0, 0, 0, 0, 255, 255, 255, 48, 0, 0, 0,
+    ]);
+}
