@@ -21,6 +21,21 @@ fn cfg(header: Option<u64>, idle: Option<u64>, body: Option<u64>) -> Config {
     c
 }
 
+/// Reads stream 1's body to its end, letting the connection take more input
+/// between reads; returns how many bytes were read.
+fn read_to_end(raw: &mut Raw) -> usize {
+    let mut n = 0;
+    for _ in 0..1000 {
+        let (d, st) = raw.ep.read_body(sid(1));
+        n += d.len();
+        if st == ReadState::End {
+            break;
+        }
+        raw.drive();
+    }
+    n
+}
+
 fn assert_408_and_closed(raw: &Raw, kind: TimerKind) {
     let rs = raw.responses();
     let last = rs
@@ -185,16 +200,7 @@ fn contract_body_read_timeout_not_while_app_is_slow() {
     assert!(!raw.ep.conn.wants_read());
     raw.advance(secs(60));
     assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
-    let mut n = 0;
-    for _ in 0..1000 {
-        let (d, st) = raw.ep.read_body(sid(1));
-        n += d.len();
-        if st == ReadState::End {
-            break;
-        }
-        raw.drive();
-    }
-    assert_eq!(n, 100_000);
+    assert_eq!(read_to_end(&mut raw), 100_000);
 }
 
 /// Contract (client): an idle pooled connection closes after
@@ -305,15 +311,6 @@ fn contract_min_body_rate_not_while_app_is_slow() {
     raw.feed(&input);
     raw.advance(secs(60));
     assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
-    let mut n = 0;
-    for _ in 0..1000 {
-        let (d, st) = raw.ep.read_body(sid(1));
-        n += d.len();
-        if st == ReadState::End {
-            break;
-        }
-        raw.drive();
-    }
-    assert_eq!(n, 100_000);
+    assert_eq!(read_to_end(&mut raw), 100_000);
     assert!(raw.closed().is_none(), "{:#?}", raw.ep.log);
 }
