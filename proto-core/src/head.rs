@@ -337,12 +337,20 @@ pub(crate) const SPARE_FIELDS_MAX: usize = 128;
 /// Keeps `fields`' storage, emptied, in `spare` if it is larger than what
 /// `spare` holds and within [`SPARE_FIELDS_MAX`]: the `Bytes` it referred to
 /// (slices of a receive buffer) are let go now.
-pub(crate) fn keep_spare(spare: &mut Fields, mut fields: Fields) {
+#[inline]
+pub(crate) fn keep_spare(spare: &mut Fields, fields: Fields) {
     let cap = fields.capacity();
     if cap > spare.capacity() && cap <= SPARE_FIELDS_MAX {
-        fields.clear();
-        *spare = fields;
+        replace_spare(spare, fields);
     }
+}
+
+/// The kept half of [`keep_spare`], out of line: the check is what every
+/// sent and recycled head pays.
+#[inline(never)]
+fn replace_spare(spare: &mut Fields, mut fields: Fields) {
+    fields.clear();
+    *spare = fields;
 }
 
 #[cfg(test)]
