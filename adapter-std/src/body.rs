@@ -71,6 +71,18 @@ impl Credit {
         }
     }
 
+    /// Takes up to `want` bytes of credit without waiting (0: none left,
+    /// or closed).
+    pub(crate) fn try_acquire(&self, want: usize) -> usize {
+        let mut st = self.lock();
+        if st.1 {
+            return 0;
+        }
+        let n = st.0.min(want);
+        st.0 -= n;
+        n
+    }
+
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;

@@ -608,6 +608,7 @@ impl Client {
             role,
             (tx.clone(), rx),
             tls,
+            None,
         )?;
         if !multiplex {
             driver.set_idle_on_end(idle_flag(&state));

@@ -11,7 +11,10 @@
 //! thread therefore waits on exactly one thing, the channel, with
 //! `recv_timeout` until the core's next deadline (`poll_timeout`): no
 //! polling tick, no added latency, no `libc`. The cost is one extra thread
-//! per connection. The reader is bounded by an input budget
+//! per connection, and a hand-off per read; a server connection therefore
+//! reads its socket itself for as long as no other thread takes part in its
+//! exchanges, and starts the reader thread only then (the `direct` module).
+//! The reader is bounded by an input budget
 //! ([`READ_BUDGET`]): it reads only while the bytes it handed over and the
 //! core did not take yet stay under it, so a peer cannot make us buffer
 //! without bound.
@@ -47,6 +50,7 @@ use proto_core::{
 
 use crate::body::{Chunk, Credit, Outbox};
 use crate::client::Outgoing;
+use crate::direct::{DirectWake, MIN_READ_WAIT, read_timeout_for};
 use crate::error::Error;
 use crate::tls::Tls;
 use crate::transport::Transport;
@@ -76,6 +80,8 @@ const LINGER_BYTES: usize = 1024 * 1024;
 const CLOSE_NOTIFY_WAIT: Duration = Duration::from_millis(100);
 /// Most messages handled per turn before output gets a chance.
 const MAX_BATCH: usize = 256;
+/// See [`spawn_reader`]'s `read_shut`.
+const SHUT_READ_POLL: Duration = Duration::from_millis(5);
 
 /// What the connection thread receives.
 pub(crate) enum Msg {
@@ -434,8 +440,17 @@ pub(crate) trait Role {
 
 /// The reader thread: reads the transport while the input budget allows
 /// and forwards the bytes; ends at EOF, at an error, or when the budget is
-/// closed.
-fn spawn_reader<T: Transport>(mut io: T, tx: Sender<Msg>, budget: Arc<Credit>) -> io::Result<()> {
+/// closed. `read_shut`: a shutdown's wake already shut the reading half
+/// down (see the `direct` module), so a read of 0 bytes means "nothing
+/// queued now", not the peer's end: the reader then looks again every few
+/// milliseconds until the connection stops it (it is closing anyway; this
+/// lets an exchange begun just before the shutdown receive its body).
+fn spawn_reader<T: Transport>(
+    mut io: T,
+    tx: Sender<Msg>,
+    budget: Arc<Credit>,
+    read_shut: bool,
+) -> io::Result<()> {
     std::thread::Builder::new()
         .name("http-read".into())
         .spawn(move || {
@@ -455,6 +470,10 @@ fn spawn_reader<T: Transport>(mut io: T, tx: Sender<Msg>, budget: Arc<Credit>) -
                     }
                 };
                 match got {
+                    Ok(0) if read_shut => {
+                        budget.release(room);
+                        std::thread::sleep(SHUT_READ_POLL);
+                    }
                     Ok(n) => {
                         budget.release(room - n);
                         let data = space.split_to(n);
@@ -490,10 +509,31 @@ pub(crate) struct Driver<T: Transport, R: Role> {
     shutting_down: bool,
     /// The TLS session, if the connection is encrypted.
     tls: Option<Box<Tls>>,
+    /// Who reads the transport.
+    reader: Reader<T>,
+}
+
+/// Who reads a connection's transport.
+enum Reader<T> {
+    /// The reader thread, forwarding over the channel (for good, once
+    /// started).
+    Thread,
+    /// The connection thread itself, while no other thread takes part in
+    /// an exchange (the `direct` module).
+    Direct {
+        wake: Arc<DirectWake<T>>,
+        /// Read into; what arrives is split off.
+        space: BytesMut,
+        /// The socket's read timeout as last set.
+        timeout: Option<Duration>,
+    },
 }
 
 impl<T: Transport, R: Role> Driver<T, R> {
-    /// Sets up a connection over `io`: starts its reader thread.
+    /// Sets up a connection over `io`: starts its reader thread, unless
+    /// `direct` is given (plain transports only: the connection thread then
+    /// reads itself until an exchange needs the reader thread).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         io: T,
         side: Side,
@@ -502,11 +542,22 @@ impl<T: Transport, R: Role> Driver<T, R> {
         role: R,
         channel: (Sender<Msg>, Receiver<Msg>),
         tls: Option<Box<Tls>>,
+        direct: Option<Arc<DirectWake<T>>>,
     ) -> io::Result<Self> {
         let (tx, rx) = channel;
         io.set_write_timeout(Some(WRITE_TICK))?;
         let budget = Credit::new(READ_BUDGET);
-        spawn_reader(io.try_clone()?, tx.clone(), budget.clone())?;
+        let reader = match direct {
+            Some(wake) if tls.is_none() => Reader::Direct {
+                wake,
+                space: BytesMut::new(),
+                timeout: None,
+            },
+            _ => {
+                spawn_reader(io.try_clone()?, tx.clone(), budget.clone(), false)?;
+                Reader::Thread
+            }
+        };
         let start = std::time::Instant::now();
         let recv_limit = config.max_recv_buffer.max(16 * 1024);
         let conn = Connection::with_protocol(side, protocol, config, proto_core::Instant::ZERO);
@@ -532,6 +583,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
             last_write: start,
             shutting_down: false,
             tls,
+            reader,
         })
     }
 
@@ -829,6 +881,21 @@ impl<T: Transport, R: Role> Driver<T, R> {
                 Err(TryRecvError::Disconnected) => Err(disconnected()),
             };
         }
+        if matches!(self.reader, Reader::Direct { .. }) {
+            // Messages first: an inline handler's response is already here.
+            match self.rx.try_recv() {
+                Ok(msg) => return Ok(Some(msg)),
+                Err(TryRecvError::Disconnected) => return Err(disconnected()),
+                Err(TryRecvError::Empty) => {}
+            }
+            if self.others_take_part() {
+                self.start_reader()?;
+            } else if self.core.conn.wants_read() && !self.eof {
+                if let Some(got) = self.read_direct()? {
+                    return Ok(got);
+                }
+            }
+        }
         let deadline = self.core.conn.poll_timeout();
         match deadline {
             None => self.rx.recv().map(Some).map_err(|_| disconnected()),
@@ -839,6 +906,106 @@ impl<T: Transport, R: Role> Driver<T, R> {
                     Err(RecvTimeoutError::Timeout) => Ok(None),
                     Err(RecvTimeoutError::Disconnected) => Err(disconnected()),
                 }
+            }
+        }
+    }
+
+    /// Some exchange has a thread other than this one taking part (a
+    /// handler on the pool, a body reader or writer, a waiting client): its
+    /// commands arrive over the channel, so this thread must not block
+    /// reading the socket.
+    fn others_take_part(&self) -> bool {
+        self.core
+            .streams
+            .iter()
+            .any(|s| !s.head_sent || s.body.is_some() || s.credit.is_some() || s.resp_tx.is_some())
+    }
+
+    /// Direct mode: one read of the socket, bounded by the core's next
+    /// deadline. `None`: nothing to read into (the input budget is spent),
+    /// wait for the channel instead; `Some(None)`: run a turn (the read
+    /// timed out, or the deadline is due).
+    fn read_direct(&mut self) -> io::Result<Option<Option<Msg>>> {
+        let wait = match self.core.conn.poll_timeout() {
+            None => None,
+            Some(at) => {
+                let wait = at.saturating_duration_since(self.now());
+                if wait < MIN_READ_WAIT {
+                    return Ok(Some(None));
+                }
+                Some(wait)
+            }
+        };
+        let Reader::Direct { space, timeout, .. } = &mut self.reader else {
+            return Ok(None);
+        };
+        let want = read_timeout_for(*timeout, wait);
+        if want != *timeout {
+            self.io.set_read_timeout(want)?;
+            *timeout = want;
+        }
+        let room = self.budget.try_acquire(READ_CHUNK);
+        if room == 0 {
+            return Ok(None);
+        }
+        if space.len() < MIN_ROOM.min(room) {
+            *space = BytesMut::zeroed(READ_CHUNK);
+        }
+        let room_here = room.min(space.len());
+        let got = io::Read::read(&mut self.io, &mut space[..room_here]);
+        match got {
+            Ok(n) => {
+                self.budget.release(room - n);
+                Ok(Some(Some(Msg::Input(Ok(space.split_to(n))))))
+            }
+            Err(e) => {
+                self.budget.release(room);
+                match e.kind() {
+                    io::ErrorKind::WouldBlock
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::Interrupted => Ok(Some(None)),
+                    _ => Ok(Some(Some(Msg::Input(Err(e))))),
+                }
+            }
+        }
+    }
+
+    /// Leaves direct mode for good: the reader thread takes over reading
+    /// (with the handle the shutdown wake held, and knowing whether that
+    /// wake shut the reading half down).
+    fn start_reader(&mut self) -> io::Result<()> {
+        let Reader::Direct { wake, timeout, .. } =
+            std::mem::replace(&mut self.reader, Reader::Thread)
+        else {
+            return Ok(());
+        };
+        let (io, read_shut) = wake.take();
+        let io = match io {
+            Some(io) => io,
+            None => self.io.try_clone()?,
+        };
+        // The timeout belongs to the socket, shared by both handles.
+        if timeout.is_some() {
+            io.set_read_timeout(None)?;
+        }
+        spawn_reader(io, self.core.tx.clone(), self.budget.clone(), read_shut)
+    }
+
+    /// Direct mode's lingering close: discards input until `until`, the end
+    /// of input or [`LINGER_BYTES`].
+    fn linger_direct(&mut self, until: std::time::Instant) {
+        let mut scratch = [0u8; 8 * 1024];
+        let mut discarded = 0usize;
+        while discarded < LINGER_BYTES {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left < MIN_READ_WAIT || self.io.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match io::Read::read(&mut self.io, &mut scratch) {
+                Ok(0) => return,
+                Ok(n) => discarded += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
             }
         }
     }
@@ -861,7 +1028,9 @@ impl<T: Transport, R: Role> Driver<T, R> {
         for data in self.input.drain(..) {
             self.budget.release(data.len());
         }
-        if !self.eof && !quiet {
+        if !self.eof && !quiet && matches!(self.reader, Reader::Direct { .. }) {
+            self.linger_direct(std::time::Instant::now() + LINGER);
+        } else if !self.eof && !quiet {
             // Keep the budget open so the reader keeps draining.
             let until = std::time::Instant::now() + LINGER;
             let mut discarded = 0usize;
@@ -892,7 +1061,10 @@ impl<T: Transport, R: Role> Driver<T, R> {
 impl<T: Transport, R: Role> Driver<T, R> {
     /// After a protocol switch: the transport, the reader thread's channel
     /// and every byte read past the message go to the application.
-    fn hand_over(self, tx: Sender<Upgraded>, rest: Bytes) -> Result<(), Error> {
+    fn hand_over(mut self, tx: Sender<Upgraded>, rest: Bytes) -> Result<(), Error> {
+        // An upgrade goes through the pool, so the reader runs already; to
+        // be sure, as the upgraded stream reads through it.
+        self.start_reader()?;
         let upgraded = Upgraded::new(Handover {
             prefix: rest,
             input: self.input,

@@ -101,6 +101,7 @@
 
 mod body;
 mod client;
+mod direct;
 mod driver;
 mod error;
 mod pool;

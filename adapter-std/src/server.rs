@@ -16,6 +16,7 @@ use proto_core::{Config, Event, Method, Protocol, RequestHead, Side, StreamId};
 
 use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
 use crate::conv::{ReqInfo, request_parts, response_head, status_head};
+use crate::direct::{DirectWake, Wake};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
 use crate::pool::Pool;
@@ -147,11 +148,14 @@ pub struct ShutdownHandle {
     inner: Arc<Mutex<ShutdownState>>,
 }
 
+/// A connection's channel, and its wake while it reads directly.
+type Registered = (Sender<Msg>, Option<Arc<dyn Wake>>);
+
 #[derive(Default)]
 struct ShutdownState {
     drain: Option<Duration>,
     next_id: u64,
-    conns: HashMap<u64, Sender<Msg>>,
+    conns: HashMap<u64, Registered>,
     /// Listeners to wake from `accept`.
     wake: Vec<SocketAddr>,
 }
@@ -175,8 +179,12 @@ impl ShutdownHandle {
                 return;
             }
             st.drain = Some(drain);
-            for tx in st.conns.values() {
+            for (tx, wake) in st.conns.values() {
+                // The message first: the woken thread looks for it.
                 let _ = tx.send(Msg::Shutdown(drain));
+                if let Some(wake) = wake {
+                    wake.wake();
+                }
             }
             std::mem::take(&mut st.wake)
         };
@@ -196,14 +204,14 @@ impl ShutdownHandle {
     }
 
     /// Registers a connection; it gets `Shutdown` now if already triggered.
-    fn register(&self, tx: &Sender<Msg>) -> u64 {
+    fn register(&self, tx: &Sender<Msg>, wake: Option<Arc<dyn Wake>>) -> u64 {
         let mut st = self.lock();
         st.next_id += 1;
         let id = st.next_id;
         if let Some(drain) = st.drain {
             let _ = tx.send(Msg::Shutdown(drain));
         } else {
-            st.conns.insert(id, tx.clone());
+            st.conns.insert(id, (tx.clone(), wake));
         }
         id
     }
@@ -432,7 +440,13 @@ impl Builder {
         let _active = self.stats.connection();
         let (protocol, tls) = self.start_tls(&mut io)?;
         let (tx, rx) = mpsc::channel();
-        let reg = self.shutdown.register(&tx);
+        let direct = if tls.is_none() && io.read_timeout_works() {
+            Some(Arc::new(DirectWake::new(&io).map_err(Error::Io)?))
+        } else {
+            None
+        };
+        let wake = direct.clone().map(|w| w as Arc<dyn Wake>);
+        let reg = self.shutdown.register(&tx, wake);
         let role = ServerRole {
             handler,
             pool,
@@ -446,6 +460,7 @@ impl Builder {
             role,
             (tx, rx),
             tls,
+            direct,
         )
         .map_err(Error::Io)
         .and_then(Driver::run);

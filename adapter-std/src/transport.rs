@@ -23,13 +23,28 @@ pub trait Transport: Read + Write + Send + Sized + 'static {
     /// read cannot keep it from handling input and commands.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 
-    /// Bounds how long one `read` may block (`None`: forever). Used only
-    /// during a TLS handshake, so that a stalled peer cannot hold the
-    /// connection past its deadline. The default does nothing (the
-    /// handshake is then bounded only by the peer).
+    /// Bounds how long one `read` may block (`None`: forever). Used during
+    /// a TLS handshake, so that a stalled peer cannot hold the connection
+    /// past its deadline, and (if [`read_timeout_works`] says so) by a
+    /// server connection thread that reads the transport itself. The
+    /// default does nothing (the handshake is then bounded only by the
+    /// peer).
+    ///
+    /// [`read_timeout_works`]: Transport::read_timeout_works
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         let _ = timeout;
         Ok(())
+    }
+
+    /// True if [`set_read_timeout`](Transport::set_read_timeout) really
+    /// bounds a blocking `read`, and the timeout is shared by the clones
+    /// ([`try_clone`](Transport::try_clone)) as a socket option is. A
+    /// server then reads such a transport on the connection thread itself
+    /// while no other thread takes part in its exchanges (no reader thread,
+    /// no hand-off per read). The default, `false`, always uses the reader
+    /// thread.
+    fn read_timeout_works(&self) -> bool {
+        false
     }
 
     /// Shuts down the reading, writing or both halves; shutting down reading
@@ -50,6 +65,10 @@ impl Transport for TcpStream {
         Self::set_read_timeout(self, timeout)
     }
 
+    fn read_timeout_works(&self) -> bool {
+        true
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         Self::shutdown(self, how)
     }
@@ -67,6 +86,10 @@ impl Transport for std::os::unix::net::UnixStream {
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         Self::set_read_timeout(self, timeout)
+    }
+
+    fn read_timeout_works(&self) -> bool {
+        true
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
