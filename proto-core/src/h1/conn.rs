@@ -372,11 +372,11 @@ impl H1Conn {
     }
 
     pub(super) fn on_request_head(&mut self, head: RequestHead) {
-        let body = match framing::request_body(&head) {
+        let hints = Hints::of(&head.fields);
+        let body = match hints.request_body(&head) {
             Ok(b) => b,
             Err(e) => return self.peer_error(e),
         };
-        let hints = Hints::of(&head.fields);
         if self.cfg.h2c_upgrade && hints.h2c && self.streams.is_empty() && body == BodyKind::Empty {
             if let Some(settings) = h2c::decode_settings(&head) {
                 // RFC 7540 §3.2: 101, then HTTP/2 from the next byte on.

@@ -2,7 +2,21 @@
 //! `Connection` options (RFC 9110 §7.6.1), `Upgrade` (§7.8), `Expect`
 //! (§10.1.1), `HTTP2-Settings` (RFC 7540 §3.2.1).
 
-use crate::head::Fields;
+use super::ascii::Lower;
+use super::framing::{self, BodyKind};
+use crate::error::PeerError;
+use crate::head::{Fields, RequestHead};
+
+const CONNECTION: Lower = Lower::new(b"connection");
+const UPGRADE: Lower = Lower::new(b"upgrade");
+const EXPECT: Lower = Lower::new(b"expect");
+const HTTP2_SETTINGS: Lower = Lower::new(b"http2-settings");
+const CONTENT_LENGTH: Lower = Lower::new(b"content-length");
+const TRANSFER_ENCODING: Lower = Lower::new(b"transfer-encoding");
+const CLOSE: Lower = Lower::new(b"close");
+const KEEP_ALIVE: Lower = Lower::new(b"keep-alive");
+const H2C: Lower = Lower::new(b"h2c");
+const CONTINUE: Lower = Lower::new(b"100-continue");
 
 /// What a head's connection-management fields say.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,31 +76,30 @@ impl Hints {
             // Cheap length check first: most fields are none of these.
             let name = &f.name[..];
             match name.len() {
-                10 if name.eq_ignore_ascii_case(b"connection") => {
+                10 if CONNECTION.eq(name) => {
                     for t in tokens(&f.value) {
-                        h.close |= t.eq_ignore_ascii_case(b"close");
-                        h.keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
-                        conn_upgrade |= t.eq_ignore_ascii_case(b"upgrade");
-                        conn_settings |= t.eq_ignore_ascii_case(b"http2-settings");
+                        h.close |= CLOSE.eq(t);
+                        h.keep_alive |= KEEP_ALIVE.eq(t);
+                        conn_upgrade |= UPGRADE.eq(t);
+                        conn_settings |= HTTP2_SETTINGS.eq(t);
                     }
                 }
-                7 if name.eq_ignore_ascii_case(b"upgrade") => {
+                7 if UPGRADE.eq(name) => {
                     upgrade_field = true;
-                    h2c_token |= tokens(&f.value).any(|t| t.eq_ignore_ascii_case(b"h2c"));
+                    h2c_token |= tokens(&f.value).any(|t| H2C.eq(t));
                 }
-                6 if name.eq_ignore_ascii_case(b"expect") => {
-                    h.expect_continue |=
-                        tokens(&f.value).any(|t| t.eq_ignore_ascii_case(b"100-continue"));
+                6 if EXPECT.eq(name) => {
+                    h.expect_continue |= tokens(&f.value).any(|t| CONTINUE.eq(t));
                 }
-                14 if name.eq_ignore_ascii_case(b"http2-settings") => settings_fields += 1,
-                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                14 if HTTP2_SETTINGS.eq(name) => settings_fields += 1,
+                14 if CONTENT_LENGTH.eq(name) => {
                     h.content_length = match (h.content_length, decimal(&f.value)) {
                         (Length::Absent, Some(n)) => Length::Valid(n),
                         (Length::Valid(a), Some(n)) if a == n => Length::Valid(a),
                         _ => Length::Invalid,
                     };
                 }
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => h.transfer_encoding = true,
+                17 if TRANSFER_ENCODING.eq(name) => h.transfer_encoding = true,
                 _ => {}
             }
         }
@@ -94,6 +107,18 @@ impl Hints {
         h.h2c_token = h2c_token;
         h.h2c = h2c_token && conn_upgrade && conn_settings && settings_fields == 1;
         h
+    }
+}
+
+impl Hints {
+    /// [`framing::request_body`] of the head these hints were read from:
+    /// without a `Transfer-Encoding` or `Content-Length` field that is no
+    /// body, and the fields need not be read again.
+    pub(crate) fn request_body(&self, head: &RequestHead) -> Result<BodyKind, PeerError> {
+        if !self.transfer_encoding && self.content_length == Length::Absent {
+            return Ok(BodyKind::Empty);
+        }
+        framing::request_body(head)
     }
 }
 
@@ -157,5 +182,70 @@ mod tests {
         ] {
             assert_eq!(len(bad), Length::Invalid, "{bad:?}");
         }
+    }
+    /// The shortcut past the framing rules (no `Transfer-Encoding`, no
+    /// `Content-Length`) gives what RFC 9112 §6.3 reading gives, on every
+    /// list of up to three fields drawn from framing and other names in
+    /// several spellings, for both versions.
+    #[test]
+    fn request_body_shortcut_agrees_with_framing() {
+        use crate::event::Version;
+        use crate::head::Method;
+        let names = [
+            "Content-Length",
+            "content-length",
+            "CONTENT-LENGTH",
+            "content-lengtH",
+            "content_length",
+            "Transfer-Encoding",
+            "transfer-encoding",
+            "transfer-encodinG",
+            "transfer-encodin",
+            "Connection",
+            "Host",
+            "X",
+        ];
+        let values = ["0", "5", "chunked", "gzip, chunked", "", "5, 5", "a"];
+        let mut pairs = Vec::new();
+        for n in names {
+            for v in values {
+                pairs.push((n, v));
+            }
+        }
+        let mut checked = 0;
+        let mut lists: Vec<Vec<(&str, &str)>> = vec![vec![]];
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for l in &lists {
+                for &p in pairs.iter().step_by(if l.is_empty() { 1 } else { 5 }) {
+                    let mut l = l.clone();
+                    l.push(p);
+                    next.push(l);
+                }
+            }
+            lists.extend(next.iter().cloned());
+            lists.dedup();
+            if lists.len() > 20_000 {
+                break;
+            }
+        }
+        for l in &lists {
+            for version in [Version::Http11, Version::Http10] {
+                let mut head = RequestHead::new(Method::Post, "/");
+                head.version = version;
+                for (n, v) in l {
+                    head.fields
+                        .push(n.as_bytes().to_vec(), v.as_bytes().to_vec());
+                }
+                let hints = Hints::of(&head.fields);
+                assert_eq!(
+                    hints.request_body(&head),
+                    framing::request_body(&head),
+                    "{l:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
