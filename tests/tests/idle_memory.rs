@@ -18,6 +18,12 @@
 //! [`BOUNDS`]; `IDLE_N=2000 cargo test --release -p tests --test idle_memory`
 //! for the figures in BENCHMARKS.md. A plain program (`harness = false`):
 //! nothing else runs in the process while it measures.
+//!
+//! `IDLE_ONLY=tokio:h1` (adapter, case; either may be `*`) runs the matching
+//! cases only. `IDLE_EXIT=1` exits right after the first measurement with the
+//! idle connections still open, so that a heap profiler's "leaked at exit"
+//! list is what those connections hold, e.g.
+//! `IDLE_ONLY=tokio:h1 IDLE_EXIT=1 heaptrack target/release/deps/idle_memory-*`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::convert::Infallible;
@@ -327,6 +333,14 @@ fn measure(adapter: Adapter, case: Case, n: usize) -> (Figures, usize) {
     std::thread::sleep(config().idle_release.unwrap_or_default());
     let after = settle(&*server.active, n);
     let rss_after = rss_bytes();
+    if std::env::var_os("IDLE_EXIT").is_some() {
+        println!(
+            "{adapter:?} {}: {} B per connection; exiting with them open",
+            case.name(),
+            after.saturating_sub(before) / n as u64
+        );
+        std::process::exit(0);
+    }
     drop(conns);
     let end = settle(&*server.active, 0);
     // Closed connections give their memory back. Runtimes keep capacity
@@ -357,9 +371,16 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
+    let only = std::env::var("IDLE_ONLY").unwrap_or_default();
+    let (only_adapter, only_case) = only.split_once(':').unwrap_or((&only, "*"));
+    let wanted = |name: &str, want: &str| want.is_empty() || want == "*" || want == name;
     let mut failed = Vec::new();
     for adapter in [Adapter::Tokio, Adapter::Smol] {
         for case in Case::ALL {
+            let adapter_name = format!("{adapter:?}").to_lowercase();
+            if !wanted(&adapter_name, only_adapter) || !wanted(case.name(), only_case) {
+                continue;
+            }
             let (f, future_size) = measure(adapter, case, n);
             let bound = BOUNDS
                 .iter()
