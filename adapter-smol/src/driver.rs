@@ -513,37 +513,47 @@ where
 
     /// Runs the connection to the end. `shutdown` delivers graceful shutdown
     /// requests; the outcome is `Ok` for orderly closes.
-    pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
-        self.core.shutdown = shutdown;
-        self.core.check_shutdown();
-        let result = loop {
-            let Some(rx) = self.core.shutdown.clone() else {
-                break poll_fn(|cx| self.poll_drive(cx)).await;
-            };
-            // `wait` registers the task once; later wake-ups poll it again
-            // only once the signal is set (an atomic load), not on every
-            // wake-up as `future::or` would.
-            let mut wait = std::pin::pin!(rx.wait());
-            self.signal_registered = false;
-            let signal = poll_fn(|cx| {
-                if !self.signal_registered || rx.current().is_some() {
-                    self.signal_registered = true;
-                    if wait.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(None);
+    ///
+    /// Not an `async fn`: one moves its arguments into locals, so the
+    /// driver would be stored twice in the future (as the argument and as
+    /// the local), for the connection's whole life; an `async` block uses
+    /// the captured one in place.
+    pub(crate) fn run(
+        mut self,
+        shutdown: Option<ShutdownRx>,
+    ) -> impl Future<Output = Outcome> + use<IO, H> {
+        async move {
+            self.core.shutdown = shutdown;
+            self.core.check_shutdown();
+            let result = loop {
+                let Some(rx) = self.core.shutdown.clone() else {
+                    break poll_fn(|cx| self.poll_drive(cx)).await;
+                };
+                // `wait` registers the task once; later wake-ups poll it again
+                // only once the signal is set (an atomic load), not on every
+                // wake-up as `future::or` would.
+                let mut wait = std::pin::pin!(rx.wait());
+                self.signal_registered = false;
+                let signal = poll_fn(|cx| {
+                    if !self.signal_registered || rx.current().is_some() {
+                        self.signal_registered = true;
+                        if wait.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None);
+                        }
                     }
+                    self.poll_drive(cx).map(Some)
+                })
+                .await;
+                match signal {
+                    Some(r) => break r,
+                    None => self.core.check_shutdown(),
                 }
-                self.poll_drive(cx).map(Some)
-            })
-            .await;
-            match signal {
-                Some(r) => break r,
-                None => self.core.check_shutdown(),
-            }
-        };
-        // Boxed: the closing steps (flush, close, linger, each under a
-        // timer) would otherwise add their state to every connection
-        // task's future for its whole life.
-        Box::pin(self.finish(result)).await
+            };
+            // Boxed: the closing steps (flush, close, linger, each under a
+            // timer) would otherwise add their state to every connection
+            // task's future for its whole life.
+            Box::pin(self.finish(result)).await
+        }
     }
 
     /// After the loop: answers what is left, ends the streams, and closes

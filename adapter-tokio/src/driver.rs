@@ -502,52 +502,62 @@ where
 
     /// Runs the connection to the end. `shutdown` delivers graceful shutdown
     /// requests; the outcome is `Ok` for orderly closes.
-    pub(crate) async fn run(mut self, shutdown: Option<ShutdownRx>) -> Outcome {
-        // The core checks the request itself (before each command and
-        // response head); this copy only wakes the task when it arrives.
-        let mut waiter = shutdown.clone();
-        self.core.shutdown = shutdown;
-        self.core.check_shutdown();
-        let result = loop {
-            let Some(rx) = waiter.as_mut().filter(|_| self.core.shutdown.is_some()) else {
-                break poll_fn(|cx| self.poll_drive(cx)).await;
-            };
-            // `changed` registers the task once; later wake-ups poll it
-            // again only if the core's copy of the signal says it moved
-            // (a version check), not on every wake-up as a `select!` would.
-            let signal = {
-                let mut changed = std::pin::pin!(rx.changed());
-                self.signal_registered = false;
-                poll_fn(|cx| {
-                    let moved = self
-                        .core
-                        .shutdown
-                        .as_ref()
-                        .is_none_or(|s| !matches!(s.has_changed(), Ok(false)));
-                    if !self.signal_registered || moved {
-                        self.signal_registered = true;
-                        if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
-                            return Poll::Ready(Ok(changed.is_ok()));
+    ///
+    /// Not an `async fn`: one moves its arguments into locals, so the
+    /// driver would be stored twice in the future (as the argument and as
+    /// the local), for the connection's whole life; an `async` block uses
+    /// the captured one in place.
+    pub(crate) fn run(
+        mut self,
+        shutdown: Option<ShutdownRx>,
+    ) -> impl Future<Output = Outcome> + use<IO, H> {
+        async move {
+            // The core checks the request itself (before each command and
+            // response head); this copy only wakes the task when it arrives.
+            let mut waiter = shutdown.clone();
+            self.core.shutdown = shutdown;
+            self.core.check_shutdown();
+            let result = loop {
+                let Some(rx) = waiter.as_mut().filter(|_| self.core.shutdown.is_some()) else {
+                    break poll_fn(|cx| self.poll_drive(cx)).await;
+                };
+                // `changed` registers the task once; later wake-ups poll it
+                // again only if the core's copy of the signal says it moved
+                // (a version check), not on every wake-up as a `select!` would.
+                let signal = {
+                    let mut changed = std::pin::pin!(rx.changed());
+                    self.signal_registered = false;
+                    poll_fn(|cx| {
+                        let moved = self
+                            .core
+                            .shutdown
+                            .as_ref()
+                            .is_none_or(|s| !matches!(s.has_changed(), Ok(false)));
+                        if !self.signal_registered || moved {
+                            self.signal_registered = true;
+                            if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
+                                return Poll::Ready(Ok(changed.is_ok()));
+                            }
                         }
+                        self.poll_drive(cx).map(Err)
+                    })
+                    .await
+                };
+                match signal {
+                    Err(r) => break r,
+                    Ok(true) => {
+                        rx.borrow_and_update();
+                        self.core.check_shutdown();
                     }
-                    self.poll_drive(cx).map(Err)
-                })
-                .await
-            };
-            match signal {
-                Err(r) => break r,
-                Ok(true) => {
-                    rx.borrow_and_update();
-                    self.core.check_shutdown();
+                    // The signal's sender is gone: nobody can ask any more.
+                    Ok(false) => waiter = None,
                 }
-                // The signal's sender is gone: nobody can ask any more.
-                Ok(false) => waiter = None,
-            }
-        };
-        // Boxed: the closing steps (flush, shutdown, linger, each under a
-        // timer) would otherwise add their state to every connection
-        // task's future for its whole life.
-        Box::pin(self.finish(result)).await
+            };
+            // Boxed: the closing steps (flush, shutdown, linger, each under a
+            // timer) would otherwise add their state to every connection
+            // task's future for its whole life.
+            Box::pin(self.finish(result)).await
+        }
     }
 
     /// After the loop: answers what is left, ends the streams, and closes
