@@ -53,12 +53,17 @@ fn has_nul_cr_lf(v: &[u8]) -> bool {
     const HI: u64 = 0x8080_8080_8080_8080;
     // Exact "has a zero byte" test, applied to x, x ^ CR.., x ^ LF...
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    // ... after the one test that passes almost every word: no byte below
+    // 0x0E (NUL, LF and CR all are; exact as a boolean, like `zero`).
+    let low = |x: u64| x.wrapping_sub(0x0e * LO) & !x & HI != 0;
     let mut words = v.chunks_exact(8);
     for w in &mut words {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
         let x = u64::from_le_bytes(a);
-        if zero(x) || zero(x ^ (u64::from(b'\r') * LO)) || zero(x ^ (u64::from(b'\n') * LO)) {
+        if low(x)
+            && (zero(x) || zero(x ^ (u64::from(b'\r') * LO)) || zero(x ^ (u64::from(b'\n') * LO)))
+        {
             return true;
         }
     }
@@ -68,11 +73,35 @@ fn has_nul_cr_lf(v: &[u8]) -> bool {
         .any(|&b| b == 0 || b == b'\r' || b == b'\n')
 }
 
+/// Which of the fields looked up after a section is built were in it, so
+/// that absent ones (the usual case) are not searched for. Names are exact:
+/// a valid received name is lowercase (§8.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Named {
+    pub(crate) host: bool,
+    pub(crate) content_length: bool,
+    pub(crate) priority: bool,
+    pub(crate) expect: bool,
+}
+
+impl Named {
+    fn note(&mut self, name: &[u8]) {
+        match name {
+            b"host" => self.host = true,
+            b"content-length" => self.content_length = true,
+            b"priority" => self.priority = true,
+            b"expect" => self.expect = true,
+            _ => {}
+        }
+    }
+}
+
 /// The regular fields of a section, validated; `cookie` crumbs rejoined
 /// (§8.2.3) so HTTP/1-style consumers see one field.
 fn regular_field(
     fields: &mut Fields,
     cookies: &mut Option<BytesMut>,
+    named: &mut Named,
     f: Field,
 ) -> Result<(), Malformed> {
     if !valid_name(&f.name) {
@@ -98,6 +127,7 @@ fn regular_field(
         }
         return Ok(());
     }
+    named.note(&f.name);
     fields.push(f.name, f.value);
     Ok(())
 }
@@ -111,6 +141,7 @@ pub(crate) struct RequestBuilder {
     protocol: Option<Bytes>,
     fields: Fields,
     cookies: Option<BytesMut>,
+    named: Named,
     regular_seen: bool,
     error: Option<Malformed>,
 }
@@ -126,9 +157,15 @@ impl RequestBuilder {
             protocol: None,
             fields,
             cookies: None,
+            named: Named::default(),
             regular_seen: false,
             error: None,
         }
+    }
+
+    /// Which looked-up fields the request has so far.
+    pub(crate) fn named(&self) -> Named {
+        self.named
     }
 
     /// Takes one decoded field; the first problem is kept.
@@ -165,7 +202,7 @@ impl RequestBuilder {
             return Ok(());
         }
         self.regular_seen = true;
-        regular_field(&mut self.fields, &mut self.cookies, f)
+        regular_field(&mut self.fields, &mut self.cookies, &mut self.named, f)
     }
 
     /// The head, or why the request is malformed. `extended_connect` says
@@ -205,7 +242,12 @@ impl RequestBuilder {
         };
         if let Some(authority) = self.authority {
             // §8.3.1: a Host field, if any, must agree with :authority.
-            match fields.get("host") {
+            let host = if self.named.host {
+                fields.get("host")
+            } else {
+                None
+            };
+            match host {
                 Some(host) if *host != authority => return Err(":authority and host differ"),
                 Some(_) => {}
                 None => fields.push(Bytes::from_static(b"host"), authority),
@@ -226,6 +268,7 @@ pub(crate) struct ResponseBuilder {
     status: Option<Bytes>,
     fields: Fields,
     cookies: Option<BytesMut>,
+    named: Named,
     regular_seen: bool,
     /// Trailers: no pseudo-headers at all (§8.1).
     trailers: bool,
@@ -239,6 +282,7 @@ impl ResponseBuilder {
             status: None,
             fields,
             cookies: None,
+            named: Named::default(),
             regular_seen: false,
             trailers,
             error: None,
@@ -264,11 +308,16 @@ impl ResponseBuilder {
             }
         } else {
             self.regular_seen = true;
-            regular_field(&mut self.fields, &mut self.cookies, f)
+            regular_field(&mut self.fields, &mut self.cookies, &mut self.named, f)
         };
         if let Err(e) = r {
             self.error = Some(e);
         }
+    }
+
+    /// Which looked-up fields the section has so far.
+    pub(crate) fn named(&self) -> Named {
+        self.named
     }
 
     fn into_fields(self) -> Fields {

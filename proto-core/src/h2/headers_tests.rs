@@ -197,6 +197,23 @@ fn rfc9113_8_2_1_nul_cr_lf_found_at_every_position() {
     assert!(!has_nul_cr_lf(b""));
 }
 
+/// The word-at-a-time scan agrees with a byte-by-byte one for every pair of
+/// bytes in a word (the low-byte pre-test must never hide NUL, CR or LF).
+#[test]
+fn rfc9113_8_2_1_nul_cr_lf_scan_agrees_with_bytewise() {
+    for a in 0u8..=255 {
+        for b in 0u8..=255 {
+            for (i, j) in [(0, 7), (2, 3), (5, 13)] {
+                let mut v = [b'x'; 16];
+                v[i] = a;
+                v[j] = b;
+                let naive = v.iter().any(|&c| c == 0 || c == b'\r' || c == b'\n');
+                assert_eq!(has_nul_cr_lf(&v), naive, "{a:#x} at {i}, {b:#x} at {j}");
+            }
+        }
+    }
+}
+
 /// §8.2.1: field names are lowercase tokens.
 #[test]
 fn rfc9113_8_2_1_name_table_matches_lowercase_tchar() {
@@ -205,4 +222,71 @@ fn rfc9113_8_2_1_name_table_matches_lowercase_tchar() {
         assert_eq!(valid_name(&[b]), tchar, "{b:#x}");
     }
     assert!(!valid_name(b""));
+}
+
+/// `Named` says a looked-up field is in the built section exactly when it
+/// is (so skipping the lookup when it says "absent" changes nothing), for
+/// requests and responses made of every pair of fields from a set of names
+/// in several spellings (uppercase ones are malformed, §8.2.1).
+#[test]
+fn named_agrees_with_the_built_fields() {
+    let names: [&[u8]; 12] = [
+        b"host",
+        b"Host",
+        b"content-length",
+        b"content-lengt",
+        b"priority",
+        b"priorityx",
+        b"expect",
+        b"Expect",
+        b"cookie",
+        b"accept",
+        b"x",
+        b"hosts",
+    ];
+    let check = |fields: &Fields, named: Named| {
+        assert_eq!(named.host, fields.contains("host"), "{fields:?}");
+        assert_eq!(named.content_length, fields.contains("content-length"));
+        assert_eq!(named.priority, fields.contains("priority"));
+        assert_eq!(named.expect, fields.contains("expect"));
+    };
+    let mut built = 0;
+    for a in names {
+        for b in names {
+            let field = |n: &[u8]| Field {
+                name: Bytes::copy_from_slice(n),
+                value: Bytes::from_static(b"1"),
+                sensitive: false,
+            };
+            let mut r = RequestBuilder::new(Fields::new());
+            for (n, v) in [(":method", "GET"), (":scheme", "https"), (":path", "/")] {
+                r.field(Field {
+                    name: Bytes::from(n),
+                    value: Bytes::from(v),
+                    sensitive: false,
+                });
+            }
+            r.field(field(a));
+            r.field(field(b));
+            let named = r.named();
+            if let Ok(head) = r.finish(false) {
+                check(&head.fields, named);
+                built += 1;
+            }
+            let mut r = ResponseBuilder::new(false, Fields::new());
+            r.field(Field {
+                name: Bytes::from_static(b":status"),
+                value: Bytes::from_static(b"200"),
+                sensitive: false,
+            });
+            r.field(field(a));
+            r.field(field(b));
+            let named = r.named();
+            if let Ok(head) = r.finish_response() {
+                check(&head.fields, named);
+                built += 1;
+            }
+        }
+    }
+    assert!(built > 150, "{built}");
 }

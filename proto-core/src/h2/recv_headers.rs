@@ -150,13 +150,18 @@ impl H2Conn {
         if fields.capacity() <= FIELD_BUF_KEEP {
             self.field_buf = fields;
         }
+        let named = b.named();
         let head = match b.finish(self.cfg.h2.enable_connect_protocol) {
             Ok(h) => h,
             Err(why) => return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, why),
         };
-        let expected_len = match headers::content_length(&head.fields) {
-            Ok(n) => n,
-            Err(why) => return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, why),
+        let expected_len = if named.content_length {
+            match headers::content_length(&head.fields) {
+                Ok(n) => n,
+                Err(why) => return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, why),
+            }
+        } else {
+            None
         };
         if end_stream && expected_len.is_some_and(|n| n > 0) {
             return self.peer_stream_error(
@@ -172,12 +177,17 @@ impl H2Conn {
             self.cfg.h2.initial_window_size.max(DEFAULT_WINDOW),
         );
         stream.expected_len = expected_len;
-        if let Some(p) = head.fields.get("priority") {
+        let priority = if named.priority {
+            head.fields.get("priority")
+        } else {
+            None
+        };
+        if let Some(p) = priority {
             let (u, i) = super::priority::parse(p);
             stream.urgency = u;
             stream.incremental = i;
         }
-        let expect = !end_stream && head.fields.has_token("expect", "100-continue");
+        let expect = !end_stream && named.expect && head.fields.has_token("expect", "100-continue");
         stream.expect_continue = expect;
         if end_stream {
             stream.state = stream.state.recv_end();
@@ -252,6 +262,7 @@ impl H2Conn {
         if fields.capacity() <= FIELD_BUF_KEEP {
             self.field_buf = fields;
         }
+        let named = b.named();
         let head = match b.finish_response() {
             Ok(h) => h,
             Err(why) => return self.peer_stream_error(sid, ErrorCode::PROTOCOL_ERROR, why),
@@ -275,6 +286,8 @@ impl H2Conn {
         let no_content = stream.method == Method::Head || head.status == 204 || head.status == 304;
         let expected_len = if no_content {
             Some(0)
+        } else if !named.content_length {
+            None
         } else {
             match headers::content_length(&head.fields) {
                 Ok(n) => n,
