@@ -12,6 +12,7 @@ use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -406,7 +407,7 @@ where
         io: IO,
         side: Side,
         protocol: Protocol,
-        config: Config,
+        config: Arc<Config>,
         rx: CmdRx,
         handler: H,
     ) -> Self {
@@ -507,6 +508,7 @@ where
     /// driver would be stored twice in the future (as the argument and as
     /// the local), for the connection's whole life; an `async` block uses
     /// the captured one in place.
+    #[allow(clippy::manual_async_fn)]
     pub(crate) fn run(
         mut self,
         shutdown: Option<ShutdownRx>,

@@ -1,5 +1,7 @@
 //! The sans-IO [`Connection`]: one per transport connection, either role.
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::config::Config;
@@ -107,7 +109,7 @@ enum Proto {
 /// A server connection that has not seen enough bytes to choose a protocol.
 #[derive(Debug)]
 struct Sniff {
-    cfg: Config,
+    cfg: Arc<Config>,
     /// Accept time: timers of the chosen protocol count from here.
     start: Instant,
     /// The first bytes, while they still match the start of the HTTP/2 preface.
@@ -149,13 +151,24 @@ macro_rules! dispatch {
 
 impl Connection {
     /// A new HTTP/1.1 connection, accepted or connected at `now`.
-    pub fn new(side: Side, config: Config, now: Instant) -> Self {
+    ///
+    /// `config` is a [`Config`] or an `Arc<Config>`: connections given
+    /// clones of one `Arc` share it instead of holding a copy each (an
+    /// HTTP/2 connection whose settings change copies it then).
+    pub fn new(side: Side, config: impl Into<Arc<Config>>, now: Instant) -> Self {
         Self::with_protocol(side, Protocol::Http1, config, now)
     }
 
     /// A new connection speaking `protocol`, accepted or connected at `now`.
     /// An HTTP/2 client queues the connection preface and SETTINGS at once.
-    pub fn with_protocol(side: Side, protocol: Protocol, config: Config, now: Instant) -> Self {
+    /// `config` as in [`Connection::new`].
+    pub fn with_protocol(
+        side: Side,
+        protocol: Protocol,
+        config: impl Into<Arc<Config>>,
+        now: Instant,
+    ) -> Self {
+        let config = config.into();
         let proto = match (protocol, side) {
             (Protocol::Http2, _) => Proto::H2(Box::new(H2Conn::new(side, config, now))),
             (Protocol::Auto, Side::Server) => Proto::Sniff(Box::new(Sniff {
@@ -193,15 +206,7 @@ impl Connection {
             return;
         };
         let (start, seen, len) = (sn.start, sn.seen, sn.len);
-        let placeholder = Proto::H1(Box::new(H1Conn::new(
-            Side::Server,
-            Config::default(),
-            start,
-        )));
-        let Proto::Sniff(sn) = core::mem::replace(&mut self.proto, placeholder) else {
-            return;
-        };
-        let cfg = sn.cfg;
+        let cfg = Arc::clone(&sn.cfg);
         self.proto = match protocol {
             Protocol::Http2 => Proto::H2(Box::new(H2Conn::new(Side::Server, cfg, start))),
             _ => Proto::H1(Box::new(H1Conn::new(Side::Server, cfg, start))),

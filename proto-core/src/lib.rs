@@ -9,6 +9,8 @@
 #![warn(missing_docs)]
 
 mod config;
+#[cfg(test)]
+mod config_tests;
 mod connection;
 mod error;
 mod event;

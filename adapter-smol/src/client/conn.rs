@@ -108,7 +108,7 @@ impl SendRequest {
 pub(crate) fn connection<IO>(
     io: IO,
     protocol: Protocol,
-    config: Config,
+    config: Arc<Config>,
     hook: Option<PoolHook>,
     spawner: Spawner,
 ) -> (
@@ -151,7 +151,7 @@ where
     connection(
         io,
         Protocol::Http1,
-        Config::default(),
+        Config::default().into(),
         None,
         Spawner::default(),
     )
@@ -168,5 +168,11 @@ pub fn handshake_with<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    connection(io, protocol, Config::default(), None, Spawner::default())
+    connection(
+        io,
+        protocol,
+        Config::default().into(),
+        None,
+        Spawner::default(),
+    )
 }

@@ -137,7 +137,8 @@ impl Pool {
 /// Client settings.
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    config: Config,
+    /// Shared by every connection made from it.
+    config: Arc<Config>,
     protocol: Protocol,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -150,7 +151,7 @@ pub struct ClientBuilder {
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             connect_timeout: None,
             request_timeout: None,
@@ -171,9 +172,11 @@ impl ClientBuilder {
     }
 
     /// Sets the core configuration (limits, idle and `100-continue` timeouts).
+    ///
+    /// A `Config` or an `Arc<Config>` (connections share it).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
@@ -286,7 +289,7 @@ impl ClientBuilder {
         conn::connection(
             io,
             self.protocol,
-            self.config.clone(),
+            Arc::clone(&self.config),
             None,
             self.spawner.clone(),
         )

@@ -35,7 +35,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// timeouts), the shutdown handle and the counters connections report to.
 #[derive(Clone, Debug)]
 pub struct Builder {
-    config: Config,
+    /// Shared by every connection made from it.
+    config: Arc<Config>,
     protocol: Protocol,
     stats: Stats,
     shutdown: ShutdownHandle,
@@ -47,7 +48,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
@@ -65,9 +66,11 @@ impl Builder {
     }
 
     /// Sets the core configuration (limits, timeouts) for every connection.
+    ///
+    /// A `Config` or an `Arc<Config>` (connections share it).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
@@ -273,7 +276,14 @@ impl Builder {
             spawner: self.spawner.clone(),
             _active: active,
         };
-        Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler)
+        Driver::new(
+            io,
+            Side::Server,
+            protocol,
+            Arc::clone(&self.config),
+            rx,
+            handler,
+        )
     }
 }
 

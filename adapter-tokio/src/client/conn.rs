@@ -107,7 +107,7 @@ impl SendRequest {
 pub(crate) fn connection<IO>(
     io: IO,
     protocol: Protocol,
-    config: Config,
+    config: Arc<Config>,
     hook: Option<PoolHook>,
 ) -> (
     SendRequest,
@@ -145,7 +145,7 @@ pub fn handshake<IO>(io: IO) -> (SendRequest, impl Future<Output = Result<(), Er
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    connection(io, Protocol::Http1, Config::default(), None)
+    connection(io, Protocol::Http1, Config::default().into(), None)
 }
 
 /// [`handshake`] speaking `protocol`: [`Protocol::Http2`] starts HTTP/2 at
@@ -159,5 +159,5 @@ pub fn handshake_with<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    connection(io, protocol, Config::default(), None)
+    connection(io, protocol, Config::default().into(), None)
 }

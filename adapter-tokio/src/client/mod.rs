@@ -133,7 +133,8 @@ impl Pool {
 /// Client settings.
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    config: Config,
+    /// Shared by every connection made from it.
+    config: Arc<Config>,
     protocol: Protocol,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -145,7 +146,7 @@ pub struct ClientBuilder {
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             connect_timeout: None,
             request_timeout: None,
@@ -165,9 +166,11 @@ impl ClientBuilder {
     }
 
     /// Sets the core configuration (limits, idle and `100-continue` timeouts).
+    ///
+    /// A `Config` or an `Arc<Config>` (connections share it).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
@@ -263,7 +266,7 @@ impl ClientBuilder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        conn::connection(io, self.protocol, self.config.clone(), None)
+        conn::connection(io, self.protocol, Arc::clone(&self.config), None)
     }
 }
 
@@ -550,8 +553,12 @@ impl Client {
                 }
             }),
         };
-        let (sender, conn) =
-            conn::connection(io, protocol, self.inner.builder.config.clone(), Some(hook));
+        let (sender, conn) = conn::connection(
+            io,
+            protocol,
+            Arc::clone(&self.inner.builder.config),
+            Some(hook),
+        );
         self.inner
             .pool
             .register(&target.key, conn_id, sender.clone(), idle);

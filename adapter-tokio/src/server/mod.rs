@@ -89,7 +89,8 @@ impl fmt::Debug for ShutdownHandle {
 /// timeouts), the shutdown handle and the counters connections report to.
 #[derive(Clone, Debug)]
 pub struct Builder {
-    config: Config,
+    /// Shared by every connection made from it.
+    config: Arc<Config>,
     protocol: Protocol,
     stats: Stats,
     shutdown: ShutdownHandle,
@@ -101,7 +102,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             stats: Stats::default(),
             shutdown: ShutdownHandle::default(),
@@ -118,9 +119,11 @@ impl Builder {
     }
 
     /// Sets the core configuration (limits, timeouts) for every connection.
+    ///
+    /// A `Config` or an `Arc<Config>` (connections share it).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
@@ -228,7 +231,14 @@ impl Builder {
             stats: self.stats.clone(),
             _active: active,
         };
-        let driver = Driver::new(io, Side::Server, protocol, self.config.clone(), rx, handler);
+        let driver = Driver::new(
+            io,
+            Side::Server,
+            protocol,
+            Arc::clone(&self.config),
+            rx,
+            handler,
+        );
         driver.run(Some(self.shutdown.subscribe()))
     }
 

@@ -5,6 +5,7 @@
 //! that order (pipelining, RFC 9112 §9.3.2). The send side is in `send.rs`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
@@ -54,7 +55,8 @@ pub(super) enum Decoder {
 #[derive(Debug)]
 pub(crate) struct H1Conn {
     pub(super) side: Side,
-    pub(super) cfg: Config,
+    /// Shared with the other connections made from the same `Config`.
+    pub(super) cfg: Arc<Config>,
     /// The latest time passed in; commands stamp timers with it.
     pub(super) now: Instant,
     /// Server, `min_body_rate`: when the current measuring window started
@@ -117,14 +119,14 @@ pub(crate) enum H2cSwitch {
 #[derive(Debug)]
 pub(crate) struct H2cHandover {
     pub(crate) switch: H2cSwitch,
-    pub(crate) cfg: Config,
+    pub(crate) cfg: Arc<Config>,
     pub(crate) tx: TxQueue,
     pub(crate) leftover: BytesMut,
     pub(crate) events: VecDeque<Event>,
 }
 
 impl H1Conn {
-    pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
+    pub(crate) fn new(side: Side, cfg: Arc<Config>, now: Instant) -> Self {
         // A head or a trailer section must fit whole before it can be parsed.
         let read_cap = cfg
             .max_head_bytes

@@ -169,7 +169,7 @@ fn connection_resumes_and_restarts_per_head() {
     let post = b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
     let get = big_request(cfg.max_head_bytes - 16, true);
     let wire = [post.as_slice(), &get].concat();
-    let mut conn = H1Conn::new(Side::Server, cfg, Instant::ZERO);
+    let mut conn = H1Conn::new(Side::Server, cfg.into(), Instant::ZERO);
     for b in wire.chunks(1) {
         assert_eq!(conn.recv(Instant::ZERO, b), 1);
     }

@@ -6,6 +6,7 @@
 //! handlers in `recv_body.rs`, `recv_headers.rs` and `control.rs`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
@@ -110,7 +111,9 @@ impl Default for PeerSettings {
 #[derive(Debug)]
 pub(crate) struct H2Conn {
     pub(super) side: Side,
-    pub(super) cfg: Config,
+    /// Shared with the other connections made from the same `Config`;
+    /// copied on write (settings changed on this connection).
+    pub(super) cfg: Arc<Config>,
     pub(super) now: Instant,
     pub(super) phase: Phase,
     /// Received bytes not yet decoded; bounded by one frame (our max frame
@@ -197,7 +200,7 @@ pub(super) const FIELD_BUF_KEEP: usize = 64;
 pub(super) const SPARE_QUEUES: usize = 16;
 
 impl H2Conn {
-    pub(crate) fn new(side: Side, cfg: Config, now: Instant) -> Self {
+    pub(crate) fn new(side: Side, cfg: Arc<Config>, now: Instant) -> Self {
         Self::with_tx(side, cfg, now, TxQueue::default())
     }
 
@@ -206,7 +209,7 @@ impl H2Conn {
     /// and `settings` (from `HTTP2-Settings`) apply without an ACK, the 101
     /// acknowledging them (§3.2.1). `leftover` is what followed the request.
     pub(crate) fn h2c_server(
-        cfg: Config,
+        cfg: Arc<Config>,
         now: Instant,
         tx: TxQueue,
         mut head: RequestHead,
@@ -241,7 +244,7 @@ impl H2Conn {
     /// `method`) is stream 1, half-closed (local); the server's frames follow
     /// in `leftover`.
     pub(crate) fn h2c_client(
-        cfg: Config,
+        cfg: Arc<Config>,
         now: Instant,
         tx: TxQueue,
         method: Method,
@@ -262,7 +265,7 @@ impl H2Conn {
         conn
     }
 
-    fn with_tx(side: Side, cfg: Config, now: Instant, tx: TxQueue) -> Self {
+    fn with_tx(side: Side, cfg: Arc<Config>, now: Instant, tx: TxQueue) -> Self {
         let h2 = &cfg.h2;
         let mut conn = Self {
             side,

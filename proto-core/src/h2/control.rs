@@ -106,7 +106,7 @@ impl H2Conn {
                 let _ = s.recv_window.adjust(new - old);
             }
         }
-        let h2 = &mut self.cfg.h2;
+        let h2 = &mut std::sync::Arc::make_mut(&mut self.cfg).h2;
         h2.max_concurrent_streams = acked.max_concurrent_streams;
         h2.initial_window_size = acked.initial_window_size;
         h2.max_header_list_size = acked.max_header_list_size;

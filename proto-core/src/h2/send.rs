@@ -517,7 +517,7 @@ impl H2Conn {
         }
         // Limits that are ours alone apply now.
         let advertised = self.cfg.h2.clone();
-        self.cfg.h2 = crate::config::H2Config {
+        std::sync::Arc::make_mut(&mut self.cfg).h2 = crate::config::H2Config {
             max_concurrent_streams: advertised.max_concurrent_streams,
             initial_window_size: advertised.initial_window_size,
             max_header_list_size: advertised.max_header_list_size,
