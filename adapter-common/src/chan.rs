@@ -206,6 +206,15 @@ impl<T> Receiver<T> {
     pub fn close(&mut self) {
         self.shared.lock().closed = true;
     }
+
+    /// Lets go of the queue's storage if nothing is queued (an idle
+    /// connection: it grows again on the next send).
+    pub fn release_idle(&mut self) {
+        let mut state = self.shared.lock();
+        if state.queue.is_empty() {
+            state.queue = VecDeque::new();
+        }
+    }
 }
 
 impl<T> Drop for Receiver<T> {
@@ -278,6 +287,19 @@ mod tests {
         drop((tx, again));
         assert!(weak.upgrade().is_none(), "no sender left to revive");
         assert_eq!(task.await.unwrap(), (Some(7), None));
+    }
+
+    #[test]
+    fn release_idle_lets_go_of_an_empty_queue_only() {
+        let (tx, mut rx) = channel();
+        tx.send(1).unwrap();
+        rx.release_idle();
+        assert!(rx.shared.lock().queue.capacity() > 0, "something is queued");
+        assert_eq!(rx.try_recv(), Ok(1));
+        rx.release_idle();
+        assert_eq!(rx.shared.lock().queue.capacity(), 0);
+        tx.send(2).unwrap();
+        assert_eq!(rx.try_recv(), Ok(2), "grows again on use");
     }
 
     #[test]

@@ -188,6 +188,19 @@ impl<R: Runtime> Core<R> {
         self.shutdown = None;
     }
 
+    /// The core's idle release happened ([`Connection::take_idle_release`]):
+    /// lets go of the stream list's and the ended list's storage too if
+    /// they are empty (they grow again on the next exchange; a busy
+    /// connection keeps them and allocates nothing per request).
+    pub fn release_idle(&mut self) {
+        if self.streams.is_empty() {
+            self.streams = Vec::new();
+        }
+        if self.ended.is_empty() {
+            self.ended = Vec::new();
+        }
+    }
+
     /// The index of the stream with `key`.
     pub fn by_key(&self, key: u64) -> Option<usize> {
         self.streams.iter().position(|s| s.key == key)
@@ -416,4 +429,37 @@ pub trait Handler<R: Runtime> {
     }
     /// The connection is over; `err` ends whatever the handler still holds.
     fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_core::{Config, Instant, Side};
+
+    enum TestRt {}
+
+    impl Runtime for TestRt {
+        type Task = ();
+        type Shutdown = ();
+        type Upgraded = ();
+        fn abort(_task: ()) {}
+        fn detach(_task: ()) {}
+        fn shutdown_requested(_signal: &()) -> Option<Duration> {
+            None
+        }
+    }
+
+    #[test]
+    fn release_idle_lets_go_of_empty_lists_only() {
+        let conn = Connection::new(Side::Server, Config::default(), Instant::ZERO);
+        let mut core = Core::<TestRt>::new(conn, 1024);
+        core.streams.push(Stream::new(1, StreamId::new(1)));
+        core.release_idle();
+        assert!(core.streams.capacity() > 0, "a stream in progress");
+        drop(core.remove(0));
+        assert!(core.streams.capacity() > 0, "kept between exchanges");
+        core.release_idle();
+        assert_eq!(core.streams.capacity(), 0);
+        assert_eq!(core.ended.capacity(), 0);
+    }
 }

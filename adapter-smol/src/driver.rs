@@ -447,6 +447,12 @@ where
         for _ in 0..MAX_TURNS {
             if std::mem::take(&mut tick) {
                 self.core.conn.handle_timeout(now);
+                if self.core.conn.take_idle_release() {
+                    // The core let go of what it keeps between exchanges
+                    // (`Config::idle_release`): so does the task.
+                    self.core.release_idle();
+                    self.rx.release_idle();
+                }
             }
             let mut progress = false;
 

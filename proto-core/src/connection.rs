@@ -324,6 +324,16 @@ impl Connection {
         dispatch!(&mut self.proto, c => c.recycle_fields(fields), pending => ())
     }
 
+    /// True once after each idle release: the connection sat idle for
+    /// [`Config::idle_release`] (no exchange in progress, every event taken,
+    /// everything written) and let go of the storage it keeps between
+    /// exchanges. The owner may let go of its own such storage then; ask
+    /// after [`handle_timeout`](Connection::handle_timeout), which is where
+    /// it happens. No event is queued for it.
+    pub fn take_idle_release(&mut self) -> bool {
+        dispatch!(&mut self.proto, c => c.take_idle_release(), pending => false)
+    }
+
     /// Bytes of storage kept for reuse between exchanges (tests).
     #[cfg(test)]
     pub(crate) fn kept_storage(&self) -> usize {

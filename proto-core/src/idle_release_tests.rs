@@ -1,6 +1,7 @@
 //! `Config::idle_release`: an idle connection lets go of the storage it
 //! keeps for its next exchange, after the configured quiet time, without an
 //! event and without touching protocol state; a busy one keeps it.
+//! `Connection::take_idle_release` tells the owner, once per release.
 
 use bytes::Bytes;
 
@@ -105,17 +106,24 @@ fn check(protocol: Protocol) {
         kept,
         "{protocol:?}: not before `idle_release`"
     );
+    assert!(!p.server.take_idle_release(), "{protocol:?}: not yet");
     p.advance(Duration::from_millis(1));
     assert_eq!(p.server.kept_storage(), 0, "{protocol:?}: let go when idle");
     assert_eq!(p.client.kept_storage(), 0, "{protocol:?}: client too");
+    // The owner learns it once, to let go of its own kept storage.
+    assert!(p.server.take_idle_release(), "{protocol:?}: owner told");
+    assert!(!p.server.take_idle_release(), "{protocol:?}: told once");
+    assert!(p.client.take_idle_release(), "{protocol:?}: client told");
     assert!(
         p.server.poll_event().is_none(),
         "{protocol:?}: no event for it"
     );
     assert!(!p.server.is_closed());
-    // The connection goes on as before.
+    // The connection goes on as before, and is released again later.
     p.exchange();
     assert!(p.server.kept_storage() > 0);
+    p.advance(wait);
+    assert!(p.server.take_idle_release(), "{protocol:?}: told again");
     // Events the application has not taken yet postpone the release: a
     // fresh connection's `Negotiated`, here.
     let mut fresh = Connection::with_protocol(Side::Server, protocol, cfg, T0);
@@ -124,6 +132,7 @@ fn check(protocol: Protocol) {
         fresh.kept_storage() > 0,
         "{protocol:?}: events still queued"
     );
+    assert!(!fresh.take_idle_release(), "{protocol:?}: nothing let go");
     while fresh.poll_event().is_some() {}
     drain(&mut fresh); // HTTP/2: our SETTINGS, owed to the peer, postpone it too
     fresh.handle_timeout(T0 + wait + wait);
@@ -132,6 +141,7 @@ fn check(protocol: Protocol) {
         0,
         "{protocol:?}: released once drained"
     );
+    assert!(fresh.take_idle_release(), "{protocol:?}: and told");
 }
 
 #[test]
@@ -157,5 +167,6 @@ fn idle_release_none_keeps_storage() {
         let kept = p.server.kept_storage();
         p.advance(Duration::from_secs(30));
         assert_eq!(p.server.kept_storage(), kept, "{protocol:?}");
+        assert!(!p.server.take_idle_release(), "{protocol:?}");
     }
 }

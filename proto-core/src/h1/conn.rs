@@ -93,6 +93,9 @@ pub(crate) struct H1Conn {
     pub(super) pending_error: Option<PeerError>,
     pub(super) eof: bool,
     pub(super) closed: bool,
+    /// The idle release let go of the kept storage; cleared when the owner
+    /// is told (`take_idle_release`).
+    pub(super) idle_released: bool,
     pub(super) upgrade: Option<(StreamId, Bytes)>,
     /// Client: the request in flight offered `Upgrade: h2c`.
     pub(super) h2c_offered: bool,
@@ -154,6 +157,7 @@ impl H1Conn {
             pending_error: None,
             eof: false,
             closed: false,
+            idle_released: false,
             upgrade: None,
             h2c_offered: false,
             h2c: None,

@@ -124,6 +124,12 @@ impl H1Conn {
         self.spare_fields = Fields::new();
         self.tx.release();
         self.rbuf = BytesMut::new();
+        self.idle_released = true;
+    }
+
+    /// True once after each idle release (see `Connection::take_idle_release`).
+    pub(crate) fn take_idle_release(&mut self) -> bool {
+        core::mem::take(&mut self.idle_released)
     }
 
     pub(super) fn on_timeout(&mut self, kind: TimerKind) {

@@ -170,6 +170,9 @@ pub(crate) struct H2Conn {
     pub(super) recent_closed: VecDeque<u32>,
     pub(super) eof: bool,
     pub(super) closed: bool,
+    /// The idle release let go of the kept storage; cleared when the owner
+    /// is told (`take_idle_release`).
+    pub(super) idle_released: bool,
     /// Scratch list for encoding header blocks (reused, no allocation per
     /// request once grown).
     pub(super) scratch: Vec<(Bytes, Bytes)>,
@@ -312,6 +315,7 @@ impl H2Conn {
             recent_closed: VecDeque::new(),
             eof: false,
             closed: false,
+            idle_released: false,
             scratch: Vec::new(),
             block_buf: BytesMut::new(),
             spare_queues: Vec::new(),

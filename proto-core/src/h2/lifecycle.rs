@@ -389,6 +389,12 @@ impl H2Conn {
             self.settings_pending = VecDeque::new();
         }
         self.decoder.release_scratch();
+        self.idle_released = true;
+    }
+
+    /// True once after each idle release (see `Connection::take_idle_release`).
+    pub(crate) fn take_idle_release(&mut self) -> bool {
+        core::mem::take(&mut self.idle_released)
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
