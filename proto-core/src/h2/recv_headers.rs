@@ -127,21 +127,25 @@ impl H2Conn {
             self.refuse_with_status(sid, 431);
             return;
         };
-        let open = self
-            .streams
-            .values()
-            .filter(|s| s.state != State::Closed)
-            .count();
         let max = self.cfg.h2.max_concurrent_streams as usize;
         let held = self.held_streams();
-        if open + held >= max {
-            // §5.1.2: over our limit. A refusal only due to streams the peer
-            // got reset while their handlers run is more churn: it costs a
-            // reset token (MadeYouReset).
-            if open < max && !self.spend_reset_token() {
-                return;
+        // The open streams are some of the map's: counted only when the
+        // map's size alone reaches the limit (not one by one per stream).
+        if self.streams.len() + held >= max {
+            let open = self
+                .streams
+                .values()
+                .filter(|s| s.state != State::Closed)
+                .count();
+            if open + held >= max {
+                // §5.1.2: over our limit. A refusal only due to streams the peer
+                // got reset while their handlers run is more churn: it costs a
+                // reset token (MadeYouReset).
+                if open < max && !self.spend_reset_token() {
+                    return;
+                }
+                return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
             }
-            return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
         }
         let mut b = RequestBuilder::new(Fields::reuse(&mut self.spare_fields, 16));
         for f in fields.drain(..) {

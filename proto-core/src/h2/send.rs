@@ -44,17 +44,25 @@ impl H2Conn {
         self.tx.appended(n);
     }
 
+    /// Fewer open streams than the peer allows. The open ones are some of
+    /// the map's: counted only when the map's size alone is not below it.
+    fn below_peer_limit(&self) -> bool {
+        let max = self.peer.max_concurrent_streams as usize;
+        self.streams.len() < max
+            || self
+                .streams
+                .values()
+                .filter(|s| s.state != State::Closed)
+                .count()
+                < max
+    }
+
     pub(crate) fn can_send_request(&self) -> bool {
-        let open = self
-            .streams
-            .values()
-            .filter(|s| s.state != State::Closed)
-            .count();
         self.side == Side::Client
             && !self.closed
             && self.goaway_received.is_none()
             && self.goaway_sent.is_none()
-            && open < self.peer.max_concurrent_streams as usize
+            && self.below_peer_limit()
             && self.next_local_id < (1 << 31)
     }
 
@@ -69,12 +77,7 @@ impl H2Conn {
         if self.closed || self.goaway_received.is_some() || self.goaway_sent.is_some() {
             return Err(UserError::Closed);
         }
-        let open = self
-            .streams
-            .values()
-            .filter(|s| s.state != State::Closed)
-            .count();
-        if open >= self.peer.max_concurrent_streams as usize {
+        if !self.below_peer_limit() {
             // §5.1.2: wait for `StreamsAvailable`.
             return Err(UserError::Busy);
         }
