@@ -38,19 +38,33 @@ pub(crate) enum Chunk {
 /// the reader thread's input budget.
 #[derive(Debug)]
 pub(crate) struct Credit {
-    state: Mutex<(usize, bool)>,
+    state: Mutex<CreditState>,
     cv: Condvar,
+}
+
+#[derive(Debug)]
+struct CreditState {
+    available: usize,
+    closed: bool,
+    /// Threads blocked in `acquire`. Waking a condition variable is a
+    /// system call even with nobody waiting, and the input budget is
+    /// released twice per read: only wake when someone waits.
+    waiting: usize,
 }
 
 impl Credit {
     pub(crate) fn new(n: usize) -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new((n, false)),
+            state: Mutex::new(CreditState {
+                available: n,
+                closed: false,
+                waiting: 0,
+            }),
             cv: Condvar::new(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, (usize, bool)> {
+    fn lock(&self) -> MutexGuard<'_, CreditState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -59,15 +73,17 @@ impl Credit {
     pub(crate) fn acquire(&self, want: usize) -> Option<usize> {
         let mut st = self.lock();
         loop {
-            if st.1 {
+            if st.closed {
                 return None;
             }
-            if st.0 > 0 {
-                let n = st.0.min(want);
-                st.0 -= n;
+            if st.available > 0 {
+                let n = st.available.min(want);
+                st.available -= n;
                 return Some(n);
             }
+            st.waiting += 1;
             st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st.waiting -= 1;
         }
     }
 
@@ -75,11 +91,11 @@ impl Credit {
     /// or closed).
     pub(crate) fn try_acquire(&self, want: usize) -> usize {
         let mut st = self.lock();
-        if st.1 {
+        if st.closed {
             return 0;
         }
-        let n = st.0.min(want);
-        st.0 -= n;
+        let n = st.available.min(want);
+        st.available -= n;
         n
     }
 
@@ -88,14 +104,18 @@ impl Credit {
             return;
         }
         let mut st = self.lock();
-        st.0 = st.0.saturating_add(n);
-        self.cv.notify_all();
+        st.available = st.available.saturating_add(n);
+        if st.waiting > 0 {
+            self.cv.notify_all();
+        }
     }
 
     pub(crate) fn close(&self) {
         let mut st = self.lock();
-        st.1 = true;
-        self.cv.notify_all();
+        st.closed = true;
+        if st.waiting > 0 {
+            self.cv.notify_all();
+        }
     }
 }
 
@@ -528,4 +548,61 @@ pub(crate) struct Outbox {
     pub(crate) finish: bool,
     /// Sent with the finish.
     pub(crate) trailers: Option<proto_core::Fields>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credit;
+    use std::sync::Arc;
+    use std::sync::mpsc::{Receiver, channel};
+    use std::time::{Duration, Instant};
+
+    /// Bounds the waits below; never a wait for something to happen.
+    const GUARD: Duration = Duration::from_secs(5);
+
+    /// A thread blocked in `acquire(10)`; returns once it is counted as
+    /// waiting.
+    fn blocked_acquire(credit: &Arc<Credit>) -> Receiver<Option<usize>> {
+        let (tx, rx) = channel();
+        let c = credit.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(c.acquire(10));
+        });
+        let until = Instant::now() + GUARD;
+        while credit.lock().waiting == 0 {
+            assert!(Instant::now() < until, "the thread never waited");
+            std::thread::yield_now();
+        }
+        rx
+    }
+
+    #[test]
+    fn release_wakes_a_waiting_acquire() {
+        let credit = Credit::new(0);
+        let got = blocked_acquire(&credit);
+        credit.release(4);
+        assert_eq!(got.recv_timeout(GUARD).unwrap(), Some(4));
+        assert_eq!(credit.lock().waiting, 0);
+    }
+
+    #[test]
+    fn close_wakes_a_waiting_acquire() {
+        let credit = Credit::new(0);
+        let got = blocked_acquire(&credit);
+        credit.close();
+        assert_eq!(got.recv_timeout(GUARD).unwrap(), None);
+    }
+
+    #[test]
+    fn acquire_and_try_acquire_take_what_is_there() {
+        let credit = Credit::new(15);
+        assert_eq!(credit.acquire(10), Some(10));
+        assert_eq!(credit.try_acquire(10), 5);
+        assert_eq!(credit.try_acquire(10), 0);
+        credit.release(3);
+        assert_eq!(credit.acquire(10), Some(3));
+        credit.close();
+        assert_eq!(credit.try_acquire(1), 0);
+        assert_eq!(credit.acquire(1), None);
+    }
 }
