@@ -80,7 +80,11 @@ impl Pool {
                 Err(e) => tracing::warn!(error = %e, "could not start a handler thread"),
             }
         }
-        self.inner.cv.notify_one();
+        // Waking is a system call even with nobody waiting; a worker not
+        // counted idle checks the queue before it waits.
+        if st.idle > 0 {
+            self.inner.cv.notify_one();
+        }
         Ok(())
     }
 }
