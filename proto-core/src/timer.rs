@@ -37,29 +37,38 @@ fn index(kind: TimerKind) -> usize {
     }
 }
 
-/// Fixed table of optional deadlines.
+/// Fixed table of optional deadlines: a deadline per kind and a bit per
+/// kind saying whether it is armed (not `[Option<Instant>; N]`, which
+/// takes twice the room, in every connection).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
-    slots: [Option<Instant>; KINDS.len()],
+    /// `at[i]` is meaningful while bit `i` of `armed` is set.
+    at: [Instant; KINDS.len()],
+    armed: u16,
     /// The transport took bytes since `SendStall` was last armed.
     send_progress: bool,
 }
 
+const _: () = assert!(KINDS.len() <= u16::BITS as usize);
+
 impl Timers {
     pub(crate) fn set(&mut self, kind: TimerKind, at: Instant) {
-        self.slots[index(kind)] = Some(at);
+        let i = index(kind);
+        self.at[i] = at;
+        self.armed |= 1 << i;
     }
 
     pub(crate) fn stop(&mut self, kind: TimerKind) {
-        self.slots[index(kind)] = None;
+        self.armed &= !(1 << index(kind));
     }
 
     pub(crate) fn get(&self, kind: TimerKind) -> Option<Instant> {
-        self.slots[index(kind)]
+        let i = index(kind);
+        (self.armed & (1 << i) != 0).then(|| self.at[i])
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.slots = [None; KINDS.len()];
+        self.armed = 0;
     }
 
     /// Slow-read defence, called whenever output may have changed: keeps
@@ -100,7 +109,10 @@ impl Timers {
 
     /// The earliest deadline.
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.slots.iter().flatten().min().copied()
+        (self.at.iter().enumerate())
+            .filter(|&(i, _)| self.armed & (1 << i) != 0)
+            .map(|(_, &at)| at)
+            .min()
     }
 
     /// Disarms and returns the earliest timer expired at `now`, if any.
@@ -132,6 +144,26 @@ mod tests {
             t.pop_expired(Instant::from_nanos(60)),
             Some(TimerKind::BodyRead)
         );
+        assert_eq!(t.next(), None);
+    }
+
+    #[test]
+    fn every_kind_has_its_own_slot() {
+        let mut t = Timers::default();
+        for (n, kind) in (1..).zip(KINDS) {
+            assert_eq!(t.get(kind), None);
+            t.set(kind, Instant::from_nanos(1000 - n));
+        }
+        for (n, kind) in (1..).zip(KINDS) {
+            assert_eq!(t.get(kind), Some(Instant::from_nanos(1000 - n)));
+        }
+        let last = KINDS[KINDS.len() - 1];
+        assert_eq!(t.next(), t.get(last));
+        t.stop(last);
+        assert_eq!(t.get(last), None);
+        assert_eq!(t.next(), t.get(KINDS[KINDS.len() - 2]));
+        t.stop_all();
+        assert!(KINDS.iter().all(|&k| t.get(k).is_none()));
         assert_eq!(t.next(), None);
     }
 }

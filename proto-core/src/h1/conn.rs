@@ -99,8 +99,9 @@ pub(crate) struct H1Conn {
     pub(super) upgrade: Option<(StreamId, Bytes)>,
     /// Client: the request in flight offered `Upgrade: h2c`.
     pub(super) h2c_offered: bool,
-    /// An accepted h2c upgrade, waiting for `Connection` to switch.
-    pub(super) h2c: Option<H2cSwitch>,
+    /// An accepted h2c upgrade, waiting for `Connection` to switch. Boxed:
+    /// rare, and 240 bytes that every connection would carry otherwise.
+    pub(super) h2c: Option<Box<H2cSwitch>>,
     /// A retired exchange's emptied body queue, for the next body (so a
     /// keep-alive connection does not allocate one per message).
     pub(super) spare_queue: VecDeque<Bytes>,
@@ -392,7 +393,7 @@ impl H1Conn {
                 self.tx.appended(SWITCH.len());
                 self.timers.stop_all();
                 self.reading = Reading::Done;
-                self.h2c = Some(H2cSwitch::Server { head, settings });
+                self.h2c = Some(Box::new(H2cSwitch::Server { head, settings }));
                 return;
             }
         }
@@ -445,7 +446,7 @@ impl H1Conn {
                 self.streams.clear();
                 self.timers.stop_all();
                 self.reading = Reading::Done;
-                self.h2c = Some(H2cSwitch::Client { method });
+                self.h2c = Some(Box::new(H2cSwitch::Client { method }));
                 return;
             }
             // The head matters (e.g. Sec-WebSocket-Accept): report it, then switch.

@@ -189,7 +189,7 @@ impl H1Conn {
 
     /// An accepted h2c upgrade: the state the HTTP/2 connection continues from.
     pub(crate) fn take_h2c(&mut self) -> Option<H2cHandover> {
-        let switch = self.h2c.take()?;
+        let switch = *self.h2c.take()?;
         self.closed = true;
         Some(H2cHandover {
             switch,
