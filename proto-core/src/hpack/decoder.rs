@@ -29,9 +29,11 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// Lets go of the Huffman scratch buffer (an idle connection's memory).
+    /// Lets go of the Huffman scratch buffer and of unused table slots (an
+    /// idle connection's memory).
     pub(crate) fn release_scratch(&mut self) {
         self.huffman = BytesMut::new();
+        self.table.shrink_to_fit();
     }
 
     /// A decoder whose dynamic table starts at `max_table_size` bytes, the value both peers

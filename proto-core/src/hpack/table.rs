@@ -252,6 +252,13 @@ impl DynamicTable {
 
     /// Adds an entry (§4.4): evicts oldest entries to make room; an entry larger than the
     /// maximum size empties the table and is not added. Returns the new entry if added.
+    /// Lets go of entry slots beyond those in use (an idle connection's
+    /// memory: the list grows by doubling, four slots for the first entry).
+    /// The entries, protocol state, stay.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
     pub(crate) fn insert(&mut self, name: &[u8], value: &[u8]) -> Option<&Entry> {
         let size = entry_size(name, value);
         if size > self.max_size {
@@ -315,6 +322,20 @@ mod tests {
     }
 
     /// RFC 7541 §4.1: size is name + value + 32; §4.4: eviction from the oldest end.
+    #[test]
+    fn shrink_to_fit_keeps_the_entries() {
+        let mut t = DynamicTable::new(4096);
+        t.insert(b"aaaa", b"bbbb");
+        assert!(t.entries.capacity() > 1);
+        t.shrink_to_fit();
+        assert_eq!(t.entries.capacity(), 1);
+        assert_eq!((t.len(), t.size()), (1, 40));
+        assert_eq!(
+            &t.get(0).map(|e| e.value.clone()).unwrap_or_default()[..],
+            b"bbbb"
+        );
+    }
+
     #[test]
     fn insert_and_evict() {
         let mut t = DynamicTable::new(100);
