@@ -358,6 +358,7 @@ impl H2Conn {
             + self.spare_queues.capacity()
             + self.field_buf.capacity()
             + self.spare_fields.capacity()
+            + self.encoder.scratch_capacity()
     }
 
     /// `idle_release`: no stream for a while, so the storage kept for the
@@ -389,6 +390,7 @@ impl H2Conn {
             self.settings_pending = VecDeque::new();
         }
         self.decoder.release_scratch();
+        self.encoder.release_scratch();
         self.idle_released = true;
     }
 

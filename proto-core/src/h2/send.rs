@@ -28,7 +28,7 @@ impl H2Conn {
     /// HPACK-encodes `self.scratch` and queues HEADERS (+ CONTINUATION).
     fn queue_header_block(&mut self, id: StreamId, end_stream: bool) {
         let fields = core::mem::take(&mut self.scratch);
-        self.encoder.encode(
+        self.encoder.encode_repeating(
             fields.iter().map(|(n, v)| (&n[..], &v[..], sensitive(n))),
             &mut self.block_buf,
         );

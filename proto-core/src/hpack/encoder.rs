@@ -81,6 +81,10 @@ pub struct Encoder {
     /// starts with size updates for them (§4.2).
     pending: Option<(usize, usize)>,
     huffman: HuffmanMode,
+    /// Bumped whenever the dynamic table or the coding mode changes.
+    generation: u64,
+    /// The last block, when encoding it changed nothing ([`repeat`]).
+    last: repeat::LastBlock,
 }
 
 impl Default for Encoder {
@@ -106,6 +110,8 @@ impl Encoder {
             limit: max_table_size,
             pending: None,
             huffman: HuffmanMode::default(),
+            generation: 0,
+            last: repeat::LastBlock::default(),
         }
     }
 
@@ -127,6 +133,7 @@ impl Encoder {
     /// Chooses when string literals are Huffman-coded.
     pub fn set_huffman(&mut self, mode: HuffmanMode) {
         self.huffman = mode;
+        self.generation += 1;
     }
 
     /// The dynamic table's current size in bytes (RFC 7541 §4.1).
@@ -193,10 +200,12 @@ impl Encoder {
         if smallest < last.min(self.table.max_size()) {
             integer::encode(smallest, 5, 0x20, dst);
             self.table.set_max_size(smallest);
+            self.generation += 1;
         }
         if last != self.table.max_size() {
             integer::encode(last, 5, 0x20, dst);
             self.table.set_max_size(last);
+            self.generation += 1;
         }
     }
 
@@ -251,6 +260,7 @@ impl Encoder {
         self.string(value, dst);
         if indexing == Indexing::Incremental {
             self.table.insert(name, value);
+            self.generation += 1;
         }
     }
 
@@ -273,6 +283,9 @@ impl Encoder {
         }
     }
 }
+
+#[path = "encoder_repeat.rs"]
+mod repeat;
 
 #[cfg(test)]
 #[path = "encoder_tests.rs"]
