@@ -156,8 +156,9 @@ pub struct Core<R: Runtime> {
     /// Set when the core reported `Closed`.
     pub closed: Option<CloseReason>,
     /// After `Upgrade`: where the transport goes, and the bytes that came
-    /// after the upgrading message.
-    pub upgrade: Option<(UpgradeTx<R>, Bytes)>,
+    /// after the upgrading message. Boxed: rare, and every connection task
+    /// would carry the room otherwise.
+    pub upgrade: Option<Box<(UpgradeTx<R>, Bytes)>>,
 }
 
 impl<R: Runtime> Core<R> {
@@ -402,7 +403,7 @@ impl<R: Runtime> Core<R> {
                     let _ = resp_tx.send(Ok(resp));
                 }
                 match st.upgrade.take() {
-                    Some(tx) => self.upgrade = Some((tx, rest)),
+                    Some(tx) => self.upgrade = Some(Box::new((tx, rest))),
                     None => tracing::debug!(?kind, "upgrade nobody asked for"),
                 }
                 st.close(None, false);

@@ -530,8 +530,10 @@ where
         mut self,
         shutdown: Option<ShutdownRx>,
     ) -> impl Future<Output = Outcome> + use<IO, H> {
+        // Set out here: an argument captured by the block would keep its
+        // room in the future after being moved out.
+        self.core.shutdown = shutdown;
         async move {
-            self.core.shutdown = shutdown;
             self.core.check_shutdown();
             let result = loop {
                 let Some(rx) = self.core.shutdown.clone() else {
@@ -592,7 +594,7 @@ where
             }
             Ok(()) => {
                 if let (Some(CloseReason::Upgraded), Some((tx, rest))) =
-                    (&closed, self.core.upgrade.take())
+                    (&closed, self.core.upgrade.take().map(|u| *u))
                 {
                     if self.transport.flush_all(&mut self.core.conn).await {
                         let _ = tx.send(self.transport.into_upgraded(rest));

@@ -34,6 +34,7 @@ use crate::upgrade::Upgraded;
 /// `MIN_READ` and double (up to `MAX_READ`) while reads fill the room.
 const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 64 * 1024;
+const _: () = assert!(MAX_READ <= u32::MAX as usize);
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
 /// Reads made without a buffer (a connection between exchanges) go to an
@@ -91,8 +92,9 @@ pub(crate) struct Transport<IO> {
     space: BytesMut,
     /// Read bytes the core has not taken yet (backpressure).
     leftover: BytesMut,
-    /// Size of the next read buffer.
-    alloc: usize,
+    /// Size of the next read buffer (at most `MAX_READ`; `u32` packs it
+    /// with the flags below).
+    alloc: u32,
     read_eof: bool,
     /// Bytes were written since the last flush.
     unflushed: bool,
@@ -116,7 +118,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             io,
             space: BytesMut::new(),
             leftover: BytesMut::new(),
-            alloc: MIN_READ,
+            alloc: MIN_READ as u32,
             read_eof: false,
             unflushed: false,
             write_error: None,
@@ -193,9 +195,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
             let n = rb.filled().len();
             if n == room {
-                self.alloc = (self.alloc * 2).min(MAX_READ);
+                self.alloc = (self.alloc * 2).min(MAX_READ as u32);
             } else if n < MIN_ROOM {
-                self.alloc = MIN_READ;
+                self.alloc = MIN_READ as u32;
             }
             return Poll::Ready(Ok(self.space.split_to(n)));
         }
@@ -208,8 +210,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         }
         // The stack filled up: more is likely waiting, so go on in a
         // buffer with room for it.
-        self.alloc = (self.alloc * 2).min(MAX_READ);
-        self.space = BytesMut::zeroed(self.alloc.max(2 * STACK_READ));
+        self.alloc = (self.alloc * 2).min(MAX_READ as u32);
+        self.space = BytesMut::zeroed((self.alloc as usize).max(2 * STACK_READ));
         self.space[..STACK_READ].copy_from_slice(read);
         Poll::Ready(Ok(self.space.split_to(STACK_READ)))
     }
@@ -519,11 +521,13 @@ where
         mut self,
         shutdown: Option<ShutdownRx>,
     ) -> impl Future<Output = Outcome> + use<IO, H> {
+        // The core checks the request itself (before each command and
+        // response head); this copy only wakes the task when it arrives.
+        // Both are set out here: an argument captured by the block would
+        // keep its room in the future after being moved out.
+        let mut waiter = shutdown.clone();
+        self.core.shutdown = shutdown;
         async move {
-            // The core checks the request itself (before each command and
-            // response head); this copy only wakes the task when it arrives.
-            let mut waiter = shutdown.clone();
-            self.core.shutdown = shutdown;
             self.core.check_shutdown();
             let result = loop {
                 let Some(rx) = waiter.as_mut().filter(|_| self.core.shutdown.is_some()) else {
@@ -596,7 +600,7 @@ where
             }
             Ok(()) => {
                 if let (Some(CloseReason::Upgraded), Some((tx, rest))) =
-                    (&closed, self.core.upgrade.take())
+                    (&closed, self.core.upgrade.take().map(|u| *u))
                 {
                     if self.transport.flush_all(&mut self.core.conn).await {
                         let _ = tx.send(self.transport.into_upgraded(rest));
