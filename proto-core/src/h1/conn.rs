@@ -105,6 +105,9 @@ pub(crate) struct H1Conn {
     /// A retired exchange's emptied body queue, for the next body (so a
     /// keep-alive connection does not allocate one per message).
     pub(super) spare_queue: VecDeque<Bytes>,
+    /// Server: the last response head sent, to send again from a copy
+    /// (boxed: most of a connection's life it is idle or not a server).
+    pub(super) last_head: Option<Box<super::repeat::LastHead>>,
 }
 
 /// What an h2c upgrade hands to the HTTP/2 connection.
@@ -163,6 +166,7 @@ impl H1Conn {
             h2c_offered: false,
             h2c: None,
             spare_queue: VecDeque::new(),
+            last_head: None,
         };
         conn.events.push_back(Event::Negotiated {
             version: Version::Http11,

@@ -13,7 +13,7 @@ use crate::head::{Fields, HeaderField, RequestHead, ResponseHead, reason_phrase}
 use super::parse::is_token;
 
 /// Framing fields the connection adds after the application's own fields.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Extra {
     /// Add `content-length: N`.

@@ -111,6 +111,15 @@ impl Hints {
 }
 
 impl Hints {
+    /// The valid `Content-Length` of a head we send, if it has one (an
+    /// invalid one is refused before the head goes anywhere).
+    pub(crate) fn length(&self) -> Option<u64> {
+        match self.content_length {
+            Length::Valid(n) => Some(n),
+            Length::Absent | Length::Invalid => None,
+        }
+    }
+
     /// [`framing::request_body`] of the head these hints were read from:
     /// without a `Transfer-Encoding` or `Content-Length` field that is no
     /// body, and the fields need not be read again.

@@ -10,6 +10,7 @@ mod head_lines;
 mod hints;
 mod lifecycle;
 pub mod parse;
+mod repeat;
 mod send;
 mod stream;
 mod timers;

@@ -165,7 +165,13 @@ impl H1Conn {
             300..=999 => false,
             _ => return Err(UserError::InvalidHead("status out of range")),
         };
-        let (hints, length) = outgoing(&mut head.fields)?;
+        // The same head as the last one has the same hints (and no
+        // transfer-encoding to remove: such a head is not remembered).
+        let remembered = self.last_head.as_ref().and_then(|l| l.hints_for(&head));
+        let (hints, length) = match remembered {
+            Some(hints) => (hints, hints.length()),
+            None => outgoing(&mut head.fields)?,
+        };
         let user_close = hints.close;
         // RFC 9110 §10.1.1: without 100 the client may or may not send the
         // body, so the connection cannot be reused after this response.
@@ -212,9 +218,18 @@ impl H1Conn {
             &mut rendered
         };
         let before = dst.len();
-        if let Err(e) = encode::write_response(dst, &head, extra) {
-            dst.truncate(before);
-            return Err(e);
+        let copy = self.last_head.as_ref().filter(|_| remembered.is_some());
+        match copy.and_then(|l| l.output_for(extra)) {
+            Some(bytes) => dst.extend_from_slice(bytes),
+            None => {
+                if let Err(e) = encode::write_response(dst, &head, extra) {
+                    dst.truncate(before);
+                    return Err(e);
+                }
+                let output = dst.get(before..).unwrap_or_default();
+                let last = self.last_head.get_or_insert_with(Box::default);
+                last.remember(&head, hints, extra, output);
+            }
         }
         // Serialized: the list's storage can hold the next request's head.
         keep_spare(&mut self.spare_fields, head.fields);

@@ -106,6 +106,7 @@ impl H1Conn {
             + self.spare_fields.capacity()
             + self.tx.capacity()
             + self.rbuf.capacity()
+            + self.last_head.as_ref().map_or(0, |l| l.capacity())
     }
 
     /// `idle_release`: no exchange for a while, so the storage kept for the
@@ -122,6 +123,7 @@ impl H1Conn {
         self.streams = VecDeque::new();
         self.spare_queue = VecDeque::new();
         self.spare_fields = Fields::new();
+        self.last_head = None;
         self.tx.release();
         self.rbuf = BytesMut::new();
         self.idle_released = true;
