@@ -73,11 +73,14 @@
 //!
 //! Per connection, one thread owns the core and loops: time
 //! (`handle_timeout`), input, events, vectored writes of the core's gather
-//! list, then a wait for the next message or the core's deadline. A reader
-//! thread per connection blocks in `read` and forwards input over the same
-//! channel that handler threads use for their commands, so one
-//! `recv_timeout` waits for all of it (std has no `poll`; see the
-//! `driver` module's notes for the trade-offs). Server requests run on a
+//! list, then a wait for the next message or the core's deadline. Once an
+//! exchange involves another thread (a handler on the pool, a body), a
+//! reader thread per connection blocks in `read` and forwards input over
+//! the same channel that handler threads use for their commands, so one
+//! `recv_timeout` waits for all of it (std has no `poll`; see the `driver`
+//! module's notes for the trade-offs); until then a server connection
+//! thread reads its socket itself, bounded by the core's deadline (no
+//! hand-off per read). Server requests run on a
 //! bounded pool of handler threads ([`Builder::workers`], [`Builder::queue`];
 //! when it is full the connection answers `503` at once and keeps reading),
 //! so a slow handler blocks neither its connection nor the other streams;
