@@ -94,9 +94,11 @@ impl Encoder {
         self.last.generation = Some(self.generation);
     }
 
-    /// Lets go of the remembered block (an idle connection's memory).
+    /// Lets go of the remembered block and of unused table slots (an idle
+    /// connection's memory; the entries stay).
     pub(crate) fn release_scratch(&mut self) {
         self.last = LastBlock::default();
+        self.table.shrink_to_fit();
     }
 
     /// Bytes held for the remembered block (tests of the idle release).
