@@ -147,7 +147,10 @@ impl H2Conn {
                 return self.stream_error(sid, ErrorCode::REFUSED_STREAM);
             }
         }
-        let mut b = RequestBuilder::new(Fields::reuse(&mut self.spare_fields, 16));
+        // Room for the regular fields and a `host` made from `:authority`.
+        let regular = fields.iter().filter(|f| f.name.first() != Some(&b':'));
+        let room = regular.count() + 1;
+        let mut b = RequestBuilder::new(Fields::reuse(&mut self.spare_fields, room));
         for f in fields.drain(..) {
             b.field(f);
         }
@@ -259,7 +262,9 @@ impl H2Conn {
             }
             return;
         }
-        let mut b = ResponseBuilder::new(false, Fields::reuse(&mut self.spare_fields, 16));
+        let regular = fields.iter().filter(|f| f.name.first() != Some(&b':'));
+        let room = regular.count();
+        let mut b = ResponseBuilder::new(false, Fields::reuse(&mut self.spare_fields, room));
         for f in fields.drain(..) {
             b.field(f);
         }

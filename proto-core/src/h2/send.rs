@@ -14,7 +14,7 @@ use super::stream::{HeadState, State, Stream};
 use crate::connection::Side;
 use crate::error::{ErrorCode, UserError};
 use crate::event::{Event, StreamId};
-use crate::head::{Fields, Method, RequestHead, ResponseHead};
+use crate::head::{Fields, Method, RequestHead, ResponseHead, keep_spare};
 
 /// How many bytes the scheduler frames per `poll_transmit` batch.
 pub(crate) const BATCH: usize = 256 * 1024;
@@ -97,6 +97,8 @@ impl H2Conn {
         self.scratch.clear();
         headers::request_fields(&head, &mut self.scratch);
         self.queue_header_block(sid, end_stream);
+        // Encoded: the list's storage can hold the response's head.
+        keep_spare(&mut self.spare_fields, head.fields);
         let mut stream = Stream::new(
             sid,
             head.method.clone(),
@@ -141,6 +143,8 @@ impl H2Conn {
         self.scratch.clear();
         headers::response_fields(&head, &mut self.scratch);
         self.queue_header_block(id, end);
+        // Encoded: the list's storage can hold the next request's head.
+        keep_spare(&mut self.spare_fields, head.fields);
         let Some(s) = self.streams.get_mut(&key) else {
             return Ok(());
         };
