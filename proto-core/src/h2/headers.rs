@@ -84,18 +84,6 @@ pub(crate) struct Named {
     pub(crate) expect: bool,
 }
 
-impl Named {
-    fn note(&mut self, name: &[u8]) {
-        match name {
-            b"host" => self.host = true,
-            b"content-length" => self.content_length = true,
-            b"priority" => self.priority = true,
-            b"expect" => self.expect = true,
-            _ => {}
-        }
-    }
-}
-
 /// The regular fields of a section, validated; `cookie` crumbs rejoined
 /// (§8.2.3) so HTTP/1-style consumers see one field.
 fn regular_field(
@@ -110,24 +98,32 @@ fn regular_field(
     if !valid_value(&f.value) {
         return Err("invalid field value");
     }
-    if connection_specific(&f.name) {
-        return Err("connection-specific field");
-    }
-    // §8.2.2: TE may only carry "trailers".
-    if &f.name[..] == b"te" && !f.value.eq_ignore_ascii_case(b"trailers") {
-        return Err("te other than trailers");
-    }
-    if &f.name[..] == b"cookie" {
-        match cookies {
-            Some(joined) => {
-                joined.extend_from_slice(b"; ");
-                joined.extend_from_slice(&f.value);
-            }
-            None => *cookies = Some(BytesMut::from(&f.value[..])),
+    // One look at the name for everything that depends on it.
+    match &f.name[..] {
+        // §8.2.2 (the names of `connection_specific`).
+        b"connection" | b"keep-alive" | b"proxy-connection" | b"transfer-encoding" | b"upgrade" => {
+            return Err("connection-specific field");
         }
-        return Ok(());
+        // §8.2.2: TE may only carry "trailers".
+        b"te" if !f.value.eq_ignore_ascii_case(b"trailers") => {
+            return Err("te other than trailers");
+        }
+        b"cookie" => {
+            match cookies {
+                Some(joined) => {
+                    joined.extend_from_slice(b"; ");
+                    joined.extend_from_slice(&f.value);
+                }
+                None => *cookies = Some(BytesMut::from(&f.value[..])),
+            }
+            return Ok(());
+        }
+        b"host" => named.host = true,
+        b"content-length" => named.content_length = true,
+        b"priority" => named.priority = true,
+        b"expect" => named.expect = true,
+        _ => {}
     }
-    named.note(&f.name);
     fields.push(f.name, f.value);
     Ok(())
 }

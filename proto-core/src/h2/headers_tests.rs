@@ -290,3 +290,34 @@ fn named_agrees_with_the_built_fields() {
     }
     assert!(built > 150, "{built}");
 }
+
+/// §8.2.2: a received field is refused as connection-specific exactly when
+/// `connection_specific` (what we never send) names it.
+#[test]
+fn rfc9113_8_2_2_received_connection_specific_names_are_the_sent_ones() {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "host",
+        "cookie",
+        "connectio",
+        "x",
+    ] {
+        let mut fields = Fields::new();
+        let r = regular_field(
+            &mut fields,
+            &mut None,
+            &mut Named::default(),
+            f(name, "trailers"),
+        );
+        assert_eq!(
+            r == Err("connection-specific field"),
+            connection_specific(name.as_bytes()),
+            "{name}"
+        );
+    }
+}
