@@ -433,6 +433,17 @@ fn split_target(target: &Bytes) -> (Bytes, Option<Bytes>, Bytes) {
     (Bytes::from_static(b"http"), None, path)
 }
 
+/// True if [`outgoing`] keeps every field of `fields` as it is (no `host`
+/// dropping): every name lowercase, none connection-specific, `te` only as
+/// "trailers". Such fields can be encoded straight from the head.
+pub(crate) fn sent_as_is(fields: &Fields) -> bool {
+    fields.iter().all(|f| {
+        !f.name.iter().any(u8::is_ascii_uppercase)
+            && !connection_specific(&f.name)
+            && (&f.name[..] != b"te" || f.value.eq_ignore_ascii_case(b"trailers"))
+    })
+}
+
 /// The field list of a response: `:status`, then the fields (§8.3.2).
 pub(crate) fn response_fields(head: &ResponseHead, out: &mut Vec<(Bytes, Bytes)>) {
     out.push((Bytes::from_static(b":status"), status_bytes(head.status)));
@@ -444,7 +455,7 @@ pub(crate) fn trailer_fields(fields: &Fields, out: &mut Vec<(Bytes, Bytes)>) {
     outgoing(fields, out, false);
 }
 
-fn status_bytes(status: u16) -> Bytes {
+pub(crate) fn status_bytes(status: u16) -> Bytes {
     match status {
         200 => Bytes::from_static(b"200"),
         204 => Bytes::from_static(b"204"),

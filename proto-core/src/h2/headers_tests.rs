@@ -321,3 +321,52 @@ fn rfc9113_8_2_2_received_connection_specific_names_are_the_sent_ones() {
         );
     }
 }
+
+/// Where `sent_as_is` holds, `response_fields` is `:status` and the head's
+/// fields unchanged, in order (so encoding straight from the head sends the
+/// same list), and where it does not, the list differs; checked on every
+/// pair of fields from names and values that `outgoing` drops, lowercases
+/// or keeps.
+#[test]
+fn sent_as_is_agrees_with_response_fields() {
+    let names = [
+        "content-type",
+        "Content-Type",
+        "te",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "host",
+        "x-a",
+        "transfer-encoding",
+        "proxy-connection",
+    ];
+    let values = ["trailers", "Trailers", "gzip", "text/plain"];
+    let mut fast = 0;
+    for a in names {
+        for b in names {
+            for v in values {
+                let mut head = ResponseHead::new(200);
+                head.fields.push(a, v);
+                head.fields.push(b, "x");
+                let mut out = Vec::new();
+                response_fields(&head, &mut out);
+                let as_is: Vec<(Bytes, Bytes)> =
+                    core::iter::once((Bytes::from_static(b":status"), status_bytes(200)))
+                        .chain(
+                            head.fields
+                                .iter()
+                                .map(|f| (f.name.clone(), f.value.clone())),
+                        )
+                        .collect();
+                if sent_as_is(&head.fields) {
+                    fast += 1;
+                    assert_eq!(out, as_is, "{a}: {v}, {b}");
+                } else {
+                    assert_ne!(out, as_is, "{a}: {v}, {b}");
+                }
+            }
+        }
+    }
+    assert!(fast > 10, "{fast}");
+}

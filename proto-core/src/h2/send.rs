@@ -34,6 +34,11 @@ impl H2Conn {
         );
         self.scratch = fields;
         self.scratch.clear();
+        self.queue_encoded_block(id, end_stream);
+    }
+
+    /// Queues the block in `block_buf` as HEADERS (+ CONTINUATION).
+    fn queue_encoded_block(&mut self, id: StreamId, end_stream: bool) {
         // Split off (no copy) and dropped after framing: `block_buf` is then
         // the sole owner again and grows in place for the next block.
         let block = self.block_buf.split().freeze();
@@ -140,9 +145,19 @@ impl H2Conn {
         }
         let no_content = s.method == Method::Head || head.status == 204 || head.status == 304;
         let end = end_stream || (no_content && s.method != Method::Head && head.status != 200);
-        self.scratch.clear();
-        headers::response_fields(&head, &mut self.scratch);
-        self.queue_header_block(id, end);
+        if headers::sent_as_is(&head.fields) {
+            // The list `response_fields` would make, read from the head.
+            let status = headers::status_bytes(head.status);
+            let fields = head.fields.iter();
+            let fields = fields.map(|f| (&f.name[..], &f.value[..], sensitive(&f.name)));
+            let list = core::iter::once((&b":status"[..], &status[..], false)).chain(fields);
+            self.encoder.encode_repeating(list, &mut self.block_buf);
+            self.queue_encoded_block(id, end);
+        } else {
+            self.scratch.clear();
+            headers::response_fields(&head, &mut self.scratch);
+            self.queue_header_block(id, end);
+        }
         // Encoded: the list's storage can hold the next request's head.
         keep_spare(&mut self.spare_fields, head.fields);
         let Some(s) = self.streams.get_mut(&key) else {
