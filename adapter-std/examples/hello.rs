@@ -2,9 +2,9 @@
 //! static buffer, no per-request allocation; a `POST` body is read to its end
 //! first).
 //!
-//! `cargo run --release -p adapter-std --example hello -- [ADDR] [--h1-only | --h2-only]`
+//! `cargo run --release -p adapter-std --example hello -- [ADDR] [--h1-only | --h2-only] [--workers N]`
 //! (default `127.0.0.1:8080`; HTTP/1.1 and HTTP/2 prior knowledge on the
-//! same port).
+//! same port; `--workers`: most handler threads, default 64).
 //!
 //! With `--features rustls`, `--tls` serves HTTPS with a self-signed
 //! certificate for `localhost` and `127.0.0.1` generated at start (ALPN
@@ -45,12 +45,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut protocol = Protocol::Auto;
     let mut tls = false;
     let mut cert_out = None;
+    let mut workers = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--h1-only" => protocol = Protocol::Http1,
             "--h2-only" => protocol = Protocol::Http2,
             "--tls" => tls = true,
+            "--workers" => workers = Some(args.next().ok_or("--workers needs a number")?.parse()?),
             "--tls-cert-out" => {
                 tls = true;
                 cert_out = Some(args.next().ok_or("--tls-cert-out needs a path")?);
@@ -58,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => addr = arg,
         }
     }
-    let builder = Server::builder().protocol(protocol);
+    let mut builder = Server::builder().protocol(protocol);
+    if let Some(n) = workers {
+        builder = builder.workers(n);
+    }
     let (builder, scheme) = if tls {
         (with_tls(builder, cert_out.as_deref())?, "https")
     } else {
