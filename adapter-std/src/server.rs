@@ -299,7 +299,10 @@ impl Builder {
     }
 
     /// Most handler threads (default 64). A handler streaming a body holds
-    /// its thread until the body ends.
+    /// its thread until the body ends. Threads start as requests need them:
+    /// up to one per CPU at once, more only while the running handlers
+    /// block (one more each 2 ms in which none finished), so bursts of
+    /// quick handlers do not start a thread each.
     #[must_use]
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
