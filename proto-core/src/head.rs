@@ -190,7 +190,12 @@ pub enum Method {
 impl Method {
     /// Parses a method token. `bytes` must already be a valid token.
     pub fn from_bytes(bytes: Bytes) -> Self {
-        match &bytes[..] {
+        Self::known(&bytes).unwrap_or(Self::Other(bytes))
+    }
+
+    /// The variant of a known method token; `None` for any other.
+    pub(crate) fn known(token: &[u8]) -> Option<Self> {
+        Some(match token {
             b"GET" => Self::Get,
             b"HEAD" => Self::Head,
             b"POST" => Self::Post,
@@ -200,8 +205,8 @@ impl Method {
             b"OPTIONS" => Self::Options,
             b"TRACE" => Self::Trace,
             b"PATCH" => Self::Patch,
-            _ => Self::Other(bytes),
-        }
+            _ => return None,
+        })
     }
 
     /// The method as sent on the wire.

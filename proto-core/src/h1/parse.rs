@@ -94,8 +94,14 @@ pub(crate) fn parse_request_into(
         return Err(PeerError::UriTooLong);
     }
     check_host(&head, &line)?;
+    // A known method needs no slice of the head (and its reference count).
+    let token = head.get(line.method.clone()).unwrap_or_default();
+    let method = match Method::known(token) {
+        Some(m) => m,
+        None => Method::Other(part(&head, line.method)?),
+    };
     Ok(Some(RequestHead {
-        method: Method::from_bytes(part(&head, line.method)?),
+        method,
         target: part(&head, line.target)?,
         version: line.version,
         fields,
