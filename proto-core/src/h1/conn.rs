@@ -89,14 +89,16 @@ pub(crate) struct H1Conn {
     pub(super) keep_alive: bool,
     pub(super) shutting_down: bool,
     /// Server: a peer error found while earlier responses are still going
-    /// out; answered once they are done.
-    pub(super) pending_error: Option<PeerError>,
+    /// out; answered once they are done. Boxed: rare.
+    pub(super) pending_error: Option<Box<PeerError>>,
     pub(super) eof: bool,
     pub(super) closed: bool,
     /// The idle release let go of the kept storage; cleared when the owner
     /// is told (`take_idle_release`).
     pub(super) idle_released: bool,
-    pub(super) upgrade: Option<(StreamId, Bytes)>,
+    /// After an upgrade: its exchange and the bytes that followed it. Boxed:
+    /// rare, and 40 bytes that every connection would carry otherwise.
+    pub(super) upgrade: Option<Box<(StreamId, Bytes)>>,
     /// Client: the request in flight offered `Upgrade: h2c`.
     pub(super) h2c_offered: bool,
     /// An accepted h2c upgrade, waiting for `Connection` to switch. Boxed:

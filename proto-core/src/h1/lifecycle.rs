@@ -41,7 +41,7 @@ impl H1Conn {
             self.close(CloseReason::Peer(err));
         } else {
             // Earlier pipelined responses go out first (RFC 9112 §9.3.2).
-            self.pending_error = Some(err);
+            self.pending_error = Some(Box::new(err));
         }
     }
 
@@ -104,7 +104,7 @@ impl H1Conn {
         if self.streams.is_empty() && !self.closed {
             if let Some(err) = self.pending_error.take() {
                 self.write_error_response(err.status());
-                return self.close(CloseReason::Peer(err));
+                return self.close(CloseReason::Peer(*err));
             }
             if !self.keep_alive || self.eof {
                 let reason = if self.shutting_down {
@@ -179,7 +179,7 @@ impl H1Conn {
     /// the new protocol.
     pub(super) fn upgrade_now(&mut self, id: StreamId, kind: UpgradeKind) {
         let leftover = self.rbuf.split().freeze();
-        self.upgrade = Some((id, leftover));
+        self.upgrade = Some(Box::new((id, leftover)));
         if let Some(i) = self.find(id) {
             self.streams.remove(i);
         }
@@ -201,8 +201,8 @@ impl H1Conn {
     }
 
     pub(crate) fn take_upgrade(&mut self, id: StreamId) -> Option<Bytes> {
-        match &self.upgrade {
-            Some((uid, _)) if *uid == id => self.upgrade.take().map(|(_, b)| b),
+        match self.upgrade.as_deref() {
+            Some((uid, _)) if *uid == id => self.upgrade.take().map(|u| u.1),
             _ => None,
         }
     }
