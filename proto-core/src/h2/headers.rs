@@ -433,12 +433,33 @@ fn split_target(target: &Bytes) -> (Bytes, Option<Bytes>, Bytes) {
     (Bytes::from_static(b"http"), None, path)
 }
 
+/// True if `s` holds an ASCII uppercase letter; eight bytes at a time.
+fn has_uppercase(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const SEVEN: u64 = 0x7f * LO;
+    // "Has a byte > 0x40 and < 0x5b" (exact for every byte value: the high
+    // bit is masked off before adding, and bytes with it set are excluded).
+    let between = |x: u64| {
+        let low = x & SEVEN;
+        ((SEVEN + 0x5b * LO).wrapping_sub(low) & !x & (low + (0x7f - 0x40) * LO)) & (0x80 * LO) != 0
+    };
+    let Some(last) = s.last_chunk::<8>() else {
+        return s.iter().any(u8::is_ascii_uppercase);
+    };
+    // Whole words, then the last eight bytes (overlapping the rest).
+    let mut words = s.chunks_exact(8);
+    words.any(|w| {
+        w.first_chunk::<8>()
+            .is_some_and(|a| between(u64::from_le_bytes(*a)))
+    }) || between(u64::from_le_bytes(*last))
+}
+
 /// True if [`outgoing`] keeps every field of `fields` as it is (no `host`
 /// dropping): every name lowercase, none connection-specific, `te` only as
 /// "trailers". Such fields can be encoded straight from the head.
 pub(crate) fn sent_as_is(fields: &Fields) -> bool {
     fields.iter().all(|f| {
-        !f.name.iter().any(u8::is_ascii_uppercase)
+        !has_uppercase(&f.name)
             && !connection_specific(&f.name)
             && (&f.name[..] != b"te" || f.value.eq_ignore_ascii_case(b"trailers"))
     })

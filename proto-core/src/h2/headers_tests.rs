@@ -370,3 +370,20 @@ fn sent_as_is_agrees_with_response_fields() {
     }
     assert!(fast > 10, "{fast}");
 }
+
+/// The word-at-a-time uppercase test agrees with a byte-by-byte one for
+/// every pair of bytes in a word.
+#[test]
+fn has_uppercase_agrees_with_bytewise() {
+    for a in 0u8..=255 {
+        for b in 0u8..=255 {
+            for (i, j) in [(0, 7), (3, 4), (6, 9)] {
+                let mut v = [b'x'; 11];
+                v[i] = a;
+                v[j] = b;
+                let naive = v.iter().any(u8::is_ascii_uppercase);
+                assert_eq!(has_uppercase(&v), naive, "{a:#x} at {i}, {b:#x} at {j}");
+            }
+        }
+    }
+}
