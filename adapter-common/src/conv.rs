@@ -125,14 +125,46 @@ fn into_header_map(fields: Fields) -> Result<HeaderMap, http::Error> {
     Ok(map)
 }
 
-/// A received head's fields as a `HeaderMap` sharing their values.
+/// A received head's fields as a `HeaderMap` sharing their values, built in
+/// a recycled map when there is one.
 fn shared_header_map(fields: &Fields) -> Result<HeaderMap, http::Error> {
-    let mut map = HeaderMap::with_capacity(fields.len());
+    let mut map = SPARE_MAP
+        .try_with(|spare| spare.try_borrow_mut().ok()?.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    map.reserve(fields.len());
     for f in fields {
         let name = HeaderName::from_bytes(&f.name)?;
         map.append(name, HeaderValue::from_maybe_shared(f.value.clone())?);
     }
     Ok(map)
+}
+
+/// Largest map kept by [`recycle_header_map`] (entries it has room for):
+/// a request with more fields allocates its own, and a huge map from one
+/// odd response is not kept for the life of the thread.
+const SPARE_MAP_MAX: usize = 64;
+
+thread_local! {
+    /// One emptied `HeaderMap` for the next received head to be built in.
+    static SPARE_MAP: RefCell<Option<HeaderMap>> = const { RefCell::new(None) };
+}
+
+/// Gives a spent map (a response's, once its head was converted) back
+/// for the next request's fields: every request then reuses its
+/// response's allocations (the map's two tables), where it cost two
+/// allocations and two frees. Emptied here; kept only if small.
+pub fn recycle_header_map(mut map: HeaderMap) {
+    if map.capacity() == 0 || map.capacity() > SPARE_MAP_MAX {
+        return;
+    }
+    map.clear();
+    let _ = SPARE_MAP.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            *spare = Some(map);
+        }
+    });
 }
 
 fn http_version(v: Version) -> http::Version {
@@ -402,6 +434,42 @@ mod tests {
         let mut bad = RequestHead::new(Method::Get, "/");
         bad.fields.push("bad name", "v");
         assert!(request_parts(bad).is_err());
+    }
+
+    fn two_field_request() -> RequestHead {
+        let mut head = RequestHead::new(Method::Get, "/");
+        head.fields.push("host", "example.com");
+        head.fields.push("accept", "*/*");
+        head
+    }
+
+    #[test]
+    fn a_recycled_map_holds_the_next_request_and_nothing_else() {
+        let mut spent = HeaderMap::with_capacity(40);
+        spent.insert("content-type", HeaderValue::from_static("text/plain"));
+        spent.insert("x-left-over", HeaderValue::from_static("1"));
+        let room = spent.capacity();
+        recycle_header_map(spent);
+        let parts = request_parts(two_field_request()).unwrap();
+        // Built in the recycled map (a new one for two fields is smaller)...
+        assert_eq!(parts.headers.capacity(), room);
+        // ... and holding only the request's fields.
+        assert_eq!(parts.headers.len(), 2);
+        assert_eq!(parts.headers["host"], "example.com");
+        assert_eq!(parts.headers["accept"], "*/*");
+        assert!(!parts.headers.contains_key("x-left-over"));
+        // Taken: the next request gets a map of its own.
+        let next = request_parts(two_field_request()).unwrap();
+        assert!(next.headers.capacity() < room);
+    }
+
+    #[test]
+    fn a_large_map_is_not_kept() {
+        let mut spent = HeaderMap::with_capacity(1000);
+        spent.insert("x", HeaderValue::from_static("1"));
+        recycle_header_map(spent);
+        let parts = request_parts(two_field_request()).unwrap();
+        assert!(parts.headers.capacity() <= SPARE_MAP_MAX);
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub async fn respond<S: HttpService>(
     };
     let (parts, body) = resp.into_parts();
     let head = response_head(&parts, http_body::Body::size_hint(&body).exact(), info);
+    crate::conv::recycle_header_map(parts.headers);
     let mut body = std::pin::pin!(body);
     let first = first_part(body.as_mut()).await;
     if let Some(e) = first.error {

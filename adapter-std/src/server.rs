@@ -15,7 +15,7 @@ use http::{Request, Response, header};
 use proto_core::{Config, Event, Method, Protocol, RequestHead, Side, StreamId};
 
 use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
-use crate::conv::{ReqInfo, request_parts, response_head, status_head};
+use crate::conv::{self, ReqInfo, request_parts, response_head, status_head};
 use crate::direct::{DirectWake, Wake};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
@@ -662,6 +662,7 @@ fn call_and_answer<H: Handler>(
     match body.kind {
         Kind::Full(data) => {
             let head = response_head(&parts, exact, info);
+            conv::recycle_header_map(parts.headers);
             send(Cmd::Respond {
                 key,
                 head,
@@ -674,6 +675,7 @@ fn call_and_answer<H: Handler>(
         }
         Kind::Stream(write) => {
             let head = response_head(&parts, None, info);
+            conv::recycle_header_map(parts.headers);
             let credit = Credit::new(SEND_WINDOW);
             send(Cmd::Respond {
                 key,
