@@ -37,7 +37,32 @@ const LOWER_TCHAR: [bool; 256] = {
 };
 
 fn valid_name(name: &[u8]) -> bool {
+    // Most names are lowercase letters and dashes: eight bytes at a time
+    // (overlapping at the end), the table for anything else.
+    if let Some(last) = name.last_chunk::<8>() {
+        let mut words = name.chunks_exact(8);
+        let plain = words.all(|w| w.first_chunk::<8>().is_some_and(|a| letters_or_dashes(*a)));
+        if plain && letters_or_dashes(*last) {
+            return true;
+        }
+    }
     !name.is_empty() && name.iter().all(|&b| LOWER_TCHAR[usize::from(b)])
+}
+
+/// True if all eight bytes are `a`..=`z` or `-` (exact per byte: the high
+/// bit is masked off before adding, and bytes with it set are excluded).
+fn letters_or_dashes(word: [u8; 8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const SEVEN: u64 = 0x7f * LO;
+    const HIGH: u64 = 0x80 * LO;
+    let x = u64::from_le_bytes(word);
+    let low = x & SEVEN;
+    // Bytes > 0x60 and < 0x7b.
+    let letter = (SEVEN + 0x7b * LO).wrapping_sub(low) & !x & (low + (0x7f - 0x60) * LO);
+    // Bytes equal to '-': zero after the XOR, tested without borrows.
+    let y = x ^ (u64::from(b'-') * LO);
+    let dash = !(((y & SEVEN) + SEVEN) | y);
+    (letter | dash) & HIGH == HIGH
 }
 
 /// §8.2.1: no NUL, CR or LF anywhere; no leading or trailing SP/HTAB.

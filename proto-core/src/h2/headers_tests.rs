@@ -387,3 +387,22 @@ fn has_uppercase_agrees_with_bytewise() {
         }
     }
 }
+
+/// The word-at-a-time name check agrees with the table for every pair of
+/// bytes at several positions of names of several lengths.
+#[test]
+fn rfc9113_8_2_1_name_check_agrees_with_the_table() {
+    let table = |n: &[u8]| !n.is_empty() && n.iter().all(|&b| LOWER_TCHAR[usize::from(b)]);
+    for len in [8, 11, 16] {
+        for a in 0u8..=255 {
+            for b in 0u8..=255 {
+                for (i, j) in [(0, 7), (3, 4), (len - 2, len - 1)] {
+                    let mut v = vec![b'a'; len];
+                    v[i] = a;
+                    v[j] = b;
+                    assert_eq!(valid_name(&v), table(&v), "{a:#x} at {i}, {b:#x} at {j}");
+                }
+            }
+        }
+    }
+}
