@@ -1109,3 +1109,40 @@ impl<T: Transport, R: Role> Driver<T, R> {
 fn disconnected() -> io::Error {
     io::Error::other("command channel closed")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+
+    /// Bounds the waits below; never a wait for something to happen.
+    const GUARD: Duration = Duration::from_secs(5);
+
+    /// After a shutdown's wake shut the reading half down, a read of 0
+    /// bytes is "nothing yet" (TCP on Linux still takes the peer's data):
+    /// the reader started then forwards what comes later instead of
+    /// reporting the end of input.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reader_after_a_read_shutdown_still_forwards_late_input() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        server.shutdown(NetShutdown::Read).expect("shutdown");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let budget = Credit::new(READ_BUDGET);
+        spawn_reader(server, tx, budget.clone(), true).expect("reader");
+        // Nothing is forwarded while nothing arrives (no end of input).
+        assert!(rx.recv_timeout(SHUT_READ_POLL * 4).is_err());
+        client.write_all(b"late").expect("write");
+        match rx.recv_timeout(GUARD) {
+            Ok(Msg::Input(Ok(data))) => assert_eq!(&data[..], b"late"),
+            Ok(Msg::Input(Err(e))) => panic!("read error {e}"),
+            Ok(_) => panic!("not input"),
+            Err(e) => panic!("nothing forwarded: {e}"),
+        }
+        // Closing the budget stops it.
+        budget.close();
+    }
+}
