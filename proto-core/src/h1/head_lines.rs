@@ -150,6 +150,20 @@ fn del(x: u64) -> u64 {
     y.wrapping_sub(LO) & !y & HI
 }
 
+/// Flags (high bit of the byte) the bytes of `x` that are ASCII letters of
+/// either case or `-`; exact for every byte (no borrow crosses bytes: the
+/// high bit is masked off before adding, and bytes with it set are excluded).
+#[inline]
+fn letters_or_dashes(x: u64) -> u64 {
+    const SEVEN: u64 = 0x7f * LO;
+    // Folded to lowercase, then "> 0x60 and < 0x7b".
+    let low = (x | (0x20 * LO)) & SEVEN;
+    let letter = (SEVEN + 0x7b * LO).wrapping_sub(low) & !x & (low + (0x7f - 0x60) * LO);
+    let y = x ^ (u64::from(b'-') * LO);
+    let dash = !(((y & SEVEN) + SEVEN) | y);
+    (letter | dash) & HI
+}
+
 /// The index in the word of the lowest flagged byte of `m` (not zero).
 #[inline]
 fn lowest(m: u64) -> usize {
@@ -323,6 +337,15 @@ pub(super) fn field_lines(
             Some(&b) if is_tchar(b) => i += 1,
             Some(b' ' | b'\t') | None => return Err(Bad::Unchecked),
             Some(_) => return Err(Bad::FieldName),
+        }
+        // Letters and dashes (most names) eight at a time, then byte by byte.
+        while let Some(x) = word(s, i) {
+            let other = !letters_or_dashes(x) & HI;
+            if other != 0 {
+                i += lowest(other);
+                break;
+            }
+            i += 8;
         }
         while s.get(i).is_some_and(|&b| is_tchar(b)) {
             i += 1;

@@ -52,6 +52,54 @@ fn word_searches_find_every_position() {
     }
 }
 
+/// The word-at-a-time name scan flags exactly the letters and dashes, for
+/// every pair of bytes in a word; and a field line splits where a byte-by-byte
+/// reading of `field-name ":"` says, for every byte at every position of
+/// names of several lengths (RFC 9112 §5.1).
+#[test]
+fn rfc9112_5_1_name_scan_agrees_with_bytewise() {
+    for a in 0u8..=255 {
+        for b in 0u8..=255 {
+            let mut v = [b'x'; 8];
+            v[1] = a;
+            v[6] = b;
+            let m = letters_or_dashes(u64::from_le_bytes(v));
+            for (k, &c) in v.iter().enumerate() {
+                let flagged = m >> (8 * k) & 0x80 != 0;
+                assert_eq!(
+                    flagged,
+                    c.is_ascii_alphabetic() || c == b'-',
+                    "{v:?} at {k}"
+                );
+            }
+        }
+    }
+    for len in [1, 7, 8, 9, 15, 16, 17, 23] {
+        for pos in 0..len {
+            for c in 0u8..=255 {
+                let mut line = vec![b'N'; len];
+                line[pos] = c;
+                let name_end = line.iter().position(|&b| !is_tchar(b));
+                line.extend_from_slice(b": v\r\n\r\n");
+                let mut all = All::default();
+                let got = field_lines(&line, 0, false, 10, &mut all);
+                match name_end {
+                    None => {
+                        assert!(got.is_ok(), "{line:?}");
+                        assert_eq!(all.0.first().map(|f| f.0.clone()), Some(0..len));
+                    }
+                    Some(at) if at == pos && c == b':' && pos > 0 => {
+                        // The byte is the colon: a shorter name, then ":..." in the value.
+                        assert!(got.is_ok(), "{line:?}");
+                        assert_eq!(all.0.first().map(|f| f.0.clone()), Some(0..pos));
+                    }
+                    Some(_) => assert!(got.is_err(), "{line:?}"),
+                }
+            }
+        }
+    }
+}
+
 /// RFC 9112 §3 and RFC 3986: the target is any run of `%x21-7E` and
 /// obs-text that is valid UTF-8, ended by SP.
 #[test]
