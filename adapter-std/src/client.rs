@@ -245,7 +245,7 @@ impl Role for ClientRole {
 /// Client settings.
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    config: Config,
+    config: Arc<Config>,
     protocol: Protocol,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -256,7 +256,7 @@ pub struct ClientBuilder {
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             connect_timeout: None,
             request_timeout: None,
@@ -267,10 +267,11 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Sets the core configuration (limits, timeouts) for every connection.
+    /// Sets the core configuration (limits, timeouts) for every connection
+    /// (a `Config` or an `Arc<Config>`: connections share one).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
@@ -386,7 +387,7 @@ impl Target {
 }
 
 struct ClientInner {
-    config: Config,
+    config: Arc<Config>,
     protocol: Protocol,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,

@@ -538,7 +538,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
         io: T,
         side: Side,
         protocol: Protocol,
-        config: Config,
+        config: Arc<Config>,
         role: R,
         channel: (Sender<Msg>, Receiver<Msg>),
         tls: Option<Box<Tls>>,

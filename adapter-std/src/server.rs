@@ -251,7 +251,7 @@ impl fmt::Debug for ShutdownHandle {
 /// choice, the handler pool's bounds, the shutdown handle and the counters.
 #[derive(Clone, Debug)]
 pub struct Builder {
-    config: Config,
+    config: Arc<Config>,
     protocol: Protocol,
     workers: usize,
     queue: usize,
@@ -264,7 +264,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             protocol: Protocol::Auto,
             workers: 64,
             queue: 1024,
@@ -283,10 +283,11 @@ impl Builder {
         Self::default()
     }
 
-    /// Sets the core configuration (limits, timeouts) for every connection.
+    /// Sets the core configuration (limits, timeouts) for every connection
+    /// (a `Config` or an `Arc<Config>`: connections share one).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 

@@ -95,6 +95,24 @@ fn hello_h1_and_h2() {
 }
 
 #[test]
+fn connections_share_the_builders_config() {
+    let config = Arc::new(proto_core::Config::default());
+    let server = start(Server::builder().config(config.clone()), hello);
+    let client = Client::builder().config(config.clone()).build();
+    let before = Arc::strong_count(&config);
+    let resp = client.get(server.url("/").as_str()).unwrap();
+    assert_eq!(resp.into_body().collect().unwrap(), b"Hello, World!");
+    // The client's and the server's connection hold the same `Config`
+    // (each used to get its own copy).
+    assert!(
+        Arc::strong_count(&config) >= before + 2,
+        "{}",
+        Arc::strong_count(&config)
+    );
+    server.stop().unwrap();
+}
+
+#[test]
 fn keep_alive_reuses_one_connection() {
     let server = start(Server::builder(), hello);
     let client = Client::new();
