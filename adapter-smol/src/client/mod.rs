@@ -300,7 +300,7 @@ impl ClientBuilder {
 /// pool).
 ///
 /// Connects by the URI's scheme and authority: `http`, and `https` with
-/// [`ClientBuilder::tls`] (feature `rustls`).
+/// `ClientBuilder::tls` (feature `rustls`).
 ///
 /// HTTP/1.1 (the default): a keep-alive pool. A connection goes back to the
 /// pool once its response body has been received in full, and leaves it

@@ -78,7 +78,7 @@ impl Builder {
     /// HTTP/1.1 and HTTP/2 prior knowledge on one port; `Http1` or `Http2`
     /// only one of them (e.g. `Http2` after TLS ALPN chose `h2`).
     ///
-    /// With [`tls`](Self::tls), it is also the ALPN list accepted when the
+    /// With `tls` (feature `rustls`), it is also the ALPN list accepted when the
     /// rustls config has none: `Auto` accepts `h2` and `http/1.1`.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
@@ -201,7 +201,7 @@ impl Builder {
     /// `futures-io` stream of any runtime...) until the connection closes. Resolves to
     /// `Ok` for orderly closes (keep-alive ended, idle timeout, shutdown).
     ///
-    /// With [`tls`](Self::tls) set, `io` is the raw transport: the TLS
+    /// With `tls` (feature `rustls`) set, `io` is the raw transport: the TLS
     /// handshake runs first (see there), and a failed handshake is an
     /// [`Error::Io`].
     pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
