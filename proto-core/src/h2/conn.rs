@@ -176,9 +176,6 @@ pub(crate) struct H2Conn {
     /// Scratch list for encoding header blocks (reused, no allocation per
     /// request once grown).
     pub(super) scratch: Vec<(Bytes, Bytes)>,
-    /// Where header blocks are HPACK-encoded before framing; each block is
-    /// split off and dropped once framed, so the buffer is reused in place.
-    pub(super) block_buf: BytesMut,
     /// Emptied body queues of retired streams, handed to new ones so that a
     /// stream's first body piece costs no allocation (at most `SPARE_QUEUES`).
     pub(super) spare_queues: Vec<VecDeque<Bytes>>,
@@ -317,7 +314,6 @@ impl H2Conn {
             closed: false,
             idle_released: false,
             scratch: Vec::new(),
-            block_buf: BytesMut::new(),
             spare_queues: Vec::new(),
             maybe_waiting: false,
             field_buf: Vec::new(),

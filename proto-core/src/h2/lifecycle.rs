@@ -354,7 +354,6 @@ impl H2Conn {
             + self.rbuf.capacity()
             + self.ready.iter().map(VecDeque::capacity).sum::<usize>() * 4
             + self.scratch.capacity()
-            + self.block_buf.capacity()
             + self.spare_queues.capacity()
             + self.field_buf.capacity()
             + self.spare_fields.capacity()
@@ -379,7 +378,6 @@ impl H2Conn {
         self.rbuf = BytesMut::new();
         self.ready = Default::default();
         self.scratch = Vec::new();
-        self.block_buf = BytesMut::new();
         self.spare_queues = Vec::new();
         self.field_buf = Vec::new();
         self.spare_fields = Fields::new();

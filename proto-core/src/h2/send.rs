@@ -28,24 +28,46 @@ impl H2Conn {
     /// HPACK-encodes `self.scratch` and queues HEADERS (+ CONTINUATION).
     fn queue_header_block(&mut self, id: StreamId, end_stream: bool) {
         let fields = core::mem::take(&mut self.scratch);
-        self.encoder.encode_repeating(
-            fields.iter().map(|(n, v)| (&n[..], &v[..], sensitive(n))),
-            &mut self.block_buf,
-        );
+        let list = fields.iter().map(|(n, v)| (&n[..], &v[..], sensitive(n)));
+        self.queue_block(id, end_stream, list);
         self.scratch = fields;
         self.scratch.clear();
-        self.queue_encoded_block(id, end_stream);
     }
 
-    /// Queues the block in `block_buf` as HEADERS (+ CONTINUATION).
-    fn queue_encoded_block(&mut self, id: StreamId, end_stream: bool) {
-        // Split off (no copy) and dropped after framing: `block_buf` is then
-        // the sole owner again and grows in place for the next block.
-        let block = self.block_buf.split().freeze();
-        let before = self.tx.buf().len();
+    /// HPACK-encodes `fields` and queues them as HEADERS (+ CONTINUATION).
+    /// The block is encoded straight into the transmit buffer, behind room
+    /// for its frame header; one too large for a frame is moved out again
+    /// and split.
+    fn queue_block<'a, I>(&mut self, id: StreamId, end_stream: bool, fields: I)
+    where
+        I: Iterator<Item = (&'a [u8], &'a [u8], bool)> + Clone,
+    {
+        let buf = self.tx.buf();
+        let start = buf.len();
+        buf.extend_from_slice(&[0; frame::HEADER_LEN]);
+        self.encoder.encode_repeating(fields, buf);
+        let len = buf.len() - start - frame::HEADER_LEN;
+        let max = self
+            .peer
+            .max_frame_size
+            .clamp(frame::DEFAULT_MAX_FRAME_SIZE, frame::MAX_MAX_FRAME_SIZE);
+        let fits = u32::try_from(len).ok().filter(|&n| n <= max);
+        if let Some((n, head)) = fits.zip(buf.get_mut(start..start + frame::HEADER_LEN)) {
+            // What `Headers::encode_split` writes for a block that fits.
+            let mut flags = frame::flags::END_HEADERS;
+            if end_stream {
+                flags |= frame::flags::END_STREAM;
+            }
+            let h = frame::FrameHeader::new(frame::kind::HEADERS, flags, id, n);
+            head.copy_from_slice(&h.to_bytes());
+            self.tx.appended(frame::HEADER_LEN + len);
+            return;
+        }
+        let block = buf.split_off(start + frame::HEADER_LEN).freeze();
+        buf.truncate(start);
         frame::Headers::new(id, block, end_stream, true)
-            .encode_split(self.peer.max_frame_size, self.tx.buf());
-        let n = self.tx.buf().len() - before;
+            .encode_split(self.peer.max_frame_size, buf);
+        let n = buf.len() - start;
         self.tx.appended(n);
     }
 
@@ -151,8 +173,7 @@ impl H2Conn {
             let fields = head.fields.iter();
             let fields = fields.map(|f| (&f.name[..], &f.value[..], sensitive(&f.name)));
             let list = core::iter::once((&b":status"[..], &status[..], false)).chain(fields);
-            self.encoder.encode_repeating(list, &mut self.block_buf);
-            self.queue_encoded_block(id, end);
+            self.queue_block(id, end, list);
         } else {
             self.scratch.clear();
             headers::response_fields(&head, &mut self.scratch);
@@ -570,3 +591,7 @@ impl H2Conn {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "send_tests.rs"]
+mod tests;

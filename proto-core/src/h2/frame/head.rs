@@ -121,6 +121,14 @@ impl FrameHeader {
         dst.put_u32(self.stream_id.get() & STREAM_ID_MASK);
     }
 
+    /// The nine octets [`encode`](Self::encode) appends.
+    pub(crate) fn to_bytes(self) -> [u8; HEADER_LEN] {
+        debug_assert!(self.len <= MAX_MAX_FRAME_SIZE, "frame payload too long");
+        let [_, l0, l1, l2] = self.len.to_be_bytes();
+        let [s0, s1, s2, s3] = (self.stream_id.get() & STREAM_ID_MASK).to_be_bytes();
+        [l0, l1, l2, self.kind, self.flags, s0, s1, s2, s3]
+    }
+
     /// True if every bit of `flag` is set.
     pub const fn has(&self, flag: u8) -> bool {
         self.flags & flag == flag

@@ -1,0 +1,91 @@
+//! Header blocks encoded straight into the transmit buffer are framed as
+//! `Headers::encode_split` frames them (RFC 9113 §4.2, §6.2, §6.10).
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use bytes::BytesMut;
+
+use crate::h2::frame::{self, Frame, Headers, Settings};
+use crate::hpack::Encoder;
+use crate::{Config, Connection, Event, Instant, Protocol, ResponseHead, Side, StreamId};
+
+/// The server's bytes for a response to a GET on stream 1 whose one field
+/// has a value of `len` bytes.
+fn response_bytes(len: usize, end_stream: bool) -> BytesMut {
+    let mut conn = Connection::with_protocol(
+        Side::Server,
+        Protocol::Http2,
+        Config::default(),
+        Instant::ZERO,
+    );
+    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+    Frame::from(Settings::default()).encode(&mut input);
+    Frame::from(Settings::ack()).encode(&mut input);
+    let mut block = BytesMut::new();
+    let request: [(&[u8], &[u8], bool); 4] = [
+        (b":method", b"GET", false),
+        (b":scheme", b"http", false),
+        (b":authority", b"a", false),
+        (b":path", b"/", false),
+    ];
+    Encoder::new().encode(request, &mut block);
+    Frame::from(Headers::new(StreamId::new(1), block.freeze(), true, true)).encode(&mut input);
+    conn.recv(Instant::ZERO, &input);
+    let drain = |conn: &mut Connection| {
+        let out: Vec<u8> = conn
+            .poll_transmit()
+            .iter()
+            .flat_map(|b| b.to_vec())
+            .collect();
+        conn.transmit_complete(out.len());
+        out
+    };
+    drain(&mut conn);
+    let mut id = None;
+    while let Some(ev) = conn.poll_event() {
+        if let Event::Request { id: i, .. } = ev {
+            id = Some(i);
+        }
+    }
+    let mut head = ResponseHead::new(200);
+    // Digits: Huffman-coding makes them shorter, so lengths vary finely.
+    head.fields.push("x-big", "7".repeat(len));
+    conn.send_response(id.unwrap(), head, end_stream).unwrap();
+    BytesMut::from(&drain(&mut conn)[..])
+}
+
+#[test]
+fn rfc9113_6_10_blocks_around_the_frame_size_are_framed_as_encode_split_does() {
+    let max = frame::DEFAULT_MAX_FRAME_SIZE;
+    let (mut one, mut split) = (0, 0);
+    for len in (0..40).chain(21_780..21_900).chain(31_000..31_100) {
+        for end_stream in [true, false] {
+            let out = response_bytes(len, end_stream);
+            let mut rest = out.clone();
+            let mut block = BytesMut::new();
+            let mut frames = 0;
+            while let Some(f) = frame::decode(&mut rest, max).unwrap() {
+                match f {
+                    Frame::Headers(h) => block.extend_from_slice(&h.block),
+                    Frame::Continuation(c) => block.extend_from_slice(&c.block),
+                    _ => break,
+                }
+                frames += 1;
+            }
+            let used = out.len() - rest.len();
+            let mut again = BytesMut::new();
+            Headers::new(StreamId::new(1), block.clone().freeze(), end_stream, true)
+                .encode_split(max, &mut again);
+            // The frames before any DATA / RST_STREAM that follow.
+            let framed = &out[..again.len()];
+            assert_eq!(framed, &again[..], "value of {len}");
+            assert!(used >= again.len(), "value of {len}");
+            if frames > 1 {
+                split += 1;
+            } else if len >= 21_780 {
+                one += 1;
+            }
+        }
+    }
+    // Some of the values around 21,830 digits fill a frame, some need two.
+    assert!(one > 10 && split > 200, "one frame {one}, split {split}");
+}
