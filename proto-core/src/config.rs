@@ -21,8 +21,11 @@ pub struct Config {
     /// reading (the application must `read` to make room).
     pub max_recv_buffer: usize,
     /// Most body bytes queued for sending per stream (`write_capacity`).
-    /// Also the most one `write` takes, so it sets how many transport
-    /// writes a large body costs: 256 KiB by default, 4 per MiB.
+    /// HTTP/2: also the most one `write` takes, so it sets how many
+    /// transport writes a large body costs: 256 KiB by default, 4 per MiB.
+    /// HTTP/1.1: a `write` made below it takes the whole chunk offered (it
+    /// is already in memory), so a body handed over in one piece leaves in
+    /// one gather; the queue exceeds this by at most one chunk.
     pub send_buffer: usize,
     /// Server: most requests parsed ahead of their responses (pipelining);
     /// beyond it the core stops consuming at a message boundary.

@@ -484,14 +484,21 @@ impl StreamMut<'_> {
         dispatch_stream!(&mut self.conn, c => c.read(self.id))
     }
 
-    /// How many body bytes `write` would accept now.
+    /// How many body bytes `write` is sure to accept now (0: none; wait
+    /// for `Writable`). HTTP/1.1 takes more while it is above zero: see
+    /// [`write`](Self::write).
     pub fn write_capacity(&self) -> usize {
         dispatch_stream!(&self.conn, c => c.write_capacity(self.id))
     }
 
-    /// Queues the front of `data` (at most `write_capacity` bytes, zero-copy)
-    /// and removes it from `data`; returns how many bytes were taken. When
-    /// fewer than offered were taken, a `Writable` event says when to retry.
+    /// Queues the front of `data` (zero-copy) and removes it from `data`;
+    /// returns how many bytes were taken. HTTP/2: at most `write_capacity`
+    /// (flow-control windows and `Config::send_buffer`). HTTP/1.1: all of
+    /// it while `write_capacity` is above zero (a chunk the caller already
+    /// holds is not worth cutting: the queue then exceeds `send_buffer` by
+    /// at most that chunk, and nothing more is taken until it drains below),
+    /// else nothing. When fewer than offered were taken, a `Writable` event
+    /// says when to retry.
     pub fn write(&mut self, data: &mut Bytes) -> Result<usize, UserError> {
         dispatch_stream!(&mut self.conn, c => c.write(self.id, data))
     }
