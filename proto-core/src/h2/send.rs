@@ -5,7 +5,7 @@
 //! are HPACK-encoded at the moment they are appended to the transmit queue,
 //! so the encoder's table follows wire order.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::conn::H2Conn;
 use super::frame;
@@ -15,6 +15,7 @@ use crate::connection::Side;
 use crate::error::{ErrorCode, UserError};
 use crate::event::{Event, StreamId};
 use crate::head::{Fields, Method, RequestHead, ResponseHead, keep_spare};
+use crate::hpack;
 
 /// How many bytes the scheduler frames per `poll_transmit` batch.
 pub(crate) const BATCH: usize = 256 * 1024;
@@ -42,10 +43,28 @@ impl H2Conn {
     where
         I: Iterator<Item = (&'a [u8], &'a [u8], bool)> + Clone,
     {
+        self.frame_block(id, end_stream, |encoder, buf| {
+            encoder.encode_repeating(fields, buf);
+            true
+        });
+    }
+
+    /// [`queue_block`](Self::queue_block) with the block written by
+    /// `encode`, which may decline (writing nothing): then nothing is queued
+    /// and the answer is false.
+    fn frame_block(
+        &mut self,
+        id: StreamId,
+        end_stream: bool,
+        encode: impl FnOnce(&mut hpack::Encoder, &mut BytesMut) -> bool,
+    ) -> bool {
         let buf = self.tx.buf();
         let start = buf.len();
         buf.extend_from_slice(&[0; frame::HEADER_LEN]);
-        self.encoder.encode_repeating(fields, buf);
+        if !encode(&mut self.encoder, buf) {
+            buf.truncate(start);
+            return false;
+        }
         let len = buf.len() - start - frame::HEADER_LEN;
         let max = self
             .peer
@@ -61,7 +80,7 @@ impl H2Conn {
             let h = frame::FrameHeader::new(frame::kind::HEADERS, flags, id, n);
             head.copy_from_slice(&h.to_bytes());
             self.tx.appended(frame::HEADER_LEN + len);
-            return;
+            return true;
         }
         let block = buf.split_off(start + frame::HEADER_LEN).freeze();
         buf.truncate(start);
@@ -69,6 +88,7 @@ impl H2Conn {
             .encode_split(self.peer.max_frame_size, buf);
         let n = buf.len() - start;
         self.tx.appended(n);
+        true
     }
 
     /// Fewer open streams than the peer allows. The open ones are some of
@@ -167,14 +187,21 @@ impl H2Conn {
         }
         let no_content = s.method == Method::Head || head.status == 204 || head.status == 304;
         let end = end_stream || (no_content && s.method != Method::Head && head.status != 200);
-        if headers::sent_as_is(&head.fields) {
-            // The list `response_fields` would make, read from the head.
-            let status = headers::status_bytes(head.status);
-            let fields = head.fields.iter();
-            let fields = fields.map(|f| (&f.name[..], &f.value[..], sensitive(&f.name)));
-            let list = core::iter::once((&b":status"[..], &status[..], false)).chain(fields);
-            self.queue_block(id, end, list);
-        } else {
+        // The list `response_fields` would make when the fields go out as
+        // they are, read from the head.
+        let status = headers::status_bytes(head.status);
+        let fields = head.fields.iter();
+        let fields = fields.map(|f| (&f.name[..], &f.value[..], sensitive(&f.name)));
+        let list = core::iter::once((&b":status"[..], &status[..], false)).chain(fields);
+        // The same as the last block: copied. (Every remembered list went
+        // through `outgoing`, so a head equal to one goes out as it is.)
+        let repeated = self.frame_block(id, end, |e, buf| e.repeat_last(list.clone(), buf));
+        if !repeated && headers::sent_as_is(&head.fields) {
+            self.frame_block(id, end, |e, buf| {
+                e.encode_remembering(list, buf);
+                true
+            });
+        } else if !repeated {
             self.scratch.clear();
             headers::response_fields(&head, &mut self.scratch);
             self.queue_header_block(id, end);

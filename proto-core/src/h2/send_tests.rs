@@ -89,3 +89,79 @@ fn rfc9113_6_10_blocks_around_the_frame_size_are_framed_as_encode_split_does() {
     // Some of the values around 21,830 digits fill a frame, some need two.
     assert!(one > 10 && split > 200, "one frame {one}, split {split}");
 }
+
+/// A run of responses on one connection, mostly repeats, some with names
+/// `outgoing` lowercases or drops: every block decodes to exactly the list
+/// `response_fields` makes for its head, whichever way it was produced
+/// (copied, encoded from the head, or through the list).
+#[test]
+fn rfc9113_8_2_repeated_and_rewritten_response_heads_decode_as_sent() {
+    let heads: [&[(&str, &str)]; 5] = [
+        &[("content-type", "text/plain"), ("content-length", "5")],
+        &[("Content-Type", "text/plain"), ("content-length", "5")],
+        &[("content-type", "text/plain"), ("connection", "close")],
+        &[("content-type", "text/plain"), ("te", "Trailers")],
+        &[("content-type", "text/html"), ("content-length", "5")],
+    ];
+    let mut conn = Connection::with_protocol(
+        Side::Server,
+        Protocol::Http2,
+        Config::default(),
+        Instant::ZERO,
+    );
+    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+    Frame::from(Settings::default()).encode(&mut input);
+    Frame::from(Settings::ack()).encode(&mut input);
+    let mut client = Encoder::new();
+    let mut decoder = crate::hpack::Decoder::new(4096);
+    let mut seed = 0x9e37_79b9_u64;
+    for n in 0..300u32 {
+        let mut block = BytesMut::new();
+        let request: [(&[u8], &[u8], bool); 4] = [
+            (b":method", b"GET", false),
+            (b":scheme", b"http", false),
+            (b":authority", b"a", false),
+            (b":path", b"/", false),
+        ];
+        client.encode(request, &mut block);
+        let sid = StreamId::new(2 * n + 1);
+        Frame::from(Headers::new(sid, block.freeze(), true, true)).encode(&mut input);
+        conn.recv(Instant::ZERO, &input);
+        input.clear();
+        let mut out: BytesMut = conn
+            .poll_transmit()
+            .iter()
+            .flat_map(|b| b.to_vec())
+            .collect();
+        conn.transmit_complete(out.len());
+        out.clear();
+        while conn.poll_event().is_some() {}
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let which = if seed % 3 == 0 {
+            (seed / 3 % 5) as usize
+        } else {
+            0
+        };
+        let mut head = ResponseHead::new(200);
+        for &(name, value) in heads[which] {
+            head.fields.push(name, value);
+        }
+        let mut want = Vec::new();
+        crate::h2::headers::response_fields(&head, &mut want);
+        conn.send_response(sid, head, true).unwrap();
+        out.extend(conn.poll_transmit().iter().flat_map(|b| b.to_vec()));
+        conn.transmit_complete(out.len());
+        let mut got = Vec::new();
+        while let Some(f) = frame::decode(&mut out, frame::DEFAULT_MAX_FRAME_SIZE).unwrap() {
+            if let Frame::Headers(h) = f {
+                assert_eq!(h.stream_id, sid);
+                decoder
+                    .decode(&h.block, usize::MAX, |f| got.push((f.name, f.value)))
+                    .unwrap();
+            }
+        }
+        assert_eq!(got, want, "response {n} ({which})");
+    }
+}

@@ -63,12 +63,36 @@ impl Encoder {
     where
         I: Iterator<Item = (&'a [u8], &'a [u8], bool)> + Clone,
     {
-        if self.pending.is_none() && self.last.generation == Some(self.generation) {
-            if let Some(output) = self.last.output_for(fields.clone()) {
-                dst.extend_from_slice(output);
-                return;
-            }
+        if !self.repeat_last(fields.clone(), dst) {
+            self.encode_remembering(fields, dst);
         }
+    }
+
+    /// Copies the last block's bytes to `dst` if `fields` are the same and
+    /// nothing changed the table or the coding since; false (and nothing
+    /// written) otherwise.
+    pub(crate) fn repeat_last<'a>(
+        &self,
+        fields: impl Iterator<Item = (&'a [u8], &'a [u8], bool)>,
+        dst: &mut BytesMut,
+    ) -> bool {
+        if self.pending.is_some() || self.last.generation != Some(self.generation) {
+            return false;
+        }
+        match self.last.output_for(fields) {
+            Some(output) => {
+                dst.extend_from_slice(output);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`Encoder::encode`], remembering the block if it can be repeated.
+    pub(crate) fn encode_remembering<'a, I>(&mut self, fields: I, dst: &mut BytesMut)
+    where
+        I: Iterator<Item = (&'a [u8], &'a [u8], bool)> + Clone,
+    {
         let before = self.generation;
         let pending = self.pending.is_some();
         let start = dst.len();
