@@ -1112,6 +1112,7 @@ fn disconnected() -> io::Error {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used, clippy::panic)]
     use super::*;
     use std::io::Write;
     use std::net::{TcpListener, TcpStream};
