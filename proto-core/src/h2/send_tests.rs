@@ -8,10 +8,10 @@ use crate::h2::frame::{self, Frame, Headers, Settings};
 use crate::hpack::Encoder;
 use crate::{Config, Connection, Event, Instant, Protocol, ResponseHead, Side, StreamId};
 
-/// The server's bytes for a response to a GET on stream 1 whose one field
-/// has a value of `len` bytes.
-fn response_bytes(len: usize, end_stream: bool) -> BytesMut {
-    let mut conn = Connection::with_protocol(
+/// An HTTP/2 server connection, and a client's first bytes for it: the
+/// preface, SETTINGS and the ACK of the server's.
+fn server_and_preface() -> (Connection, BytesMut) {
+    let conn = Connection::with_protocol(
         Side::Server,
         Protocol::Http2,
         Config::default(),
@@ -20,6 +20,13 @@ fn response_bytes(len: usize, end_stream: bool) -> BytesMut {
     let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
     Frame::from(Settings::default()).encode(&mut input);
     Frame::from(Settings::ack()).encode(&mut input);
+    (conn, input)
+}
+
+/// The server's bytes for a response to a GET on stream 1 whose one field
+/// has a value of `len` bytes.
+fn response_bytes(len: usize, end_stream: bool) -> BytesMut {
+    let (mut conn, mut input) = server_and_preface();
     let mut block = BytesMut::new();
     let request: [(&[u8], &[u8], bool); 4] = [
         (b":method", b"GET", false),
@@ -103,15 +110,7 @@ fn rfc9113_8_2_repeated_and_rewritten_response_heads_decode_as_sent() {
         &[("content-type", "text/plain"), ("te", "Trailers")],
         &[("content-type", "text/html"), ("content-length", "5")],
     ];
-    let mut conn = Connection::with_protocol(
-        Side::Server,
-        Protocol::Http2,
-        Config::default(),
-        Instant::ZERO,
-    );
-    let mut input = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
-    Frame::from(Settings::default()).encode(&mut input);
-    Frame::from(Settings::ack()).encode(&mut input);
+    let (mut conn, mut input) = server_and_preface();
     let mut client = Encoder::new();
     let mut decoder = crate::hpack::Decoder::new(4096);
     let mut seed = 0x9e37_79b9_u64;
