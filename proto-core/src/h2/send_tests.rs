@@ -8,6 +8,14 @@ use crate::h2::frame::{self, Frame, Headers, Settings};
 use crate::hpack::Encoder;
 use crate::{Config, Connection, Event, Instant, Protocol, ResponseHead, Side, StreamId};
 
+/// The request every test sends: `GET /` on `a`, nothing indexed.
+const GET: [(&[u8], &[u8], bool); 4] = [
+    (b":method", b"GET", false),
+    (b":scheme", b"http", false),
+    (b":authority", b"a", false),
+    (b":path", b"/", false),
+];
+
 /// An HTTP/2 server connection, and a client's first bytes for it: the
 /// preface, SETTINGS and the ACK of the server's.
 fn server_and_preface() -> (Connection, BytesMut) {
@@ -28,13 +36,7 @@ fn server_and_preface() -> (Connection, BytesMut) {
 fn response_bytes(len: usize, end_stream: bool) -> BytesMut {
     let (mut conn, mut input) = server_and_preface();
     let mut block = BytesMut::new();
-    let request: [(&[u8], &[u8], bool); 4] = [
-        (b":method", b"GET", false),
-        (b":scheme", b"http", false),
-        (b":authority", b"a", false),
-        (b":path", b"/", false),
-    ];
-    Encoder::new().encode(request, &mut block);
+    Encoder::new().encode(GET, &mut block);
     Frame::from(Headers::new(StreamId::new(1), block.freeze(), true, true)).encode(&mut input);
     conn.recv(Instant::ZERO, &input);
     let drain = |conn: &mut Connection| {
@@ -116,13 +118,7 @@ fn rfc9113_8_2_repeated_and_rewritten_response_heads_decode_as_sent() {
     let mut seed = 0x9e37_79b9_u64;
     for n in 0..300u32 {
         let mut block = BytesMut::new();
-        let request: [(&[u8], &[u8], bool); 4] = [
-            (b":method", b"GET", false),
-            (b":scheme", b"http", false),
-            (b":authority", b"a", false),
-            (b":path", b"/", false),
-        ];
-        client.encode(request, &mut block);
+        client.encode(GET, &mut block);
         let sid = StreamId::new(2 * n + 1);
         Frame::from(Headers::new(sid, block.freeze(), true, true)).encode(&mut input);
         conn.recv(Instant::ZERO, &input);
