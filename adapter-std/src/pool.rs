@@ -69,25 +69,27 @@ impl Inner {
     }
 
     fn spawn_worker(self: &Arc<Self>, st: &mut State) {
-        let inner = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("http-handler".into())
-            .spawn(move || worker(&inner));
-        match spawned {
-            Ok(_) => st.threads += 1,
-            Err(e) => tracing::warn!(error = %e, "could not start a handler thread"),
+        if self.spawn("http-handler", worker) {
+            st.threads += 1;
         }
     }
 
     fn spawn_monitor(self: &Arc<Self>, st: &mut State) {
+        if self.spawn("http-pool", monitor) {
+            st.monitor = true;
+        }
+    }
+
+    /// Starts a thread running `run`; false (logged) if it could not.
+    fn spawn(self: &Arc<Self>, name: &str, run: fn(&Arc<Self>)) -> bool {
         let inner = self.clone();
         let spawned = std::thread::Builder::new()
-            .name("http-pool".into())
-            .spawn(move || monitor(&inner));
-        match spawned {
-            Ok(_) => st.monitor = true,
-            Err(e) => tracing::warn!(error = %e, "could not start the pool monitor"),
+            .name(name.into())
+            .spawn(move || run(&inner));
+        if let Err(e) = &spawned {
+            tracing::warn!(error = %e, thread = name, "could not start a pool thread");
         }
+        spawned.is_ok()
     }
 }
 
@@ -168,7 +170,7 @@ impl Drop for Pool {
     }
 }
 
-fn worker(inner: &Inner) {
+fn worker(inner: &Arc<Inner>) {
     let mut st = inner.lock();
     loop {
         if let Some(job) = st.jobs.pop_front() {
