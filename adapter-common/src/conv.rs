@@ -20,7 +20,7 @@ pub fn fields(map: &HeaderMap, extra: usize) -> Fields {
 
 /// `fields`, plus `content-length: n` from the same buffer when `length`.
 fn fields_with(map: &HeaderMap, total: usize, extra: usize, length: Option<u64>) -> Fields {
-    let mut out = Fields::with_capacity(map.len() + extra);
+    let mut out = spare_fields(map.len() + extra);
     if map.is_empty() && length.is_none() {
         return out;
     }
@@ -165,6 +165,58 @@ pub fn recycle_header_map(mut map: HeaderMap) {
             *spare = Some(map);
         }
     });
+}
+
+/// Largest field list kept by [`recycle_fields`] (the core keeps up to 128
+/// between heads; outgoing heads are rarely that large).
+const SPARE_FIELDS_MAX: usize = 64;
+
+/// Most lists kept per thread: enough for a batch of HTTP/2 requests read
+/// at once (each answered in its request's storage) without holding much
+/// (a few KiB) for the life of the thread.
+const SPARE_FIELDS_KEPT: usize = 32;
+
+thread_local! {
+    /// Emptied field lists for the next outgoing heads to be built in.
+    static SPARE_FIELDS: RefCell<Vec<Fields>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hands a received head's field storage on once it was converted: kept
+/// (emptied) for an outgoing head built on this thread when there is room,
+/// else returned for the core (`Connection::recycle_fields`). The response
+/// is then built in its request's storage and, once sent, becomes the
+/// core's storage for a later request: the same lists go round, where each
+/// response's cost an allocation and a free.
+pub fn recycle_fields(mut fields: Fields) -> Option<Fields> {
+    if fields.capacity() == 0 || fields.capacity() > SPARE_FIELDS_MAX {
+        return Some(fields);
+    }
+    let kept = SPARE_FIELDS.try_with(|spare| {
+        let Ok(mut spare) = spare.try_borrow_mut() else {
+            return false;
+        };
+        if spare.len() >= SPARE_FIELDS_KEPT {
+            return false;
+        }
+        fields.clear();
+        spare.push(std::mem::take(&mut fields));
+        true
+    });
+    match kept {
+        Ok(true) => None,
+        _ => Some(fields),
+    }
+}
+
+/// Emptied storage for `n` fields: a kept list if there is one.
+fn spare_fields(n: usize) -> Fields {
+    let kept = SPARE_FIELDS
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten();
+    let mut out = kept.unwrap_or_default();
+    out.reserve(n);
+    out
 }
 
 fn http_version(v: Version) -> http::Version {
@@ -470,6 +522,44 @@ mod tests {
         recycle_header_map(spent);
         let parts = request_parts(two_field_request()).unwrap();
         assert!(parts.headers.capacity() <= SPARE_MAP_MAX);
+    }
+
+    #[test]
+    fn a_recycled_field_list_holds_the_next_response_head() {
+        let mut head = two_field_request();
+        head.fields.reserve(40);
+        let room = head.fields.capacity();
+        let parts = request_parts_from(&mut head).unwrap();
+        assert!(recycle_fields(head.fields).is_none(), "kept");
+        assert_eq!(parts.headers["host"], "example.com", "values shared");
+        let resp = response_head(
+            &self::parts(200, &[("content-type", "text/plain")]),
+            Some(2),
+            ReqInfo::default(),
+        );
+        // Built in the recycled list (a new one for three fields is
+        // smaller)...
+        assert_eq!(resp.fields.capacity(), room);
+        // ... holding only the response's fields.
+        let names: Vec<_> = resp.fields.iter().map(|f| f.name.clone()).collect();
+        assert_eq!(names, ["content-type", "content-length", "date"]);
+        // Taken: the next head gets a list of its own.
+        let next = response_head(&self::parts(200, &[]), None, ReqInfo::default());
+        assert!(next.fields.capacity() < room);
+    }
+
+    #[test]
+    fn recycling_is_bounded() {
+        let mut big = Fields::with_capacity(SPARE_FIELDS_MAX + 1);
+        big.push("x", "1");
+        let back = recycle_fields(big).unwrap();
+        assert_eq!(back.len(), 1, "a large list goes back untouched");
+        let mut kept = 0;
+        while recycle_fields(Fields::with_capacity(4)).is_none() {
+            kept += 1;
+            assert!(kept <= SPARE_FIELDS_KEPT);
+        }
+        assert_eq!(kept, SPARE_FIELDS_KEPT);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http::{Request, Response, header};
 use proto_core::{Config, Event, Method, Protocol, RequestHead, Side, StreamId};
 
 use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer_fields};
-use crate::conv::{self, ReqInfo, request_parts, response_head, status_head};
+use crate::conv::{self, ReqInfo, recycle_fields, request_parts_from, response_head, status_head};
 use crate::direct::{DirectWake, Wake};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
@@ -713,7 +713,13 @@ fn call_and_answer<H: Handler>(
 }
 
 impl<H: Handler> ServerRole<H> {
-    fn on_request(&mut self, core: &mut Core, id: StreamId, head: RequestHead, end_stream: bool) {
+    fn on_request(
+        &mut self,
+        core: &mut Core,
+        id: StreamId,
+        mut head: RequestHead,
+        end_stream: bool,
+    ) {
         self.stats.inner.requests.fetch_add(1, Relaxed);
         let key = u64::from(id.get());
         let info = ReqInfo {
@@ -723,7 +729,13 @@ impl<H: Handler> ServerRole<H> {
         let expect = !end_stream && head.fields.has_token("expect", "100-continue");
         let upgrade = info.is_connect
             || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
-        let mut parts = match request_parts(head) {
+        let converted = request_parts_from(&mut head);
+        // The head's field storage holds a response head, or else the next
+        // request's head.
+        if let Some(fields) = recycle_fields(head.fields) {
+            core.conn.recycle_fields(fields);
+        }
+        let mut parts = match converted {
             Ok(parts) => parts,
             Err(e) => {
                 tracing::debug!(error = %e, "request head not representable; answering 400");

@@ -46,7 +46,8 @@ impl Fields {
         self.list.capacity()
     }
 
-    pub(crate) fn reserve(&mut self, n: usize) {
+    /// Makes room for at least `n` more fields.
+    pub fn reserve(&mut self, n: usize) {
         self.list.reserve(n);
     }
 

@@ -22,7 +22,7 @@ use adapter_common::server::{TaskGuard, answer_500, apply_reply, content_length,
 
 use crate::body::Incoming;
 use crate::cmd::{Cmd, CmdTx, Reply};
-use crate::conv::{ReqInfo, request_parts_from};
+use crate::conv::{ReqInfo, recycle_fields, request_parts_from};
 use crate::driver::{Core, Handler, Recv, Rt, Stream};
 use crate::error::Error;
 use crate::rt::Spawner;
@@ -59,8 +59,11 @@ impl<S: HttpService> ServerHandler<S> {
         let upgrade = info.is_connect
             || (head.fields.has_token("connection", "upgrade") && head.fields.contains("upgrade"));
         let converted = request_parts_from(&mut head);
-        // The head's field storage holds the next request's head.
-        core.conn.recycle_fields(head.fields);
+        // The head's field storage holds this request's response head, or
+        // else the next request's head.
+        if let Some(fields) = recycle_fields(head.fields) {
+            core.conn.recycle_fields(fields);
+        }
         let mut parts = match converted {
             Ok(parts) => parts,
             Err(e) => {
