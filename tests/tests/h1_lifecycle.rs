@@ -341,3 +341,49 @@ fn rfc9112_3_2_client_refuses_request_without_host() {
     raw.drive();
     assert_eq!(raw.out(), "");
 }
+
+/// An exchange that retires while its `Readable` event is still queued (the
+/// application read the body before taking the event) takes that event with
+/// it: after `Finished` nothing refers to the stream.
+#[test]
+fn a_retired_exchange_leaves_no_readable_event_behind() {
+    let t0 = Instant::from_nanos(0);
+    let mut c = Connection::new(Side::Server, no_timers(), t0);
+    c.recv(
+        t0,
+        b"POST /a HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    let mut first = c.poll_event();
+    if let Some(Event::Negotiated { .. }) = first {
+        first = c.poll_event();
+    }
+    let Some(Event::Request { id, .. }) = first else {
+        panic!("expected the request first, got {first:?}");
+    };
+    // Read the body, answer, finish: the `Readable` event is not taken.
+    let mut body = Vec::new();
+    loop {
+        match c.stream(id).unwrap().read() {
+            ReadChunk::Data(d) => body.extend_from_slice(&d),
+            ReadChunk::End => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(body, b"abc");
+    c.send_response(id, ResponseHead::new(204), true).unwrap();
+    let mut rest = Vec::new();
+    while let Some(ev) = c.poll_event() {
+        rest.push(ev);
+    }
+    assert!(
+        rest.iter()
+            .any(|e| matches!(e, Event::Finished { id: f } if *f == id)),
+        "{rest:?}"
+    );
+    assert!(
+        !rest
+            .iter()
+            .any(|e| matches!(e, Event::Readable { .. } | Event::Writable { .. })),
+        "{rest:?}"
+    );
+}

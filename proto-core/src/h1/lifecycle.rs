@@ -146,9 +146,12 @@ impl H1Conn {
             Event::Finished { id } | Event::Reset { id, .. } | Event::Upgrade { id, .. } => *id,
             _ => return self.events.push_back(event),
         };
-        self.events.retain(
-            |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == gone),
-        );
+        let stale =
+            |e: &Event| matches!(e, Event::Readable { id } | Event::Writable { id } if *id == gone);
+        // Scanning is much cheaper than `retain`, and there is rarely one.
+        if self.events.iter().any(stale) {
+            self.events.retain(|e| !stale(e));
+        }
         self.events.push_back(event);
     }
 
