@@ -359,6 +359,72 @@ fn replace_spare(spare: &mut Fields, mut fields: Fields) {
     *spare = fields;
 }
 
+/// Most emptied field lists a connection keeps between heads: enough for a
+/// pipelined batch of HTTP/1.1 requests or a burst of HTTP/2 streams to be
+/// parsed, answered and recycled without allocating.
+pub(crate) const SPARE_LISTS: usize = 16;
+
+/// Emptied field lists kept for heads yet to be received: those of heads
+/// sent and of received heads handed back (`Connection::recycle_fields`).
+/// At most [`SPARE_LISTS`] lists of at most [`SPARE_FIELDS_MAX`] fields
+/// each; empty after an idle release.
+#[derive(Debug, Default)]
+pub(crate) struct SpareFields {
+    lists: Vec<Fields>,
+}
+
+impl SpareFields {
+    pub(crate) const fn new() -> Self {
+        Self { lists: Vec::new() }
+    }
+
+    /// Emptied storage with room for `n` fields: a kept list if there is
+    /// one, else a new one.
+    pub(crate) fn take(&mut self, n: usize) -> Fields {
+        let mut f = self.lists.pop().unwrap_or_default();
+        f.reserve(n);
+        f
+    }
+
+    /// Keeps `fields`' storage, emptied (the `Bytes` it referred to, slices
+    /// of a receive buffer, are let go now), if there is room for it.
+    #[inline]
+    pub(crate) fn keep(&mut self, fields: Fields) {
+        let cap = fields.capacity();
+        if cap != 0 && cap <= SPARE_FIELDS_MAX && self.lists.len() < SPARE_LISTS {
+            self.push(fields);
+        }
+    }
+
+    /// The kept half of [`SpareFields::keep`], out of line: the check is
+    /// what every sent and recycled head pays.
+    #[inline(never)]
+    fn push(&mut self, mut fields: Fields) {
+        fields.clear();
+        if self.lists.capacity() == 0 {
+            self.lists.reserve_exact(SPARE_LISTS);
+        }
+        self.lists.push(fields);
+    }
+
+    /// Bytes of storage kept.
+    #[cfg(test)]
+    pub(crate) fn kept_bytes(&self) -> usize {
+        self.lists.capacity() * size_of::<Fields>()
+            + self
+                .lists
+                .iter()
+                .map(|f| f.capacity() * size_of::<HeaderField>())
+                .sum::<usize>()
+    }
+
+    /// How many lists are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lists.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +437,23 @@ mod tests {
         assert!(f.has_token("connection", "upgrade"));
         assert!(!f.has_token("connection", "close"));
         assert_eq!(f.get("x").map(|v| &v[..]), Some(&b"y"[..]));
+    }
+
+    #[test]
+    fn spare_lists_are_bounded_and_handed_out_empty() {
+        let mut spare = SpareFields::new();
+        assert!(spare.take(3).capacity() >= 3, "nothing kept: a new list");
+        // Too large, and never allocated: not kept.
+        spare.keep(Fields::with_capacity(SPARE_FIELDS_MAX + 1));
+        spare.keep(Fields::new());
+        assert_eq!(spare.len(), 0);
+        for _ in 0..SPARE_LISTS + 4 {
+            spare.keep(Fields::new().with("x", "1").with("y", "2"));
+        }
+        assert_eq!(spare.len(), SPARE_LISTS, "at most SPARE_LISTS lists");
+        let f = spare.take(1);
+        assert!(f.is_empty(), "handed out emptied");
+        assert!(f.capacity() >= 2, "in a kept list's storage");
+        assert_eq!(spare.len(), SPARE_LISTS - 1);
     }
 }

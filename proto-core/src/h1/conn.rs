@@ -19,7 +19,7 @@ use crate::connection::{ReadChunk, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
 use crate::h2::{frame, h2c};
-use crate::head::{Fields, keep_spare};
+use crate::head::{Fields, SpareFields};
 use crate::head::{Method, RequestHead, ResponseHead};
 use crate::input;
 use crate::time::Instant;
@@ -72,10 +72,9 @@ pub(crate) struct H1Conn {
     /// (only heads are taken from `rbuf` while one is awaited, so it stays
     /// in step; a returned head or an error resets it).
     pub(super) head_scan: parse::HeadScan,
-    /// Storage of a head the application handed back (`recycle_fields`):
-    /// the next received head is built in it. Invariant: empty, capacity at
-    /// most `SPARE_FIELDS_MAX`.
-    pub(super) spare_fields: Fields,
+    /// Storage of heads sent and of heads the application handed back
+    /// (`recycle_fields`): received heads are built in it.
+    pub(super) spare_fields: SpareFields,
     pub(super) read_cap: usize,
     pub(super) reading: Reading,
     /// Open exchanges, oldest first. Server: at most `max_pipelined`;
@@ -151,7 +150,7 @@ impl H1Conn {
             body_got: 0,
             rbuf: BytesMut::new(),
             head_scan: parse::HeadScan::default(),
-            spare_fields: Fields::new(),
+            spare_fields: SpareFields::new(),
             read_cap,
             reading: Reading::Head,
             streams: VecDeque::new(),
@@ -332,7 +331,7 @@ impl H1Conn {
     /// Keeps a handed-out head's field storage for the next received head
     /// (the larger one, up to the spare's bound).
     pub(crate) fn recycle_fields(&mut self, fields: Fields) {
-        keep_spare(&mut self.spare_fields, fields);
+        self.spare_fields.keep(fields);
     }
 
     pub(super) fn process_head(&mut self) -> bool {

@@ -6,7 +6,7 @@ use super::*;
 use crate::config::Config;
 use crate::error::PeerError;
 use crate::h1::parse::{HeadScan, parse_request, parse_request_into, parse_request_resume};
-use crate::head::Fields;
+use crate::head::{Fields, SpareFields};
 
 /// Collects (name, value) offsets without limit.
 #[derive(Default)]
@@ -247,8 +247,10 @@ fn fields_reuse_the_spare_storage() {
         (&b"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\n\r\n"[..], 2),
         (&many[..], 41),
     ] {
-        let mut spare = Fields::with_capacity(64);
-        spare.push("old", "value");
+        let mut old = Fields::with_capacity(64);
+        old.push("old", "value");
+        let mut spare = SpareFields::new();
+        spare.keep(old);
         let mut buf = BytesMut::from(input);
         let head = parse_request_into(&mut buf, &cfg, &mut HeadScan::default(), &mut spare)
             .unwrap()
@@ -259,7 +261,8 @@ fn fields_reuse_the_spare_storage() {
         assert!(!head.fields.contains("old"));
     }
     // Slow path: the head arrives in two pieces.
-    let mut spare = Fields::with_capacity(8);
+    let mut spare = SpareFields::new();
+    spare.keep(Fields::with_capacity(8));
     let (mut buf, mut scan) = (
         BytesMut::from(&b"GET / HTTP/1.1\r\nHo"[..]),
         HeadScan::default(),

@@ -26,7 +26,7 @@ use super::head_lines::{self, Bad, FieldSink, Offsets};
 use crate::config::Config;
 use crate::error::PeerError;
 use crate::event::Version;
-use crate::head::{Fields, Method, RequestHead, ResponseHead};
+use crate::head::{Fields, Method, RequestHead, ResponseHead, SpareFields};
 
 /// Most fields parsed from one head or trailer section, whatever
 /// [`Config::max_headers`] says: a larger configured limit is capped here.
@@ -58,7 +58,7 @@ pub fn parse_request_resume(
     cfg: &Config,
     scan: &mut HeadScan,
 ) -> Result<Option<RequestHead>, PeerError> {
-    parse_request_into(buf, cfg, scan, &mut Fields::new())
+    parse_request_into(buf, cfg, scan, &mut SpareFields::new())
 }
 
 /// [`parse_request_resume`] that builds the head's fields in `spare`'s
@@ -68,7 +68,7 @@ pub(crate) fn parse_request_into(
     buf: &mut BytesMut,
     cfg: &Config,
     scan: &mut HeadScan,
-    spare: &mut Fields,
+    spare: &mut SpareFields,
 ) -> Result<Option<RequestHead>, PeerError> {
     let limit = field_limit(cfg);
     let mut offsets = Offsets::new();
@@ -124,7 +124,7 @@ pub fn parse_response_resume(
     cfg: &Config,
     scan: &mut HeadScan,
 ) -> Result<Option<ResponseHead>, PeerError> {
-    parse_response_into(buf, cfg, scan, &mut Fields::new())
+    parse_response_into(buf, cfg, scan, &mut SpareFields::new())
 }
 
 /// [`parse_response_resume`] with recycled field storage; see
@@ -133,7 +133,7 @@ pub(crate) fn parse_response_into(
     buf: &mut BytesMut,
     cfg: &Config,
     scan: &mut HeadScan,
-    spare: &mut Fields,
+    spare: &mut SpareFields,
 ) -> Result<Option<ResponseHead>, PeerError> {
     let limit = field_limit(cfg);
     let mut offsets = Offsets::new();
@@ -171,7 +171,7 @@ pub(crate) fn parse_response_into(
 /// RFC 9112 §7.1.2) with the same rules as head fields. `section` must already
 /// have passed [`scan_lines`]. Errors are reported as [`PeerError::BadChunk`].
 pub(crate) fn parse_trailers(section: &Bytes, cfg: &Config) -> Result<Fields, PeerError> {
-    let mut sink = Collect::new(section, 0, &mut Fields::new());
+    let mut sink = Collect::new(section, 0, &mut SpareFields::new());
     let lines = head_lines::field_lines(section, 0, cfg.allow_bare_lf, field_limit(cfg), &mut sink)
         .map_err(|bad| match bad {
             Bad::TooManyFields => PeerError::BadChunk("too many trailer fields"),
@@ -329,8 +329,12 @@ fn fast_outcome<T>(parsed: Result<T, Bad>, window: usize, scan: &mut HeadScan) -
 }
 
 /// The fields at `offsets` in `head`, in `spare`'s storage.
-fn build_fields(head: &Bytes, offsets: &Offsets, spare: &mut Fields) -> Result<Fields, PeerError> {
-    let mut fields = Fields::reuse(spare, offsets.len());
+fn build_fields(
+    head: &Bytes,
+    offsets: &Offsets,
+    spare: &mut SpareFields,
+) -> Result<Fields, PeerError> {
+    let mut fields = spare.take(offsets.len());
     for (name, value) in offsets.iter() {
         // One check for both: the splitter gives them in order.
         if name.start > name.end
@@ -354,11 +358,11 @@ struct Collect<'a> {
 }
 
 impl<'a> Collect<'a> {
-    fn new(head: &'a Bytes, skip: usize, spare: &mut Fields) -> Self {
+    fn new(head: &'a Bytes, skip: usize, spare: &mut SpareFields) -> Self {
         Self {
             head,
             skip,
-            fields: Fields::reuse(spare, 0),
+            fields: spare.take(0),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::stream::{Continue, Encoder, RecvState, SendState, Stream};
 use crate::connection::Side;
 use crate::error::{CloseReason, ErrorCode, UserError};
 use crate::event::{Event, StreamId, TimerKind, UpgradeKind, Version};
-use crate::head::{Fields, Method, RequestHead, ResponseHead, keep_spare};
+use crate::head::{Fields, Method, RequestHead, ResponseHead};
 
 /// The application's framing fields, read in one pass: its
 /// `transfer-encoding` is replaced by ours, its `content-length` honoured.
@@ -102,7 +102,7 @@ impl H1Conn {
         let n = self.tx.buf().len() - before;
         self.tx.appended(n);
         // Serialized: the list's storage can hold the response's head.
-        keep_spare(&mut self.spare_fields, head.fields);
+        self.spare_fields.keep(head.fields);
 
         let id = StreamId(self.next_id);
         self.next_id = self.next_id.saturating_add(2);
@@ -232,7 +232,7 @@ impl H1Conn {
             }
         }
         // Serialized: the list's storage can hold the next request's head.
-        keep_spare(&mut self.spare_fields, head.fields);
+        self.spare_fields.keep(head.fields);
         if close {
             self.keep_alive = false;
             self.streams[i].close_after = true;

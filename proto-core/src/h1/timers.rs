@@ -11,7 +11,7 @@ use super::stream::Continue;
 use crate::connection::Side;
 use crate::error::CloseReason;
 use crate::event::{Event, TimerKind};
-use crate::head::Fields;
+use crate::head::SpareFields;
 use crate::time::Instant;
 
 impl H1Conn {
@@ -103,7 +103,7 @@ impl H1Conn {
         self.events.capacity() * size_of::<Event>()
             + self.streams.capacity() * size_of::<super::stream::Stream>()
             + self.spare_queue.capacity() * size_of::<bytes::Bytes>()
-            + self.spare_fields.capacity()
+            + self.spare_fields.kept_bytes()
             + self.tx.capacity()
             + self.rbuf.capacity()
             + self.last_head.as_ref().map_or(0, |l| l.capacity())
@@ -122,7 +122,7 @@ impl H1Conn {
         self.events = VecDeque::new();
         self.streams = VecDeque::new();
         self.spare_queue = VecDeque::new();
-        self.spare_fields = Fields::new();
+        self.spare_fields = SpareFields::new();
         self.last_head = None;
         self.tx.release();
         self.rbuf = BytesMut::new();
