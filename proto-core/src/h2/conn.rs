@@ -5,7 +5,7 @@
 //! are in `send.rs`; GOAWAY, shutdown and timers in `lifecycle.rs`; frame
 //! handlers in `recv_body.rs`, `recv_headers.rs` and `control.rs`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use super::flow::{DEFAULT_WINDOW, Window};
 use super::frame::{self, Frame, FrameError};
 use super::stream::Stream;
+use super::streams::Streams;
 use crate::config::Config;
 use crate::connection::Side;
 use crate::error::{CloseReason, ErrorCode, PeerError};
@@ -128,7 +129,7 @@ pub(crate) struct H2Conn {
     /// takes effect when its ACK arrives (§6.5.3). `cfg.h2` holds the
     /// acknowledged values of the advertised settings.
     pub(super) settings_pending: VecDeque<crate::config::H2Config>,
-    pub(super) streams: BTreeMap<u32, Stream>,
+    pub(super) streams: Streams,
     /// Highest stream id the peer opened (ours to refuse above GOAWAY).
     pub(super) last_peer_id: u32,
     /// Next id we would open.
@@ -281,7 +282,7 @@ impl H2Conn {
             peer: PeerSettings::default(),
             settings_unacked: 0,
             settings_pending: VecDeque::new(),
-            streams: BTreeMap::new(),
+            streams: Streams::new(),
             last_peer_id: 0,
             next_local_id: match side {
                 Side::Client => 1,

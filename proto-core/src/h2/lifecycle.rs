@@ -2,7 +2,7 @@
 //! connection errors and GOAWAY (two-phase when graceful, §6.8), shutdown,
 //! and the timers.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
@@ -118,16 +118,19 @@ impl H2Conn {
     /// None with `Finished`. Unread content is given back to the connection
     /// window.
     pub(super) fn remove_stream(&mut self, id: u32, reset: Option<(ErrorCode, bool)>) {
-        let Some(mut s) = self.streams.remove(&id) else {
+        let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        self.recycle_queue(&mut s.pending);
-        self.recycle_queue(&mut s.queue);
-        if s.buffered + s.held > 0 {
-            self.release_connection(s.buffered + s.held);
+        let mut pending = core::mem::take(&mut s.pending);
+        let mut queue = core::mem::take(&mut s.queue);
+        let (unread, pending_len, sid) = (s.buffered + s.held, s.pending_len, s.id);
+        self.streams.discard(id);
+        self.recycle_queue(&mut pending);
+        self.recycle_queue(&mut queue);
+        if unread > 0 {
+            self.release_connection(unread);
         }
-        self.conn_pending -= s.pending_len;
-        let sid = s.id;
+        self.conn_pending -= pending_len;
         self.events.retain(
             |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),
         );
@@ -234,7 +237,6 @@ impl H2Conn {
         let refused: Vec<u32> = self
             .streams
             .keys()
-            .copied()
             .filter(|&id| !self.peer_initiated(id) && id > last)
             .collect();
         for id in refused {
@@ -372,8 +374,7 @@ impl H2Conn {
             return self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
         }
         self.events = VecDeque::new();
-        // An emptied map keeps its root node: room for eleven streams.
-        self.streams = BTreeMap::new();
+        self.streams = super::streams::Streams::new();
         self.tx.release();
         self.rbuf = BytesMut::new();
         self.ready = Default::default();

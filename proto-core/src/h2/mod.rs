@@ -13,5 +13,6 @@ mod recv_body;
 mod recv_headers;
 pub(crate) mod send;
 mod stream;
+mod streams;
 
 pub(crate) use conn::H2Conn;
