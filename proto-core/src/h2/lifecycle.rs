@@ -121,19 +121,19 @@ impl H2Conn {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        let mut pending = core::mem::take(&mut s.pending);
-        let mut queue = core::mem::take(&mut s.queue);
+        recycle_queue(&mut self.spare_queues, &mut s.pending);
+        recycle_queue(&mut self.spare_queues, &mut s.queue);
         let (unread, pending_len, sid) = (s.buffered + s.held, s.pending_len, s.id);
         self.streams.discard(id);
-        self.recycle_queue(&mut pending);
-        self.recycle_queue(&mut queue);
         if unread > 0 {
             self.release_connection(unread);
         }
         self.conn_pending -= pending_len;
-        self.events.retain(
-            |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),
-        );
+        if !self.events.is_empty() {
+            self.events.retain(
+                |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),
+            );
+        }
         match reset {
             Some((code, remote)) => self.events.push_back(Event::Reset {
                 id: sid,
@@ -154,14 +154,6 @@ impl H2Conn {
             self.events.push_back(Event::StreamsAvailable);
         }
         self.after_stream_gone();
-    }
-
-    /// Keeps a retired stream's grown (and emptied) queue for a new stream.
-    fn recycle_queue(&mut self, q: &mut VecDeque<Bytes>) {
-        if q.capacity() > 0 && self.spare_queues.len() < super::conn::SPARE_QUEUES {
-            q.clear();
-            self.spare_queues.push(core::mem::take(q));
-        }
     }
 
     /// Retires `id` if both sides ended (and, on a client, the application
@@ -428,5 +420,13 @@ impl H2Conn {
         {
             self.arm(TimerKind::KeepAlive, self.cfg.h2.keep_alive_interval);
         }
+    }
+}
+
+/// Keeps a retired stream's grown (and emptied) queue for a new stream.
+fn recycle_queue(spare: &mut Vec<VecDeque<Bytes>>, q: &mut VecDeque<Bytes>) {
+    if q.capacity() > 0 && spare.len() < super::conn::SPARE_QUEUES {
+        q.clear();
+        spare.push(core::mem::take(q));
     }
 }

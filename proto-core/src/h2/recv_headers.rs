@@ -199,6 +199,11 @@ impl H2Conn {
         if end_stream {
             stream.state = stream.state.recv_end();
         }
+        // The response body will need a queue: a spare one costs nothing
+        // here, where the stream's own is known to be empty.
+        if let Some(q) = self.spare_queues.pop() {
+            stream.pending = q;
+        }
         self.streams.insert(id, stream);
         self.events.push_back(Event::Request {
             id: sid,

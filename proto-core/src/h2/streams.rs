@@ -66,6 +66,7 @@ impl Streams {
     }
 
     /// Stores `s` as `id`, replacing a stream stored under it.
+    #[inline]
     pub(super) fn insert(&mut self, id: u32, s: Stream) {
         match self.slots.last() {
             None => self.base = id,
