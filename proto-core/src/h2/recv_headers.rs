@@ -2,6 +2,8 @@
 //! (RFC 9113 §4.3, §6.2, §6.10), HPACK decoding, and the request, response
 //! or trailers they carry (§8.1, §8.3).
 
+use std::collections::VecDeque;
+
 use bytes::{Bytes, BytesMut};
 
 use super::flow::DEFAULT_WINDOW;
@@ -177,11 +179,15 @@ impl H2Conn {
                 "content-length without DATA",
             );
         }
-        let mut stream = Stream::new(
+        // The response body will need a queue: a spare one costs nothing.
+        let pending = self.spare_queues.pop().unwrap_or_default();
+        let mut stream = Stream::with_queues(
             sid,
             head.method.clone(),
             self.peer.initial_window_size,
             self.cfg.h2.initial_window_size.max(DEFAULT_WINDOW),
+            VecDeque::new(),
+            pending,
         );
         stream.expected_len = expected_len;
         let priority = if named.priority {
@@ -198,11 +204,6 @@ impl H2Conn {
         stream.expect_continue = expect;
         if end_stream {
             stream.state = stream.state.recv_end();
-        }
-        // The response body will need a queue: a spare one costs nothing
-        // here, where the stream's own is known to be empty.
-        if let Some(q) = self.spare_queues.pop() {
-            stream.pending = q;
         }
         self.streams.insert(id, stream);
         self.events.push_back(Event::Request {

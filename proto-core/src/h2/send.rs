@@ -5,6 +5,8 @@
 //! are HPACK-encoded at the moment they are appended to the transmit queue,
 //! so the encoder's table follows wire order.
 
+use std::collections::VecDeque;
+
 use bytes::{Bytes, BytesMut};
 
 use super::conn::H2Conn;
@@ -146,7 +148,9 @@ impl H2Conn {
         self.queue_header_block(sid, end_stream);
         // Encoded: the list's storage can hold the response's head.
         keep_spare(&mut self.spare_fields, head.fields);
-        let mut stream = Stream::new(
+        // The response body will need a queue: a spare one costs nothing.
+        let queue = self.spare_queues.pop().unwrap_or_default();
+        let mut stream = Stream::with_queues(
             sid,
             head.method.clone(),
             self.peer.initial_window_size,
@@ -154,13 +158,11 @@ impl H2Conn {
                 .h2
                 .initial_window_size
                 .max(super::flow::DEFAULT_WINDOW),
+            queue,
+            VecDeque::new(),
         );
         if end_stream {
             stream.state = stream.state.send_end();
-        }
-        // The response body will need a queue: a spare one costs nothing.
-        if let Some(q) = self.spare_queues.pop() {
-            stream.queue = q;
         }
         self.streams.insert(id, stream);
         self.update_idle_timer();

@@ -130,6 +130,21 @@ pub(crate) struct Stream {
 
 impl Stream {
     pub(crate) fn new(id: StreamId, method: Method, send_window: u32, recv_window: u32) -> Self {
+        let (queue, pending) = (VecDeque::new(), VecDeque::new());
+        Self::with_queues(id, method, send_window, recv_window, queue, pending)
+    }
+
+    /// A stream given its body queues (recycled ones, so that its first body
+    /// piece costs no allocation): `queue` for received content, `pending`
+    /// for content to send.
+    pub(crate) fn with_queues(
+        id: StreamId,
+        method: Method,
+        send_window: u32,
+        recv_window: u32,
+        queue: VecDeque<Bytes>,
+        pending: VecDeque<Bytes>,
+    ) -> Self {
         Self {
             id,
             state: State::Open,
@@ -139,14 +154,14 @@ impl Stream {
             recv_window: Window::new(recv_window),
             unreleased: 0,
             held: 0,
-            queue: VecDeque::new(),
+            queue,
             buffered: 0,
             trailers: None,
             readable_signaled: false,
             end_read: false,
             expected_len: None,
             received_len: 0,
-            pending: VecDeque::new(),
+            pending,
             pending_len: 0,
             finish: None,
             scheduled: false,
