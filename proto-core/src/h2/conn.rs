@@ -149,7 +149,7 @@ pub(crate) struct H2Conn {
     pub(super) events: VecDeque<Event>,
     pub(super) tx: TxQueue,
     /// Ready streams per urgency (RFC 9218): the scheduler's queues.
-    pub(super) ready: [VecDeque<u32>; 8],
+    pub(super) ready: super::ready::Ready,
     pub(super) timers: Timers,
     /// Control answers queued since the transmit queue last drained.
     pub(super) pending_control: usize,

@@ -346,7 +346,7 @@ impl H2Conn {
         self.events.capacity() * size_of::<Event>()
             + self.tx.capacity()
             + self.rbuf.capacity()
-            + self.ready.iter().map(VecDeque::capacity).sum::<usize>() * 4
+            + self.ready.capacity() * 4
             + self.scratch.capacity()
             + self.spare_queues.capacity()
             + self.field_buf.capacity()

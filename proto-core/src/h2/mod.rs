@@ -9,6 +9,7 @@ pub mod h2c;
 mod headers;
 mod lifecycle;
 mod priority;
+mod ready;
 mod recv_body;
 mod recv_headers;
 pub(crate) mod send;

@@ -420,7 +420,7 @@ impl H2Conn {
         for s in self.streams.values_mut() {
             if !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()) {
                 s.scheduled = true;
-                self.ready[usize::from(s.urgency.min(7))].push_back(s.id.get());
+                self.ready.push_back(s.urgency, s.id.get());
             }
         }
         self.wake_writers();
@@ -433,7 +433,7 @@ impl H2Conn {
         };
         if !s.scheduled {
             s.scheduled = true;
-            self.ready[usize::from(s.urgency.min(7))].push_back(key);
+            self.ready.push_back(s.urgency, key);
         }
     }
 
@@ -442,10 +442,7 @@ impl H2Conn {
     /// time and the others one after another (RFC 9218 §4).
     fn run_scheduler(&mut self) {
         while self.tx.len() < BATCH {
-            let Some(urgency) = self.ready.iter().position(|q| !q.is_empty()) else {
-                break;
-            };
-            let Some(key) = self.ready[urgency].pop_front() else {
+            let Some((urgency, key)) = self.ready.pop() else {
                 break;
             };
             let conn_window = self.send_window.available();
@@ -515,11 +512,10 @@ impl H2Conn {
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.scheduled = true;
                 }
-                let q = &mut self.ready[urgency];
                 if incremental {
-                    q.push_back(key)
+                    self.ready.push_back(urgency, key)
                 } else {
-                    q.push_front(key)
+                    self.ready.push_front(urgency, key)
                 }
             }
             // Room in the stream's send budget again.
