@@ -237,6 +237,14 @@ fn split_padded(
     mut payload: Bytes,
     fixed_len: usize,
 ) -> Result<Padded, FrameError> {
+    if fixed_len == 0 && !head.has(flags::PADDED) {
+        // The usual frame: nothing to split off or strip.
+        return Ok(Padded {
+            fixed: Bytes::new(),
+            body: payload,
+            pad_len: None,
+        });
+    }
     let pad_len = if head.has(flags::PADDED) {
         let Some(&pad) = payload.first() else {
             return Err(FrameError::frame_size("PADDED frame without Pad Length"));
