@@ -22,6 +22,9 @@ use crate::hpack;
 /// How many bytes the scheduler frames per `poll_transmit` batch.
 pub(crate) const BATCH: usize = 256 * 1024;
 
+/// Pending pieces one DATA frame gathers at most (small writes share a frame).
+const MAX_PIECES: usize = 4;
+
 /// Never-indexed fields (RFC 7541 §7.1.3): credentials.
 fn sensitive(name: &[u8]) -> bool {
     matches!(name, b"authorization" | b"proxy-authorization")
@@ -461,46 +464,49 @@ impl H2Conn {
                 self.maybe_waiting = true;
                 continue;
             }
-            // One DATA frame of up to max_frame bytes, gathered from pending.
-            let mut len = 0;
-            let mut parts: [Option<Bytes>; 4] = [None, None, None, None];
-            let mut nparts = 0;
-            while len < max_frame && nparts < parts.len() {
-                let Some(front) = s.pending.front_mut() else {
+            // One DATA frame of up to max_frame bytes in at most MAX_PIECES
+            // pieces of pending: measured first, so that its header goes
+            // before them into the transmit queue.
+            let (mut len, mut pieces) = (0, 0);
+            for piece in s.pending.iter().take(MAX_PIECES) {
+                if len == max_frame {
                     break;
-                };
-                let take = (max_frame - len).min(front.len());
-                let piece = if take == front.len() {
-                    s.pending.pop_front().unwrap_or_default()
-                } else {
-                    front.split_to(take)
-                };
-                len += piece.len();
-                parts[nparts] = Some(piece);
-                nparts += 1;
+                }
+                len += piece.len().min(max_frame - len);
+                pieces += 1;
             }
             s.pending_len -= len;
             let _ = s.send_window.consume(len);
-            let finishing = s.pending.is_empty() && s.finish.is_some();
+            let finishing = s.pending_len == 0 && s.finish.is_some();
             let trailers = if finishing {
                 s.finish.take().flatten()
             } else {
                 None
             };
             let end_on_data = finishing && trailers.is_none();
-            let more = !s.pending.is_empty();
-            let incremental = s.incremental;
-            self.conn_pending -= len;
-            let _ = self.send_window.consume(len);
             if len > 0 || end_on_data {
                 let before = self.tx.buf().len();
                 frame::Data::encode_header(len as u32, end_on_data, sid, self.tx.buf());
                 let n = self.tx.buf().len() - before;
                 self.tx.appended(n);
-                for part in parts.into_iter().flatten() {
-                    self.tx.push(part);
+                let mut left = len;
+                for _ in 0..pieces {
+                    let Some(front) = s.pending.front_mut() else {
+                        break;
+                    };
+                    let piece = if left >= front.len() {
+                        s.pending.pop_front().unwrap_or_default()
+                    } else {
+                        front.split_to(left)
+                    };
+                    left -= piece.len();
+                    self.tx.push(piece);
                 }
             }
+            let more = !s.pending.is_empty();
+            let incremental = s.incremental;
+            self.conn_pending -= len;
+            let _ = self.send_window.consume(len);
             if let Some(t) = trailers {
                 self.scratch.clear();
                 headers::trailer_fields(&t, &mut self.scratch);

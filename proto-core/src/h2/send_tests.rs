@@ -160,3 +160,53 @@ fn rfc9113_8_2_repeated_and_rewritten_response_heads_decode_as_sent() {
         assert_eq!(got, want, "response {n} ({which})");
     }
 }
+
+/// DATA frames gather up to four queued pieces and at most the frame size
+/// (RFC 9113 §4.2, §6.1): five small writes and one larger than a frame go
+/// out as 4 pieces, then the fifth plus the start of the large one (a full
+/// frame), then its rest with END_STREAM; the content arrives as written.
+#[test]
+fn rfc9113_6_1_data_frames_gather_pieces_up_to_the_frame_size() {
+    let (mut conn, mut input) = server_and_preface();
+    let mut block = BytesMut::new();
+    Encoder::new().encode(GET, &mut block);
+    Frame::from(Headers::new(StreamId::new(1), block.freeze(), true, true)).encode(&mut input);
+    conn.recv(Instant::ZERO, &input);
+    let mut id = None;
+    while let Some(ev) = conn.poll_event() {
+        if let Event::Request { id: i, .. } = ev {
+            id = Some(i);
+        }
+    }
+    let id = id.unwrap();
+    conn.send_response(id, ResponseHead::new(200), false)
+        .unwrap();
+    let mut written = Vec::new();
+    let pieces = ["aaaaa", "bbbbb", "ccccc", "ddddd", "eeeee"].map(|p| p.as_bytes().to_vec());
+    for piece in pieces.into_iter().chain([vec![b'z'; 20_000]]) {
+        written.extend_from_slice(&piece);
+        let n = piece.len();
+        let mut data = bytes::Bytes::from(piece);
+        assert_eq!(conn.stream(id).unwrap().write(&mut data).unwrap(), n);
+    }
+    conn.stream(id).unwrap().finish(None).unwrap();
+    let mut out: BytesMut = conn
+        .poll_transmit()
+        .iter()
+        .flat_map(|b| b.to_vec())
+        .collect::<Vec<u8>>()[..]
+        .into();
+    let max = frame::DEFAULT_MAX_FRAME_SIZE;
+    let (mut lens, mut content, mut ended) = (Vec::new(), Vec::new(), false);
+    while let Some(f) = frame::decode(&mut out, max).unwrap() {
+        if let Frame::Data(d) = f {
+            assert!(!ended, "DATA after END_STREAM");
+            lens.push(d.data.len());
+            content.extend_from_slice(&d.data);
+            ended = d.end_stream;
+        }
+    }
+    assert_eq!(lens, [20, 16_384, 20_025 - 20 - 16_384]);
+    assert!(ended);
+    assert_eq!(content, written);
+}
