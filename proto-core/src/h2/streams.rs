@@ -17,8 +17,11 @@ const SLACK: usize = 16;
 
 #[derive(Debug, Default)]
 pub(super) struct Streams {
-    /// Sorted by id; `None` is a removed stream not yet swept away.
-    slots: Vec<(u32, Option<Stream>)>,
+    /// Ids of `slots`, ascending (apart so that a new stream is moved once
+    /// and searches read only ids).
+    ids: Vec<u32>,
+    /// `None` is a removed stream not yet swept away.
+    slots: Vec<Option<Stream>>,
     /// The id of the first slot (when there is one).
     base: u32,
     live: usize,
@@ -42,10 +45,10 @@ impl Streams {
     fn position(&self, id: u32) -> Option<usize> {
         // Ids of one side step by two: until gaps are swept, the offset is exact.
         let guess = (id.wrapping_sub(self.base) / 2) as usize;
-        if self.slots.get(guess).is_some_and(|e| e.0 == id) {
+        if self.ids.get(guess) == Some(&id) {
             return Some(guess);
         }
-        self.slots.binary_search_by_key(&id, |e| e.0).ok()
+        self.ids.binary_search(&id).ok()
     }
 
     #[inline]
@@ -56,42 +59,44 @@ impl Streams {
     #[inline]
     pub(super) fn get(&self, id: &u32) -> Option<&Stream> {
         let i = self.position(*id)?;
-        self.slots.get(i)?.1.as_ref()
+        self.slots.get(i)?.as_ref()
     }
 
     #[inline]
     pub(super) fn get_mut(&mut self, id: &u32) -> Option<&mut Stream> {
         let i = self.position(*id)?;
-        self.slots.get_mut(i)?.1.as_mut()
+        self.slots.get_mut(i)?.as_mut()
     }
 
     /// Stores `s` as `id`, replacing a stream stored under it.
     #[inline]
     pub(super) fn insert(&mut self, id: u32, s: Stream) {
-        match self.slots.last() {
+        match self.ids.last() {
             None => self.base = id,
-            Some(e) if e.0 < id => {}
+            Some(&last) if last < id => {}
             // Not reached by the protocol (ids only grow), kept correct anyway.
             Some(_) => return self.insert_between(id, s),
         }
-        self.slots.push((id, Some(s)));
+        self.ids.push(id);
+        self.slots.push(Some(s));
         self.live += 1;
     }
 
     #[cold]
     fn insert_between(&mut self, id: u32, s: Stream) {
-        match self.slots.binary_search_by_key(&id, |e| e.0) {
+        match self.ids.binary_search(&id) {
             Ok(i) => {
                 if let Some(e) = self.slots.get_mut(i) {
-                    if e.1.replace(s).is_none() {
+                    if e.replace(s).is_none() {
                         self.live += 1;
                     }
                 }
             }
             Err(i) => {
-                self.slots.insert(i, (id, Some(s)));
+                self.ids.insert(i, id);
+                self.slots.insert(i, Some(s));
                 self.live += 1;
-                self.base = self.slots.first().map_or(id, |e| e.0);
+                self.base = self.ids.first().copied().unwrap_or(id);
             }
         }
     }
@@ -102,10 +107,10 @@ impl Streams {
         let Some(e) = self.position(id).and_then(|i| self.slots.get_mut(i)) else {
             return false;
         };
-        if e.1.is_none() {
+        if e.is_none() {
             return false;
         }
-        e.1 = None;
+        *e = None;
         self.gap_made();
         true
     }
@@ -115,39 +120,41 @@ impl Streams {
     fn gap_made(&mut self) {
         self.live -= 1;
         if self.live == 0 {
-            return self.slots.clear();
+            return self.clear();
         }
-        let back = self
-            .slots
-            .iter()
-            .rev()
-            .take_while(|e| e.1.is_none())
-            .count();
-        self.slots.truncate(self.slots.len() - back);
-        if self.slots.len() > 2 * self.live + SLACK {
-            self.slots.retain(|e| e.1.is_some());
-            self.base = self.slots.first().map_or(0, |e| e.0);
+        let back = self.slots.iter().rev().take_while(|e| e.is_none()).count();
+        let len = self.slots.len() - back;
+        self.slots.truncate(len);
+        self.ids.truncate(len);
+        if len > 2 * self.live + SLACK {
+            // `retain` visits in order, once each: the ids follow their slots.
+            let mut keep = self.slots.iter().map(Option::is_some);
+            self.ids.retain(|_| keep.next().unwrap_or(false));
+            self.slots.retain(Option::is_some);
+            self.base = self.ids.first().copied().unwrap_or(0);
         }
     }
 
     pub(super) fn clear(&mut self) {
+        self.ids.clear();
         self.slots.clear();
         self.live = 0;
     }
 
     /// Live streams in id order.
     pub(super) fn values(&self) -> impl Iterator<Item = &Stream> {
-        self.slots.iter().filter_map(|e| e.1.as_ref())
+        self.slots.iter().filter_map(Option::as_ref)
     }
 
     /// Live streams in id order.
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Stream> {
-        self.slots.iter_mut().filter_map(|e| e.1.as_mut())
+        self.slots.iter_mut().filter_map(Option::as_mut)
     }
 
     /// Live stream ids, ascending.
     pub(super) fn keys(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots.iter().filter(|e| e.1.is_some()).map(|e| e.0)
+        let live = self.slots.iter().map(Option::is_some);
+        self.ids.iter().zip(live).filter(|e| e.1).map(|e| *e.0)
     }
 
     /// Slots held (live streams and gaps): bounded by twice the live count.
