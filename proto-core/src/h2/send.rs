@@ -320,17 +320,7 @@ impl H2Conn {
 
     /// What `write` would accept on `s` now, given `conn_room`.
     fn capacity(&self, s: &Stream, conn_room: usize) -> usize {
-        if self.closed || !s.state.send_open() || s.finish.is_some() {
-            return 0;
-        }
-        if self.side == Side::Server && s.head == HeadState::Pending {
-            return 0;
-        }
-        // Windows are debited when content is framed, so what is already
-        // queued counts against them here.
-        let budget = self.cfg.send_buffer.saturating_sub(s.pending_len);
-        let stream_room = s.send_window.available().saturating_sub(s.pending_len);
-        stream_room.min(conn_room).min(budget)
+        stream_capacity(self.closed, self.side, self.cfg.send_buffer, s, conn_room)
     }
 
     /// Emits `Writable` for every stream waiting for room that has some now
@@ -350,20 +340,20 @@ impl H2Conn {
 
     pub(crate) fn write(&mut self, id: StreamId, data: &mut Bytes) -> Result<usize, UserError> {
         let key = id.get();
-        let s = self.streams.get(&key).ok_or(UserError::UnknownStream)?;
-        if self.side == Side::Server && s.head == HeadState::Pending {
+        let conn_room = self.conn_room();
+        let (closed, side, send_buffer) = (self.closed, self.side, self.cfg.send_buffer);
+        // One look-up: the stream's fields and the connection's are apart.
+        let s = self.streams.get_mut(&key).ok_or(UserError::UnknownStream)?;
+        if side == Side::Server && s.head == HeadState::Pending {
             return Err(UserError::InvalidState("no head sent yet"));
         }
         if !s.state.send_open() || s.finish.is_some() {
             return Err(UserError::InvalidState("the body is finished"));
         }
-        let no_content = self.side == Side::Server && s.method == Method::Head;
-        let cap = self.write_capacity_of(key);
+        let no_content = side == Side::Server && s.method == Method::Head;
+        let cap = stream_capacity(closed, side, send_buffer, s, conn_room);
         let offered = data.len();
         let take = cap.min(offered);
-        let Some(s) = self.streams.get_mut(&key) else {
-            return Ok(0);
-        };
         if take < offered {
             s.write_wanted = true;
             self.maybe_waiting = true;
@@ -384,7 +374,11 @@ impl H2Conn {
         }
         s.pending.push_back(chunk);
         self.conn_pending += take;
-        self.schedule(key);
+        // As `schedule` does.
+        if !s.scheduled {
+            s.scheduled = true;
+            self.ready.push_back(s.urgency, key);
+        }
         Ok(take)
     }
 
@@ -621,6 +615,28 @@ impl H2Conn {
     pub(crate) fn take_upgrade(&mut self, _id: StreamId) -> Option<Bytes> {
         None
     }
+}
+
+/// What `write` would accept on `s` now, given `conn_room`, on a connection
+/// `closed` or not, of `side`, with `send_buffer` per stream.
+fn stream_capacity(
+    closed: bool,
+    side: Side,
+    send_buffer: usize,
+    s: &Stream,
+    conn_room: usize,
+) -> usize {
+    if closed || !s.state.send_open() || s.finish.is_some() {
+        return 0;
+    }
+    if side == Side::Server && s.head == HeadState::Pending {
+        return 0;
+    }
+    // Windows are debited when content is framed, so what is already
+    // queued counts against them here.
+    let budget = send_buffer.saturating_sub(s.pending_len);
+    let stream_room = s.send_window.available().saturating_sub(s.pending_len);
+    stream_room.min(conn_room).min(budget)
 }
 
 #[cfg(test)]
