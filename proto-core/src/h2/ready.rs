@@ -4,6 +4,8 @@
 
 use std::collections::VecDeque;
 
+use super::stream::Stream;
+
 /// Urgencies 0 (highest) ..= 7 (RFC 9218 §4.1).
 const LEVELS: usize = 8;
 
@@ -28,6 +30,15 @@ impl Ready {
 
     pub(super) fn push_front(&mut self, urgency: u8, id: u32) {
         self.queue(urgency).1.push_front(id);
+    }
+
+    /// Puts `s` in its urgency's queue unless it is in one already.
+    #[inline]
+    pub(super) fn schedule(&mut self, s: &mut Stream) {
+        if !s.scheduled {
+            s.scheduled = true;
+            self.push_back(s.urgency, s.id.get());
+        }
     }
 
     /// The first stream of the most urgent non-empty queue, and its urgency.

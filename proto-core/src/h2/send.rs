@@ -374,11 +374,7 @@ impl H2Conn {
         }
         s.pending.push_back(chunk);
         self.conn_pending += take;
-        // As `schedule` does.
-        if !s.scheduled {
-            s.scheduled = true;
-            self.ready.push_back(s.urgency, key);
-        }
+        self.ready.schedule(s);
         Ok(take)
     }
 
@@ -396,7 +392,7 @@ impl H2Conn {
             return Err(UserError::InvalidState("the body is already finished"));
         }
         s.finish = Some(trailers.filter(|t| !t.is_empty()));
-        self.schedule(key);
+        self.ready.schedule(s);
         Ok(())
     }
 
@@ -415,9 +411,8 @@ impl H2Conn {
         // Set again below (or by the scheduler) for whoever still waits.
         self.maybe_waiting = false;
         for s in self.streams.values_mut() {
-            if !s.scheduled && (!s.pending.is_empty() || s.finish.is_some()) {
-                s.scheduled = true;
-                self.ready.push_back(s.urgency, s.id.get());
+            if !s.pending.is_empty() || s.finish.is_some() {
+                self.ready.schedule(s);
             }
         }
         self.wake_writers();
@@ -428,10 +423,7 @@ impl H2Conn {
         let Some(s) = self.streams.get_mut(&key) else {
             return;
         };
-        if !s.scheduled {
-            s.scheduled = true;
-            self.ready.push_back(s.urgency, key);
-        }
+        self.ready.schedule(s);
     }
 
     /// Frames queued content into the transmit queue: the most urgent
@@ -498,7 +490,12 @@ impl H2Conn {
                 }
             }
             let more = !s.pending.is_empty();
+            // Back in its queue below.
+            s.scheduled = more;
             let incremental = s.incremental;
+            // Room in the stream's send budget again (none once it finished:
+            // its sending side ends below).
+            let wanted = s.write_wanted && len > 0 && !finishing;
             self.conn_pending -= len;
             let _ = self.send_window.consume(len);
             if let Some(t) = trailers {
@@ -509,18 +506,13 @@ impl H2Conn {
             if finishing {
                 self.send_side_ended(key);
             } else if more {
-                if let Some(s) = self.streams.get_mut(&key) {
-                    s.scheduled = true;
-                }
                 if incremental {
                     self.ready.push_back(urgency, key)
                 } else {
                     self.ready.push_front(urgency, key)
                 }
             }
-            // Room in the stream's send budget again.
-            let wanted = self.streams.get(&key).is_some_and(|s| s.write_wanted);
-            if wanted && len > 0 && self.write_capacity_of(key) > 0 {
+            if wanted && self.write_capacity_of(key) > 0 {
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.write_wanted = false;
                 }
