@@ -51,15 +51,6 @@ impl Fields {
         self.list.reserve(n);
     }
 
-    /// Emptied storage for building a received head: `spare`'s if it has
-    /// room, else a new list with room for `n`.
-    pub(crate) fn reuse(spare: &mut Self, n: usize) -> Self {
-        let mut f = core::mem::take(spare);
-        f.clear();
-        f.reserve(n);
-        f
-    }
-
     /// Appends a field.
     pub fn push(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
         self.list.push(HeaderField {
@@ -339,25 +330,6 @@ pub fn reason_phrase(status: u16) -> &'static str {
 
 /// Most fields a connection keeps storage for between heads (64 bytes each).
 pub(crate) const SPARE_FIELDS_MAX: usize = 128;
-
-/// Keeps `fields`' storage, emptied, in `spare` if it is larger than what
-/// `spare` holds and within [`SPARE_FIELDS_MAX`]: the `Bytes` it referred to
-/// (slices of a receive buffer) are let go now.
-#[inline]
-pub(crate) fn keep_spare(spare: &mut Fields, fields: Fields) {
-    let cap = fields.capacity();
-    if cap > spare.capacity() && cap <= SPARE_FIELDS_MAX {
-        replace_spare(spare, fields);
-    }
-}
-
-/// The kept half of [`keep_spare`], out of line: the check is what every
-/// sent and recycled head pays.
-#[inline(never)]
-fn replace_spare(spare: &mut Fields, mut fields: Fields) {
-    fields.clear();
-    *spare = fields;
-}
 
 /// Most emptied field lists a connection keeps between heads: enough for a
 /// pipelined batch of HTTP/1.1 requests or a burst of HTTP/2 streams to be

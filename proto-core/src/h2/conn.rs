@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::connection::Side;
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind, Version};
-use crate::head::{Fields, Method, RequestHead, keep_spare};
+use crate::head::{Fields, Method, RequestHead, SpareFields};
 use crate::hpack;
 use crate::input;
 use crate::time::Instant;
@@ -187,9 +187,9 @@ pub(crate) struct H2Conn {
     /// The decoded fields of the header block being processed; kept between
     /// blocks so decoding allocates nothing per request.
     pub(super) field_buf: Vec<hpack::Field>,
-    /// Storage of a head the application handed back (`recycle_fields`)
-    /// for the next received request or response head. Invariant: empty.
-    pub(super) spare_fields: Fields,
+    /// Storage of heads sent and of heads the application handed back
+    /// (`recycle_fields`): received heads are built in it.
+    pub(super) spare_fields: SpareFields,
 }
 
 /// The largest decoded-field list kept for the next header block (an
@@ -318,7 +318,7 @@ impl H2Conn {
             spare_queues: Vec::new(),
             maybe_waiting: false,
             field_buf: Vec::new(),
-            spare_fields: Fields::new(),
+            spare_fields: SpareFields::new(),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {
@@ -385,7 +385,7 @@ impl H2Conn {
 
     /// Keeps a handed-out head's field storage for the next received head.
     pub(crate) fn recycle_fields(&mut self, fields: Fields) {
-        keep_spare(&mut self.spare_fields, fields);
+        self.spare_fields.keep(fields);
     }
 
     pub(crate) fn wants_read(&self) -> bool {

@@ -12,7 +12,7 @@ use super::stream::State;
 use crate::connection::{Shutdown, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind};
-use crate::head::Fields;
+use crate::head::SpareFields;
 use crate::time::Instant;
 
 /// The graceful-shutdown PING's payload (any value works; this one is ours).
@@ -350,7 +350,7 @@ impl H2Conn {
             + self.scratch.capacity()
             + self.spare_queues.capacity()
             + self.field_buf.capacity()
-            + self.spare_fields.capacity()
+            + self.spare_fields.kept_bytes()
             + self.encoder.scratch_capacity()
     }
 
@@ -373,7 +373,7 @@ impl H2Conn {
         self.scratch = Vec::new();
         self.spare_queues = Vec::new();
         self.field_buf = Vec::new();
-        self.spare_fields = Fields::new();
+        self.spare_fields = SpareFields::new();
         if self.held_resets.is_empty() {
             self.held_resets = VecDeque::new();
         }

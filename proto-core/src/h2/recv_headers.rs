@@ -152,7 +152,7 @@ impl H2Conn {
         // Room for the regular fields and a `host` made from `:authority`.
         let regular = fields.iter().filter(|f| f.name.first() != Some(&b':'));
         let room = regular.count() + 1;
-        let mut b = RequestBuilder::new(Fields::reuse(&mut self.spare_fields, room));
+        let mut b = RequestBuilder::new(self.spare_fields.take(room));
         for f in fields.drain(..) {
             b.field(f);
         }
@@ -270,7 +270,7 @@ impl H2Conn {
         }
         let regular = fields.iter().filter(|f| f.name.first() != Some(&b':'));
         let room = regular.count();
-        let mut b = ResponseBuilder::new(false, Fields::reuse(&mut self.spare_fields, room));
+        let mut b = ResponseBuilder::new(false, self.spare_fields.take(room));
         for f in fields.drain(..) {
             b.field(f);
         }

@@ -16,7 +16,7 @@ use super::stream::{HeadState, State, Stream};
 use crate::connection::Side;
 use crate::error::{ErrorCode, UserError};
 use crate::event::{Event, StreamId};
-use crate::head::{Fields, Method, RequestHead, ResponseHead, keep_spare};
+use crate::head::{Fields, Method, RequestHead, ResponseHead};
 use crate::hpack;
 
 /// How many bytes the scheduler frames per `poll_transmit` batch.
@@ -150,7 +150,7 @@ impl H2Conn {
         headers::request_fields(&head, &mut self.scratch);
         self.queue_header_block(sid, end_stream);
         // Encoded: the list's storage can hold the response's head.
-        keep_spare(&mut self.spare_fields, head.fields);
+        self.spare_fields.keep(head.fields);
         // The response body will need a queue: a spare one costs nothing.
         let queue = self.spare_queues.pop().unwrap_or_default();
         let mut stream = Stream::with_queues(
@@ -212,7 +212,7 @@ impl H2Conn {
             self.queue_header_block(id, end);
         }
         // Encoded: the list's storage can hold the next request's head.
-        keep_spare(&mut self.spare_fields, head.fields);
+        self.spare_fields.keep(head.fields);
         let Some(s) = self.streams.get_mut(&key) else {
             return Ok(());
         };
