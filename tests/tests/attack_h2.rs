@@ -22,8 +22,18 @@ use proto_core::h2::frame::{Frame, Settings};
 /// How long an attacker may take to be cut off once it misbehaves.
 const CUT: Duration = Duration::from_secs(3);
 
+/// A connection past the SETTINGS exchange: an attack then starts on a
+/// settled connection, and the reader's ACK of the server's SETTINGS cannot
+/// fall inside a header block sent in pieces (which made the CONTINUATION
+/// floods end in PROTOCOL_ERROR now and then on a loaded machine).
 fn open(ctx: &Ctx) -> H2Wire {
-    H2Wire::open(ctx.addr).expect("connect")
+    let mut c = H2Wire::open(ctx.addr).expect("connect");
+    assert!(
+        c.wait_settings(CUT),
+        "no SETTINGS from the server:\n{}",
+        c.transcript()
+    );
+    c
 }
 
 /// Asserts the server sent GOAWAY `code` within [`CUT`] and then closed the

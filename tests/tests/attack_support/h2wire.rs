@@ -206,6 +206,19 @@ impl H2Wire {
         None
     }
 
+    /// Waits up to `timeout` for the server's SETTINGS. With `auto` the
+    /// reader has acknowledged them by then, so no automatic reply can land
+    /// inside a header block the caller then sends in several writes (a
+    /// frame between HEADERS and its CONTINUATIONs is a PROTOCOL_ERROR,
+    /// RFC 9113 §6.10).
+    pub fn wait_settings(&mut self, timeout: Duration) -> bool {
+        self.wait_for(
+            timeout,
+            |i| matches!(i, In::Frame(Frame::Settings(s), _) if !s.is_ack()),
+        )
+        .is_some()
+    }
+
     /// Waits for the server's GOAWAY; returns (last stream id, code).
     pub fn goaway(&mut self, timeout: Duration) -> Option<(u32, ErrorCode)> {
         let i = self.wait_for(timeout, |i| matches!(i, In::Frame(Frame::GoAway(_), _)))?;
