@@ -25,6 +25,8 @@ mod http_conv;
 #[cfg(test)]
 mod idle_release_tests;
 mod input;
+#[cfg(test)]
+mod test_rng;
 mod time;
 mod timer;
 mod transmit;

@@ -7,6 +7,7 @@ use super::Streams;
 use crate::event::StreamId;
 use crate::h2::stream::Stream;
 use crate::head::Method;
+use crate::test_rng::Rng;
 
 fn stream(id: u32) -> Stream {
     Stream::new(StreamId::new(id), Method::Get, 65_535, 65_535)
@@ -30,22 +31,6 @@ fn check(t: &Streams, model: &BTreeMap<u32, ()>, top: u32) {
         "{} slots",
         t.slots()
     );
-}
-
-/// A small deterministic generator (xorshift): the same sequence each run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]

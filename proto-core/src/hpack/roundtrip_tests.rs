@@ -7,22 +7,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::table::STATIC_TABLE;
 use super::{Decoder, Encoder, Field, HuffmanMode, join_cookies};
+use crate::test_rng::Rng;
 
-/// xorshift64: small, deterministic, good enough to pick test cases.
-struct Rng(u64);
-
+/// What these tests draw besides numbers.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
     fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
