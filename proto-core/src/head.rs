@@ -350,8 +350,8 @@ impl SpareFields {
         Self { lists: Vec::new() }
     }
 
-    /// Emptied storage with room for `n` fields: a kept list if there is
-    /// one, else a new one.
+    /// Emptied storage with room for `n` fields: the kept list on top (see
+    /// [`SpareFields::keep`]) if there is one, else a new one.
     pub(crate) fn take(&mut self, n: usize) -> Fields {
         let mut f = self.lists.pop().unwrap_or_default();
         f.reserve(n);
@@ -359,7 +359,8 @@ impl SpareFields {
     }
 
     /// Keeps `fields`' storage, emptied (the `Bytes` it referred to, slices
-    /// of a receive buffer, are let go now), if there is room for it.
+    /// of a receive buffer, are let go now), if there is room for it: on
+    /// top unless the list on top is roomier.
     #[inline]
     pub(crate) fn keep(&mut self, fields: Fields) {
         let cap = fields.capacity();
@@ -377,6 +378,14 @@ impl SpareFields {
             self.lists.reserve_exact(SPARE_LISTS);
         }
         self.lists.push(fields);
+        // The roomier of the two goes on top: a list handed back for a
+        // large head is the next one used even when a small sent head is
+        // kept after it, and it is not passed over to grow a small one.
+        if let [.., below, top] = self.lists.as_mut_slice() {
+            if top.capacity() < below.capacity() {
+                core::mem::swap(below, top);
+            }
+        }
     }
 
     /// Bytes of storage kept.
@@ -427,5 +436,11 @@ mod tests {
         assert!(f.is_empty(), "handed out emptied");
         assert!(f.capacity() >= 2, "in a kept list's storage");
         assert_eq!(spare.len(), SPARE_LISTS - 1);
+        // A small list kept after a roomy one goes below it.
+        let mut two = SpareFields::new();
+        two.keep(Fields::with_capacity(40));
+        two.keep(Fields::with_capacity(3));
+        assert_eq!(two.take(1).capacity(), 40);
+        assert_eq!(two.take(1).capacity(), 3);
     }
 }
