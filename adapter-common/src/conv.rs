@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use proto_core::{Fields, Method, RequestHead, ResponseHead, Version};
+use proto_core::{Connection, Fields, Method, RequestHead, ResponseHead, Version};
 
 const CONTENT_LENGTH: &str = "content-length";
 
@@ -172,8 +172,8 @@ pub fn recycle_header_map(mut map: HeaderMap) {
 const SPARE_FIELDS_MAX: usize = 64;
 
 /// Most lists kept per thread: enough for a batch of HTTP/2 requests read
-/// at once (each answered in its request's storage) without holding much
-/// (a few KiB) for the life of the thread.
+/// at once (each answered in its request's storage). At most 32 lists of 64
+/// fields (128 KiB) per thread; a few KiB in practice.
 const SPARE_FIELDS_KEPT: usize = 32;
 
 thread_local! {
@@ -181,13 +181,21 @@ thread_local! {
     static SPARE_FIELDS: RefCell<Vec<Fields>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Hands a received head's field storage on once it was converted: kept
+/// Hands a received head's field storage back once it was converted: kept
 /// (emptied) for an outgoing head built on this thread when there is room,
-/// else returned for the core (`Connection::recycle_fields`). The response
-/// is then built in its request's storage and, once sent, becomes the
-/// core's storage for a later request: the same lists go round, where each
+/// else given to the core (`Connection::recycle_fields`). The response is
+/// then built in its request's storage and, once sent, becomes the core's
+/// storage for a later request: the same lists go round, where each
 /// response's cost an allocation and a free.
-pub fn recycle_fields(mut fields: Fields) -> Option<Fields> {
+pub fn recycle_fields(conn: &mut Connection, fields: Fields) {
+    if let Some(fields) = keep_on_thread(fields) {
+        conn.recycle_fields(fields);
+    }
+}
+
+/// Keeps `fields` for this thread's outgoing heads if there is room; else
+/// gives them back.
+fn keep_on_thread(mut fields: Fields) -> Option<Fields> {
     if fields.capacity() == 0 || fields.capacity() > SPARE_FIELDS_MAX {
         return Some(fields);
     }
@@ -530,7 +538,7 @@ mod tests {
         head.fields.reserve(40);
         let room = head.fields.capacity();
         let parts = request_parts_from(&mut head).unwrap();
-        assert!(recycle_fields(head.fields).is_none(), "kept");
+        assert!(keep_on_thread(head.fields).is_none(), "kept");
         assert_eq!(parts.headers["host"], "example.com", "values shared");
         let resp = response_head(
             &self::parts(200, &[("content-type", "text/plain")]),
@@ -552,10 +560,10 @@ mod tests {
     fn recycling_is_bounded() {
         let mut big = Fields::with_capacity(SPARE_FIELDS_MAX + 1);
         big.push("x", "1");
-        let back = recycle_fields(big).unwrap();
+        let back = keep_on_thread(big).unwrap();
         assert_eq!(back.len(), 1, "a large list goes back untouched");
         let mut kept = 0;
-        while recycle_fields(Fields::with_capacity(4)).is_none() {
+        while keep_on_thread(Fields::with_capacity(4)).is_none() {
             kept += 1;
             assert!(kept <= SPARE_FIELDS_KEPT);
         }

@@ -57,9 +57,7 @@ impl<S: HttpService> ServerHandler<S> {
         let converted = request_parts_from(&mut head);
         // The head's field storage holds this request's response head, or
         // else the next request's head.
-        if let Some(fields) = recycle_fields(head.fields) {
-            core.conn.recycle_fields(fields);
-        }
+        recycle_fields(&mut core.conn, head.fields);
         let mut parts = match converted {
             Ok(parts) => parts,
             Err(e) => {
