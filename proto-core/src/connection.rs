@@ -319,7 +319,7 @@ impl Connection {
     /// application is done with it: the next received head is built in it,
     /// so a steady stream of requests parses without allocating. Optional;
     /// the fields are dropped now (their `Bytes` let the receive buffer go),
-    /// and one list of at most 128 fields is kept.
+    /// and up to 16 lists with room for 128 fields in all are kept.
     pub fn recycle_fields(&mut self, fields: Fields) {
         dispatch!(&mut self.proto, c => c.recycle_fields(fields), pending => ())
     }

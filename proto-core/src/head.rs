@@ -338,22 +338,29 @@ pub(crate) const SPARE_LISTS: usize = 16;
 
 /// Emptied field lists kept for heads yet to be received: those of heads
 /// sent and of received heads handed back (`Connection::recycle_fields`).
-/// At most [`SPARE_LISTS`] lists of at most [`SPARE_FIELDS_MAX`] fields
-/// each; empty after an idle release.
+/// At most [`SPARE_LISTS`] lists with room for [`SPARE_FIELDS_MAX`] fields
+/// in all (what one list could hold before: a batch of heads a peer makes
+/// large does not leave more behind); empty after an idle release.
 #[derive(Debug, Default)]
 pub(crate) struct SpareFields {
     lists: Vec<Fields>,
+    /// The sum of `lists`' capacities; at most `SPARE_FIELDS_MAX`.
+    room: usize,
 }
 
 impl SpareFields {
     pub(crate) const fn new() -> Self {
-        Self { lists: Vec::new() }
+        Self {
+            lists: Vec::new(),
+            room: 0,
+        }
     }
 
     /// Emptied storage with room for `n` fields: the kept list on top (see
     /// [`SpareFields::keep`]) if there is one, else a new one.
     pub(crate) fn take(&mut self, n: usize) -> Fields {
         let mut f = self.lists.pop().unwrap_or_default();
+        self.room -= f.capacity();
         f.reserve(n);
         f
     }
@@ -364,7 +371,7 @@ impl SpareFields {
     #[inline]
     pub(crate) fn keep(&mut self, fields: Fields) {
         let cap = fields.capacity();
-        if cap != 0 && cap <= SPARE_FIELDS_MAX && self.lists.len() < SPARE_LISTS {
+        if cap != 0 && cap <= SPARE_FIELDS_MAX - self.room && self.lists.len() < SPARE_LISTS {
             self.push(fields);
         }
     }
@@ -374,6 +381,7 @@ impl SpareFields {
     #[inline(never)]
     fn push(&mut self, mut fields: Fields) {
         fields.clear();
+        self.room += fields.capacity();
         if self.lists.capacity() == 0 {
             self.lists.reserve_exact(SPARE_LISTS);
         }
@@ -442,5 +450,19 @@ mod tests {
         two.keep(Fields::with_capacity(3));
         assert_eq!(two.take(1).capacity(), 40);
         assert_eq!(two.take(1).capacity(), 3);
+    }
+
+    #[test]
+    fn spare_lists_hold_at_most_spare_fields_max_fields_in_all() {
+        let mut spare = SpareFields::new();
+        spare.keep(Fields::with_capacity(SPARE_FIELDS_MAX - 10));
+        spare.keep(Fields::with_capacity(11));
+        assert_eq!(spare.len(), 1, "over the bound together: not kept");
+        spare.keep(Fields::with_capacity(10));
+        assert_eq!(spare.len(), 2);
+        // Taking one makes room again.
+        assert_eq!(spare.take(0).capacity(), SPARE_FIELDS_MAX - 10);
+        spare.keep(Fields::with_capacity(11));
+        assert_eq!(spare.len(), 2);
     }
 }

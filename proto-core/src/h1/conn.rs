@@ -329,7 +329,7 @@ impl H1Conn {
     }
 
     /// Keeps a handed-out head's field storage for the next received head
-    /// (the larger one, up to the spare's bound).
+    /// (within `SpareFields`' bounds).
     pub(crate) fn recycle_fields(&mut self, fields: Fields) {
         self.spare_fields.keep(fields);
     }
