@@ -21,6 +21,9 @@ const LISTENER: Token = Token(0);
 const STOP: Token = Token(1);
 const READ_CHUNK: usize = 16 * 1024;
 static BIG: [u8; 1 << 20] = [b'x'; 1 << 20];
+const BIG_LENGTH: &str = "1048576";
+const HELLO: &[u8] = b"Hello, World!";
+const HELLO_LENGTH: &str = "13";
 
 pub(crate) struct Server {
     poll: Poll,
@@ -30,6 +33,11 @@ pub(crate) struct Server {
     config: Config,
     start: std::time::Instant,
     stopping: bool,
+    /// Where every connection reads into (one thread: one is enough). A read
+    /// is then copied into an allocation of its own size: zeroing a fresh
+    /// buffer per read would cost far more than the copy, and a connection
+    /// waiting for its next request keeps no buffer at all.
+    scratch: Box<[u8]>,
 }
 
 /// One accepted connection: the socket, the core, and what sits between them.
@@ -64,6 +72,7 @@ impl Server {
             config,
             start: std::time::Instant::now(),
             stopping: false,
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         };
         Ok((server, stop))
     }
@@ -172,7 +181,7 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let result = conn.drive(now);
+        let result = conn.drive(now, &mut self.scratch);
         let pending = !conn.core.poll_transmit().is_empty();
         if result.is_err() || (conn.core.is_closed() && !pending) {
             if let Some(mut conn) = self.conns.remove(&token) {
@@ -196,14 +205,14 @@ impl Server {
 impl Conn {
     /// The driving loop of `proto_core::Connection`, repeated until nothing
     /// moves: writing can produce events (`Writable`), events produce output.
-    fn drive(&mut self, now: Instant) -> io::Result<()> {
+    fn drive(&mut self, now: Instant, scratch: &mut [u8]) -> io::Result<()> {
         // 1. Time: fires whatever timer is due (408, idle close, ...).
         self.core.handle_timeout(now);
         loop {
             let mut moved = false;
             // 1. Input: read only once the core has taken everything offered so far.
             if self.input.is_empty() && self.readable && self.core.wants_read() {
-                moved |= self.fill(now)?;
+                moved |= self.fill(now, scratch)?;
             }
             if !self.input.is_empty() && self.core.wants_read() {
                 let offered = self.input.len();
@@ -220,17 +229,18 @@ impl Conn {
 
     /// One read from the socket into `input` (EOF goes to the core); false
     /// once the socket has nothing more for now.
-    fn fill(&mut self, now: Instant) -> io::Result<bool> {
-        self.input.resize(READ_CHUNK, 0); // `input` is empty here
-        let result = self.sock.read(&mut self.input);
-        self.input.truncate(result.as_ref().map_or(0, |&n| n));
-        match result {
+    fn fill(&mut self, now: Instant, scratch: &mut [u8]) -> io::Result<bool> {
+        match self.sock.read(scratch) {
             Ok(0) => {
                 self.readable = false;
                 self.core.recv_eof(now);
                 Ok(true)
             }
-            Ok(_) => Ok(true),
+            Ok(n) => {
+                // `input` is empty here; the core adopts this buffer as it is.
+                self.input = BytesMut::from(scratch.get(..n).unwrap_or_default());
+                Ok(true)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.readable = false;
                 Ok(false)
@@ -245,20 +255,23 @@ impl Conn {
         while let Some(event) = self.core.poll_event() {
             match event {
                 Event::Request { id, head, .. } => {
-                    let body = if head.target == "/big" {
-                        &BIG[..]
+                    let (body, length) = if head.target == "/big" {
+                        (&BIG[..], BIG_LENGTH)
                     } else {
-                        &b"Hello, World!"[..]
+                        (HELLO, HELLO_LENGTH)
                     };
                     let mut resp = ResponseHead::new(200);
                     resp.fields.push_static("content-type", "text/plain");
-                    resp.fields.push("content-length", body.len().to_string());
+                    resp.fields.push_static("content-length", length);
                     if self.core.send_response(id, resp, false).is_ok() {
-                        self.bodies.insert(id, Bytes::from_static(body));
-                        self.write_body(id);
+                        self.write_body(id, Bytes::from_static(body));
                     }
                 }
-                Event::Writable { id } => self.write_body(id),
+                Event::Writable { id } => {
+                    if let Some(rest) = self.bodies.remove(&id) {
+                        self.write_body(id, rest);
+                    }
+                }
                 // We do not use request bodies: read and drop them.
                 Event::Readable { id } => {
                     if let Some(mut stream) = self.core.stream(id) {
@@ -273,22 +286,21 @@ impl Conn {
         }
     }
 
-    /// Hands the core as much of the body as it takes; finishes once all is in.
-    fn write_body(&mut self, id: StreamId) {
-        let (Some(body), Some(mut stream)) = (self.bodies.get_mut(&id), self.core.stream(id))
-        else {
+    /// Hands the core as much of `body` as it takes and finishes once all is
+    /// in; what it did not take waits in `bodies` for the next `Writable`
+    /// (so a small body never touches the map).
+    fn write_body(&mut self, id: StreamId, mut body: Bytes) {
+        let Some(mut stream) = self.core.stream(id) else {
             return;
         };
-        let done = match stream.write(body) {
+        match stream.write(&mut body) {
             Ok(_) if body.is_empty() => {
                 let _ = stream.finish(None);
-                true
             }
-            Ok(_) => false, // the rest after the next `Writable`
-            Err(_) => true,
-        };
-        if done {
-            self.bodies.remove(&id);
+            Ok(_) => {
+                self.bodies.insert(id, body);
+            }
+            Err(_) => {}
         }
     }
 
