@@ -146,7 +146,7 @@ pub(crate) struct H2Conn {
     pub(super) recv_window: Window,
     /// Connection-level bytes consumed by the application, not yet released.
     pub(super) unreleased: u32,
-    pub(super) events: VecDeque<Event>,
+    pub(super) events: super::events::Events,
     pub(super) tx: TxQueue,
     /// Ready streams per urgency (RFC 9218): the scheduler's queues.
     pub(super) ready: super::ready::Ready,
@@ -297,7 +297,7 @@ impl H2Conn {
             conn_pending: 0,
             recv_window: Window::new(DEFAULT_WINDOW),
             unreleased: 0,
-            events: VecDeque::new(),
+            events: super::events::Events::default(),
             tx,
             ready: Default::default(),
             timers: Timers::default(),
@@ -336,9 +336,8 @@ impl H2Conn {
     }
 
     /// Events an HTTP/1 connection queued before it became this one.
-    pub(crate) fn prepend_events(&mut self, mut earlier: VecDeque<Event>) {
-        earlier.append(&mut self.events);
-        self.events = earlier;
+    pub(crate) fn prepend_events(&mut self, earlier: VecDeque<Event>) {
+        self.events.prepend(earlier);
     }
 
     pub(crate) fn side(&self) -> Side {

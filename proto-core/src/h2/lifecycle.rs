@@ -129,11 +129,7 @@ impl H2Conn {
             self.release_connection(unread);
         }
         self.conn_pending -= pending_len;
-        if !self.events.is_empty() {
-            self.events.retain(
-                |e| !matches!(e, Event::Readable { id } | Event::Writable { id } if *id == sid),
-            );
-        }
+        self.events.drop_wakeups(Some(sid));
         match reset {
             Some((code, remote)) => self.events.push_back(Event::Reset {
                 id: sid,
@@ -208,8 +204,7 @@ impl H2Conn {
         };
         let ids: Vec<StreamId> = self.streams.values().map(|s| s.id).collect();
         self.streams.clear();
-        self.events
-            .retain(|e| !matches!(e, Event::Readable { .. } | Event::Writable { .. }));
+        self.events.drop_wakeups(None);
         for id in ids {
             self.events.push_back(Event::Reset { id, code, remote });
         }
@@ -365,7 +360,7 @@ impl H2Conn {
             // The application, the transport or the peer is mid-way: later.
             return self.arm(TimerKind::IdleRelease, self.cfg.idle_release);
         }
-        self.events = VecDeque::new();
+        self.events = super::events::Events::default();
         self.streams = super::streams::Streams::new();
         self.tx.release();
         self.rbuf = BytesMut::new();

@@ -3,6 +3,7 @@
 
 mod conn;
 mod control;
+mod events;
 mod flow;
 pub mod frame;
 pub mod h2c;
