@@ -50,7 +50,9 @@ impl Events {
             return;
         }
         self.queue.retain(|e| match e {
-            Event::Readable { id: of } | Event::Writable { id: of } => id.is_some_and(|id| id != *of),
+            Event::Readable { id: of } | Event::Writable { id: of } => {
+                id.is_some_and(|id| id != *of)
+            }
             _ => true,
         });
         self.wakeups = self.queue.iter().filter(|e| is_wakeup(e)).count();
