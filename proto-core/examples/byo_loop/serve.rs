@@ -261,6 +261,11 @@ impl Conn {
                         (HELLO, HELLO_LENGTH)
                     };
                     let mut resp = ResponseHead::new(200);
+                    // The request's field list holds the response's: no
+                    // allocation, and once sent the core keeps it for the
+                    // next request's head.
+                    resp.fields = head.fields;
+                    resp.fields.clear();
                     resp.fields.push_static("content-type", "text/plain");
                     resp.fields.push_static("content-length", length);
                     if self.core.send_response(id, resp, false).is_ok() {
