@@ -50,6 +50,9 @@ struct CreditState {
     /// system call even with nobody waiting, and the input budget is
     /// released twice per read: only wake when someone waits.
     waiting: usize,
+    /// The least amount a waiting thread needs (`usize::MAX`: none waits):
+    /// releases below it wake nobody.
+    wake_at: usize,
 }
 
 impl Credit {
@@ -59,6 +62,7 @@ impl Credit {
                 available: n,
                 closed: false,
                 waiting: 0,
+                wake_at: usize::MAX,
             }),
             cv: Condvar::new(),
         })
@@ -71,17 +75,25 @@ impl Credit {
     /// Takes between 1 and `want` bytes of credit, waiting for some; `None`
     /// once closed.
     pub(crate) fn acquire(&self, want: usize) -> Option<usize> {
+        self.acquire_at_least(1, want)
+    }
+
+    /// Takes between `least` (at least 1) and `want` bytes of credit,
+    /// waiting until that much is there; `None` once closed.
+    pub(crate) fn acquire_at_least(&self, least: usize, want: usize) -> Option<usize> {
+        let least = least.clamp(1, want.max(1));
         let mut st = self.lock();
         loop {
             if st.closed {
                 return None;
             }
-            if st.available > 0 {
+            if st.available >= least {
                 let n = st.available.min(want);
                 st.available -= n;
                 return Some(n);
             }
             st.waiting += 1;
+            st.wake_at = st.wake_at.min(least);
             st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
             st.waiting -= 1;
         }
@@ -105,9 +117,17 @@ impl Credit {
         }
         let mut st = self.lock();
         st.available = st.available.saturating_add(n);
-        if st.waiting > 0 {
+        if st.waiting > 0 && st.available >= st.wake_at {
+            // Those still short of their amount wait again and say so.
+            st.wake_at = usize::MAX;
             self.cv.notify_all();
         }
+    }
+
+    /// The credit not taken now.
+    #[cfg(test)]
+    pub(crate) fn available(&self) -> usize {
+        self.lock().available
     }
 
     pub(crate) fn close(&self) {
@@ -591,6 +611,31 @@ mod tests {
         let got = blocked_acquire(&credit);
         credit.close();
         assert_eq!(got.recv_timeout(GUARD).ok(), Some(None));
+    }
+
+    /// The reader thread waits for a whole chunk of input budget: credit
+    /// released below the amount asked for leaves it waiting, reaching the
+    /// amount hands over all there is (up to what was wanted).
+    #[test]
+    fn acquire_at_least_waits_for_its_amount() {
+        let credit = Credit::new(0);
+        let (tx, got) = channel();
+        let c = credit.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(c.acquire_at_least(10, 20));
+        });
+        credit.release(4);
+        let until = Instant::now() + GUARD;
+        while credit.lock().waiting == 0 {
+            assert!(Instant::now() < until, "the thread never waited");
+            std::thread::yield_now();
+        }
+        credit.release(5);
+        assert!(got.recv_timeout(Duration::from_millis(20)).is_err());
+        assert_eq!(credit.lock().waiting, 1, "9 of 10 is not enough");
+        credit.release(3);
+        assert_eq!(got.recv_timeout(GUARD).ok(), Some(Some(12)));
+        assert_eq!(credit.available(), 0);
     }
 
     #[test]

@@ -456,15 +456,20 @@ fn spawn_reader<T: Transport>(
         .spawn(move || {
             let mut space = BytesMut::new();
             loop {
-                let Some(room) = budget.acquire(READ_CHUNK) else {
+                // Waits for a whole chunk of room: taking whatever the core
+                // just freed would read in ever smaller pieces once input
+                // backs up, each a hand-over to the connection thread.
+                let Some(room) = budget.acquire_at_least(READ_CHUNK, READ_CHUNK) else {
                     return;
                 };
-                if space.len() < MIN_ROOM.min(room) {
+                if space.len() < room / 2 {
                     space = BytesMut::zeroed(READ_CHUNK);
                 }
-                let room = room.min(space.len());
+                // Room taken but not read into goes back below (it used to
+                // be lost, shrinking the budget for good).
+                let len = room.min(space.len());
                 let got = loop {
-                    match io::Read::read(&mut io, &mut space[..room]) {
+                    match io::Read::read(&mut io, &mut space[..len]) {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         other => break other,
                     }
@@ -1144,6 +1149,51 @@ mod tests {
             Err(e) => panic!("nothing forwarded: {e}"),
         }
         // Closing the budget stops it.
+        budget.close();
+    }
+
+    /// Every byte of budget the reader takes comes back: what it read
+    /// when the core takes it, the rest at once. Pieces of 40 KiB leave
+    /// awkward room in the reader's buffer; the room it took and could not
+    /// read into used to be lost, shrinking the budget for good (and with
+    /// it every later read).
+    #[test]
+    fn reader_gives_back_the_budget_it_does_not_use() {
+        const PIECE: usize = 40 * 1024;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let budget = Credit::new(READ_BUDGET);
+        spawn_reader(server, tx, budget.clone(), false).expect("reader");
+        for _ in 0..20 {
+            client.write_all(&[7u8; PIECE]).expect("write");
+            let mut got = 0;
+            while got < PIECE {
+                match rx.recv_timeout(GUARD) {
+                    Ok(Msg::Input(Ok(data))) => {
+                        assert!(!data.is_empty(), "end of input");
+                        got += data.len();
+                        // What the core does with input it takes.
+                        budget.release(data.len());
+                    }
+                    Ok(_) => panic!("not input"),
+                    Err(e) => panic!("input stopped after {got} bytes: {e}"),
+                }
+            }
+            assert_eq!(got, PIECE);
+        }
+        // All input was taken: the reader holds one chunk's room, for the
+        // read it waits in now.
+        let until = std::time::Instant::now() + GUARD;
+        while budget.available() != READ_BUDGET - READ_CHUNK {
+            assert!(
+                std::time::Instant::now() < until,
+                "budget {} of {READ_BUDGET} back",
+                budget.available()
+            );
+            std::thread::yield_now();
+        }
         budget.close();
     }
 }
