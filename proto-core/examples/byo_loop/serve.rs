@@ -20,6 +20,10 @@ use proto_core::{
 const LISTENER: Token = Token(0);
 const STOP: Token = Token(1);
 const READ_CHUNK: usize = 16 * 1024;
+/// Below this much room left a new read buffer is started.
+const MIN_ROOM: usize = 4 * 1024;
+/// Pieces of output per vectored write (the kernel takes up to 1,024).
+const MAX_IOV: usize = 64;
 static BIG: [u8; 1 << 20] = [b'x'; 1 << 20];
 const BIG_LENGTH: &str = "1048576";
 const HELLO: &[u8] = b"Hello, World!";
@@ -33,11 +37,6 @@ pub(crate) struct Server {
     config: Config,
     start: std::time::Instant,
     stopping: bool,
-    /// Where every connection reads into (one thread: one is enough). A read
-    /// is then copied into an allocation of its own size: zeroing a fresh
-    /// buffer per read would cost far more than the copy, and a connection
-    /// waiting for its next request keeps no buffer at all.
-    scratch: Box<[u8]>,
 }
 
 /// One accepted connection: the socket, the core, and what sits between them.
@@ -46,6 +45,11 @@ struct Conn {
     core: Connection,
     /// Bytes read from the socket that the core has not taken yet (backpressure).
     input: BytesMut,
+    /// Zeroed room that reads go into, carved off its front per read: a
+    /// buffer is zeroed once per `READ_CHUNK` bytes, not once per read. Let
+    /// go on the core's idle release, so a connection idle for that long
+    /// holds no buffer.
+    room: BytesMut,
     /// mio is edge-triggered: after a readable event, keep reading until
     /// `WouldBlock` (or until the core stops taking input; we come back later).
     readable: bool,
@@ -72,7 +76,6 @@ impl Server {
             config,
             start: std::time::Instant::now(),
             stopping: false,
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         };
         Ok((server, stop))
     }
@@ -152,6 +155,7 @@ impl Server {
                 sock,
                 core,
                 input: BytesMut::new(),
+                room: BytesMut::new(),
                 readable: false,
                 writing: false,
                 bodies: HashMap::new(),
@@ -181,7 +185,7 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let result = conn.drive(now, &mut self.scratch);
+        let result = conn.drive(now);
         let pending = !conn.core.poll_transmit().is_empty();
         if result.is_err() || (conn.core.is_closed() && !pending) {
             if let Some(mut conn) = self.conns.remove(&token) {
@@ -205,14 +209,17 @@ impl Server {
 impl Conn {
     /// The driving loop of `proto_core::Connection`, repeated until nothing
     /// moves: writing can produce events (`Writable`), events produce output.
-    fn drive(&mut self, now: Instant, scratch: &mut [u8]) -> io::Result<()> {
+    fn drive(&mut self, now: Instant) -> io::Result<()> {
         // 1. Time: fires whatever timer is due (408, idle close, ...).
         self.core.handle_timeout(now);
+        if self.core.take_idle_release() {
+            self.room = BytesMut::new(); // the core let go of its own storage too
+        }
         loop {
             let mut moved = false;
             // 1. Input: read only once the core has taken everything offered so far.
             if self.input.is_empty() && self.readable && self.core.wants_read() {
-                moved |= self.fill(now, scratch)?;
+                moved |= self.fill(now)?;
             }
             if !self.input.is_empty() && self.core.wants_read() {
                 let offered = self.input.len();
@@ -229,16 +236,20 @@ impl Conn {
 
     /// One read from the socket into `input` (EOF goes to the core); false
     /// once the socket has nothing more for now.
-    fn fill(&mut self, now: Instant, scratch: &mut [u8]) -> io::Result<bool> {
-        match self.sock.read(scratch) {
+    fn fill(&mut self, now: Instant) -> io::Result<bool> {
+        if self.room.len() < MIN_ROOM {
+            self.room = BytesMut::zeroed(READ_CHUNK);
+        }
+        match self.sock.read(&mut self.room) {
             Ok(0) => {
                 self.readable = false;
                 self.core.recv_eof(now);
                 Ok(true)
             }
             Ok(n) => {
-                // `input` is empty here; the core adopts this buffer as it is.
-                self.input = BytesMut::from(scratch.get(..n).unwrap_or_default());
+                // `input` is empty here; the core adopts these bytes as
+                // they are (no copy), and slices of them become the fields.
+                self.input = self.room.split_to(n);
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -318,8 +329,16 @@ impl Conn {
             if chunks.is_empty() {
                 return Ok(wrote);
             }
-            let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-            match self.sock.write_vectored(&slices) {
+            // Up to `MAX_IOV` pieces per write, gathered on the stack.
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            for (slice, chunk) in slices.iter_mut().zip(chunks) {
+                *slice = IoSlice::new(chunk);
+            }
+            let count = chunks.len().min(MAX_IOV);
+            match self
+                .sock
+                .write_vectored(slices.get(..count).unwrap_or_default())
+            {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.core.transmit_complete(n), // short writes are normal
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(wrote),
