@@ -48,8 +48,8 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 # worktree) into target/, and a measurement must be of this tree.
 export CARGO_TARGET_DIR=${COUNTS_TARGET_DIR:-$ROOT/target/counts}
 log "building (release) into $CARGO_TARGET_DIR"
-cargo build -q --release -p proto-core --example h1_cycle --example h2_cycle --example pair_cycle
-cargo build -q --release -p tests --example hyper_hello
+cargo build -q --release -p proto-core --example h1_cycle --example h2_cycle --example pair_cycle --example byo_loop
+cargo build -q --release -p tests --example hyper_hello --example ceiling
 BIN=$CARGO_TARGET_DIR/release/examples
 
 # A fixed-count HTTP/1.1 client: N GETs on one keep-alive connection, DEPTH
@@ -134,6 +134,15 @@ ir_server() {
     echo $(((totals[1] - totals[0]) / (N2 - N1)))
 }
 
+# ir_median3 BINARY ARGS... -> the median (min–max) of three ir_server runs
+ir_median3() {
+    local runs
+    runs=$(for _ in 1 2 3; do ir_server "$@" || return 1; done | sort -n | tr '\n' ' ')
+    # shellcheck disable=SC2086 # split into the three figures
+    set -- $runs
+    echo "$2 ($1–$3)"
+}
+
 # ir_example ARGS_AT_N1 ARGS_AT_N2 PER -> instructions per request of a
 # whole program run (core-only cycles); PER = requests per unit of N
 ir_example() {
@@ -184,6 +193,8 @@ srv() { # NAME PROTO -> argv
     case $1 in
         hyper) if [ "$2" = h2 ]; then echo "$BIN/hyper_hello $addr --h2"; else echo "$BIN/hyper_hello $addr"; fi ;;
         hyper-pf) echo "$BIN/hyper_hello $addr --pipeline-flush" ;;
+        byo) echo "$BIN/byo_loop $addr" ;;
+        ceiling) echo "$BIN/ceiling $addr" ;;
         *) echo "$WORK/hello-$1 $addr $flag" ;;
     esac
 }
@@ -196,12 +207,17 @@ if [ "$ONLY" = all ] || [ "$ONLY" = servers ]; then
         echo "| server | HTTP/1.1 | HTTP/1.1 pipelined ×16 | HTTP/2 (1 stream) | HTTP/2 (100 streams) |"
         echo "|---|---:|---:|---:|---:|"
     } >>"$OUT"
-    for s in tokio smol std hyper hyper-pf; do
+    for s in tokio smol std byo hyper hyper-pf ceiling; do
         row="| $s"
         for kind in h1 h1p16 h2 h2m100; do
             proto=${kind:0:2}
             if [ "$s" = hyper-pf ] && [ "$proto" = h2 ]; then row="$row | –"; continue; fi
             log "$s $kind"
+            if [ "$s" = byo ]; then
+                # shellcheck disable=SC2046
+                row="$row | $(KIND=$kind ir_median3 $(srv "$s" "$proto") || echo failed)"
+                continue
+            fi
             # shellcheck disable=SC2046
             row="$row | $(KIND=$kind ir_server $(srv "$s" "$proto") || echo failed)"
         done
@@ -209,7 +225,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = servers ]; then
     done
     {
         echo
-        echo "hyper-pf: hyper with \`pipeline_flush\`. std is a thread per connection; all threads counted."
+        echo "hyper-pf: hyper with \`pipeline_flush\`. std is a thread per connection; all threads counted. byo: the core on a bare mio loop (\`proto-core/examples/byo_loop\`), median (min–max) of three runs: its count moves with the number of wake-ups per request. ceiling: no protocol code (\`tests/examples/ceiling.rs\`)."
         echo
     } >>"$OUT"
 fi
