@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
@@ -21,18 +21,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::driver::{Cmd, Msg};
-use crate::error::Error;
+use crate::inbox::{Chunk, Inbox, Take};
 
 /// How far a [`BodyWriter`] may run ahead of the core, in bytes.
 pub const SEND_WINDOW: usize = 64 * 1024;
-
-/// What the connection thread hands a [`Body`].
-pub(crate) enum Chunk {
-    Data(Bytes),
-    Trailers(HeaderMap),
-    End,
-    Error(Error),
-}
 
 /// A counting semaphore in bytes, closable: the writer side of a body, and
 /// the reader thread's input budget.
@@ -151,7 +143,7 @@ impl Credit {
 /// tower services written for async adapters can take it; see
 /// [`serve_tower`](crate::serve_tower).
 pub struct Body {
-    rx: Option<Receiver<Chunk>>,
+    inbox: Option<Arc<Inbox>>,
     cur: Bytes,
     key: u64,
     tx: Option<Sender<Msg>>,
@@ -176,7 +168,7 @@ impl Body {
     /// A body with no bytes.
     pub fn empty() -> Self {
         Self {
-            rx: None,
+            inbox: None,
             cur: Bytes::new(),
             key: 0,
             tx: None,
@@ -188,14 +180,14 @@ impl Body {
     }
 
     pub(crate) fn channel(
-        rx: Receiver<Chunk>,
+        inbox: Arc<Inbox>,
         key: u64,
         tx: Sender<Msg>,
         wait_first_read: bool,
         size: Option<u64>,
     ) -> Self {
         Self {
-            rx: Some(rx),
+            inbox: Some(inbox),
             cur: Bytes::new(),
             key,
             tx: Some(tx),
@@ -241,37 +233,35 @@ impl Body {
             }
             if !self.opened {
                 self.opened = true;
-                self.cmd(Cmd::Consumed {
-                    key: self.key,
-                    n: 0,
-                });
+                self.cmd(Cmd::Consumed { key: self.key });
             }
-            let Some(rx) = &self.rx else {
+            let Some(inbox) = &self.inbox else {
                 self.done = true;
                 return Ok(None);
             };
-            match rx.recv() {
-                Ok(Chunk::Data(data)) => {
-                    self.cmd(Cmd::Consumed {
-                        key: self.key,
-                        n: data.len(),
-                    });
-                    if !data.is_empty() {
-                        return Ok(Some(data));
+            let chunk = match inbox.take() {
+                Take::Chunk { chunk, report } => {
+                    if report {
+                        self.cmd(Cmd::Consumed { key: self.key });
                     }
+                    chunk
                 }
-                Ok(Chunk::Trailers(map)) => self.trailers = Some(map),
-                Ok(Chunk::End) => self.done = true,
-                Ok(Chunk::Error(e)) => {
-                    self.done = true;
-                    return Err(e.into_io());
-                }
-                Err(_) => {
+                Take::Closed => {
                     self.done = true;
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "connection closed before the body ended",
                     ));
+                }
+            };
+            match chunk {
+                Chunk::Data(data) if !data.is_empty() => return Ok(Some(data)),
+                Chunk::Data(_) => {}
+                Chunk::Trailers(map) => self.trailers = Some(map),
+                Chunk::End => self.done = true,
+                Chunk::Error(e) => {
+                    self.done = true;
+                    return Err(e.into_io());
                 }
             }
         }
@@ -298,6 +288,9 @@ impl Read for Body {
 
 impl Drop for Body {
     fn drop(&mut self) {
+        if let Some(inbox) = &self.inbox {
+            inbox.drop_body();
+        }
         if !self.done {
             self.cmd(Cmd::BodyDropped { key: self.key });
         }

@@ -18,6 +18,7 @@ use crate::body::{Body, BodyWriter, Credit, Kind, SEND_WINDOW, SendBody, trailer
 use crate::conv::{request_head, response_parts};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::{Error, TimeoutKind};
+use crate::inbox::Inbox;
 use crate::tls::Tls;
 use crate::upgrade::OnUpgrade;
 
@@ -170,7 +171,7 @@ impl ClientRole {
             }
             Body::empty()
         } else {
-            let (btx, brx) = mpsc::channel();
+            let (btx, brx) = Inbox::pair();
             st.body = Some(btx);
             st.recv = Recv::Open;
             let size = parts

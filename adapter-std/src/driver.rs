@@ -48,10 +48,11 @@ use proto_core::{
     Shutdown, Side, StreamId,
 };
 
-use crate::body::{Chunk, Credit, Outbox};
+use crate::body::{Credit, Outbox};
 use crate::client::Outgoing;
 use crate::direct::{DirectWake, MIN_READ_WAIT, read_timeout_for};
 use crate::error::Error;
+use crate::inbox::{Chunk, InboxTx};
 use crate::tls::Tls;
 use crate::transport::Transport;
 use crate::upgrade::{Handover, OnUpgrade, Upgraded};
@@ -111,8 +112,9 @@ pub(crate) enum Cmd {
     Finish { key: u64, trailers: Option<Fields> },
     /// The owner gave up: 500 if nothing was sent yet, else reset.
     Abort { key: u64 },
-    /// A body reader took `n` bytes (0: first read, opens the body).
-    Consumed { key: u64, n: usize },
+    /// A body reader made room: it took all its stalled inbox held, or
+    /// read for the first time (which opens the body).
+    Consumed { key: u64 },
     /// A body reader was dropped before the end.
     BodyDropped { key: u64 },
     /// Client: a new request.
@@ -136,10 +138,8 @@ pub(crate) enum Recv {
 pub(crate) struct Stream {
     pub(crate) key: u64,
     pub(crate) id: Option<StreamId>,
-    pub(crate) body: Option<Sender<Chunk>>,
+    pub(crate) body: Option<InboxTx>,
     pub(crate) recv: Recv,
-    /// Bytes handed to `body` and not yet reported consumed.
-    pub(crate) queued: usize,
     pub(crate) head_sent: bool,
     pub(crate) out: Outbox,
     pub(crate) credit: Option<Arc<Credit>>,
@@ -158,7 +158,6 @@ impl Stream {
             id,
             body: None,
             recv: Recv::Done,
-            queued: 0,
             head_sent: false,
             out: Outbox::default(),
             credit: None,
@@ -176,7 +175,7 @@ impl Stream {
         if let Some(tx) = self.resp_tx.take() {
             let _ = tx.send(Err(err));
         } else if let Some(body) = self.body.take() {
-            let _ = body.send(Chunk::Error(err));
+            body.push(Chunk::Error(err));
         }
     }
 }
@@ -236,22 +235,27 @@ impl Core {
         let Some(mut stream) = self.conn.stream(id) else {
             return;
         };
+        // The body is woken once it has all there is (see `InboxTx::wake`);
+        // at the end or a reset, by dropping `tx`.
         loop {
-            if st.queued >= self.recv_limit {
+            if tx.over(self.recv_limit) {
                 st.recv = Recv::Stalled;
+                tx.wake();
                 return;
             }
             match stream.read() {
                 ReadChunk::Data(data) => {
-                    st.queued += data.len();
-                    if tx.send(Chunk::Data(data)).is_err() {
+                    if !tx.push(Chunk::Data(data)) {
                         st.recv = Recv::Dropped;
                         return;
                     }
                 }
-                ReadChunk::Blocked => return,
+                ReadChunk::Blocked => {
+                    tx.wake();
+                    return;
+                }
                 ReadChunk::Trailers(fields) => {
-                    let _ = tx.send(Chunk::Trailers(crate::conv::header_map(&fields)));
+                    tx.push(Chunk::Trailers(crate::conv::header_map(&fields)));
                 }
                 ReadChunk::End => {
                     // Client, HTTP/1.1: the connection is reusable before
@@ -262,13 +266,13 @@ impl Core {
                             idle.store(true, std::sync::atomic::Ordering::Release);
                         }
                     }
-                    let _ = tx.send(Chunk::End);
+                    tx.push(Chunk::End);
                     st.body = None;
                     st.recv = Recv::Done;
                     return;
                 }
                 ReadChunk::Reset(code) => {
-                    let _ = tx.send(Chunk::Error(Error::Reset { code, remote: true }));
+                    tx.push(Chunk::Error(Error::Reset { code, remote: true }));
                     st.body = None;
                     st.recv = Recv::Done;
                     return;
@@ -373,10 +377,9 @@ impl Core {
                 let idx = self.by_key(key)?;
                 self.abort(idx);
             }
-            Cmd::Consumed { key, n } => {
+            Cmd::Consumed { key } => {
                 let idx = self.by_key(key)?;
                 let st = self.streams.get_mut(idx)?;
-                st.queued = st.queued.saturating_sub(n);
                 if matches!(st.recv, Recv::Stalled | Recv::WaitFirstRead) {
                     st.recv = Recv::Open;
                 }

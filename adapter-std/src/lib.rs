@@ -107,6 +107,7 @@ mod client;
 mod direct;
 mod driver;
 mod error;
+mod inbox;
 mod pool;
 mod server;
 mod tls;

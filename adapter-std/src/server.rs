@@ -19,6 +19,7 @@ use crate::conv::{self, ReqInfo, recycle_fields, request_parts_from, response_he
 use crate::direct::{DirectWake, Wake};
 use crate::driver::{Cmd, Core, Driver, Msg, Recv, Role, Stream};
 use crate::error::Error;
+use crate::inbox::Inbox;
 use crate::pool::Pool;
 use crate::tls::Tls;
 use crate::transport::Transport;
@@ -752,7 +753,7 @@ impl<H: Handler> ServerRole<H> {
         let body = if end_stream {
             Body::empty()
         } else {
-            let (btx, brx) = mpsc::channel();
+            let (btx, brx) = Inbox::pair();
             st.body = Some(btx);
             st.recv = if expect {
                 Recv::WaitFirstRead
