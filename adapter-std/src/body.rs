@@ -208,6 +208,13 @@ impl Body {
         self.size
     }
 
+    /// The next piece of the body without copying: what a partial `read`
+    /// left of its piece, else the next piece as it arrived; `Ok(None)` at
+    /// the end. Blocks like `read`.
+    pub fn chunk(&mut self) -> io::Result<Option<Bytes>> {
+        self.next_data()
+    }
+
     /// Reads the whole body into memory.
     pub fn collect(mut self) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();

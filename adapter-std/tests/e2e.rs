@@ -159,6 +159,38 @@ fn streaming_echo_of_one_mib_both_protocols() {
 }
 
 /// A handler where `/slow` waits for the test's go-ahead.
+/// `Body::chunk` hands out the body as it came, without copying: after a
+/// partial `read`, the rest of that piece first; then `None` at the end,
+/// and again after it.
+#[test]
+fn body_chunks_follow_a_partial_read_and_end_with_none() {
+    fn rechunk(req: Request<Body>) -> Response<SendBody> {
+        let mut body = req.into_body();
+        let mut all = vec![0u8; 3];
+        body.read_exact(&mut all).unwrap();
+        let mut pieces = 0;
+        while let Some(piece) = body.chunk().unwrap() {
+            assert!(!piece.is_empty());
+            all.extend_from_slice(&piece);
+            pieces += 1;
+        }
+        assert!(pieces > 0);
+        assert!(body.chunk().unwrap().is_none());
+        Response::new(SendBody::from(all))
+    }
+    let server = start(Server::builder(), rechunk);
+    let data = payload();
+    for client in [Client::new(), h2_client()] {
+        let mut req = Request::new(SendBody::from(data.clone()));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = server.url("/").parse().unwrap();
+        let resp = client.request(req).unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.into_body().collect().unwrap() == data);
+    }
+    server.stop().unwrap();
+}
+
 fn slow_server(builder: Builder) -> (Running, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
