@@ -389,3 +389,57 @@ fn rfc9112_9_6_lingering_close_discards_a_bounded_amount() {
         "the server kept discarding input: {sent} bytes taken after its close"
     );
 }
+
+/// A body its handler does not read holds the connection's reading back
+/// (at most `max_recv_buffer` queued for the body, plus the read budget and
+/// socket buffers): the client's writes stall instead of the server taking
+/// 64 MiB into memory; once the handler reads, the whole body arrives.
+#[test]
+fn an_unread_upload_stalls_its_sender_then_arrives_whole() {
+    const LEN: usize = 64 << 20;
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    let (got_tx, got_rx) = mpsc::channel::<usize>();
+    let got_tx = Mutex::new(got_tx);
+    let server = start(Builder::new(), move |req: Request<Body>| {
+        go_rx.lock().unwrap().recv_timeout(GUARD * 4).unwrap();
+        let mut body = req.into_body();
+        let mut got = 0;
+        while let Some(piece) = body.chunk().unwrap() {
+            got += piece.len();
+        }
+        got_tx.lock().unwrap().send(got).unwrap();
+        Response::new(SendBody::from("done"))
+    });
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.write_all(format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {LEN}\r\n\r\n").as_bytes())
+        .unwrap();
+    // Writing until a write finds no room for a while: the server stopped
+    // reading (the timeout detects the stall; it does not wait for it).
+    s.set_write_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let piece = vec![b'u'; 64 * 1024];
+    let mut sent = 0usize;
+    while sent < LEN {
+        match s.write(&piece[..piece.len().min(LEN - sent)]) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    eprintln!("taken before the handler read: {sent} bytes");
+    assert!(
+        sent < LEN,
+        "the server took all {sent} bytes of an unread body"
+    );
+    go_tx.send(()).unwrap();
+    s.set_write_timeout(Some(GUARD)).unwrap();
+    while sent < LEN {
+        sent += s.write(&piece[..piece.len().min(LEN - sent)]).unwrap();
+    }
+    assert_eq!(got_rx.recv_timeout(GUARD).unwrap(), LEN);
+    s.set_read_timeout(Some(GUARD)).unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    server.stop().unwrap();
+}
