@@ -130,35 +130,39 @@ fn payload() -> Vec<u8> {
     (0..(1u32 << 20)).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+/// A `POST /` to `server` carrying `body`.
+fn post(server: &Running, body: SendBody) -> Request<SendBody> {
+    let mut req = Request::new(body);
+    *req.method_mut() = http::Method::POST;
+    *req.uri_mut() = server.url("/").parse().unwrap();
+    req
+}
+
 #[test]
 fn streaming_echo_of_one_mib_both_protocols() {
     let server = start(Server::builder(), echo);
     let data = payload();
     for client in [Client::new(), h2_client()] {
         // Given in full.
-        let mut req = Request::new(SendBody::from(data.clone()));
-        *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = server.url("/").parse().unwrap();
-        let resp = client.request(req).unwrap();
+        let resp = client
+            .request(post(&server, SendBody::from(data.clone())))
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.into_body().collect().unwrap() == data);
         // Streamed from a writer, in odd-sized pieces.
         let copy = data.clone();
-        let mut req = Request::new(SendBody::writer(move |w| {
+        let writer = SendBody::writer(move |w| {
             for piece in copy.chunks(10_007) {
                 w.write_all(piece)?;
             }
             Ok(())
-        }));
-        *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = server.url("/").parse().unwrap();
-        let resp = client.request(req).unwrap();
+        });
+        let resp = client.request(post(&server, writer)).unwrap();
         assert!(resp.into_body().collect().unwrap() == data);
     }
     server.stop().unwrap();
 }
 
-/// A handler where `/slow` waits for the test's go-ahead.
 /// `Body::chunk` hands out the body as it came, without copying: after a
 /// partial `read`, the rest of that piece first; then `None` at the end,
 /// and again after it.
@@ -181,16 +185,16 @@ fn body_chunks_follow_a_partial_read_and_end_with_none() {
     let server = start(Server::builder(), rechunk);
     let data = payload();
     for client in [Client::new(), h2_client()] {
-        let mut req = Request::new(SendBody::from(data.clone()));
-        *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = server.url("/").parse().unwrap();
-        let resp = client.request(req).unwrap();
+        let resp = client
+            .request(post(&server, SendBody::from(data.clone())))
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.into_body().collect().unwrap() == data);
     }
     server.stop().unwrap();
 }
 
+/// A handler where `/slow` waits for the test's go-ahead.
 fn slow_server(builder: Builder) -> (Running, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
