@@ -371,6 +371,20 @@ fn tower_service_runs_on_handler_threads() {
 /// closing, the server discards input for a moment, but not without bound —
 /// a client that keeps flooding is cut off after about 1 MiB (plus socket
 /// buffers), not after a second of loopback throughput (hundreds of MiB); 64 MiB is the test's bound.
+/// Writes filler bytes, `sent` of `limit` already written, until `limit`
+/// or until a write fails (its timeout: the peer stopped reading, or it
+/// closed); returns the new total.
+fn write_until_refused(s: &mut TcpStream, mut sent: usize, limit: usize) -> usize {
+    let piece = vec![b'x'; 64 * 1024];
+    while sent < limit {
+        match s.write(&piece[..piece.len().min(limit - sent)]) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    sent
+}
+
 #[test]
 fn rfc9112_9_6_lingering_close_discards_a_bounded_amount() {
     let server = start(Builder::new(), hello);
@@ -378,15 +392,8 @@ fn rfc9112_9_6_lingering_close_discards_a_bounded_amount() {
     s.set_write_timeout(Some(GUARD)).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n")
         .unwrap();
-    let chunk = vec![b'x'; 64 * 1024];
-    let mut sent = 0usize;
     const LIMIT: usize = 64 << 20;
-    while sent < LIMIT {
-        match s.write(&chunk) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
+    let sent = write_until_refused(&mut s, 0, LIMIT);
     eprintln!("taken after the close: {sent} bytes");
     assert!(
         sent < LIMIT,
@@ -422,14 +429,7 @@ fn an_unread_upload_stalls_its_sender_then_arrives_whole() {
     // reading (the timeout detects the stall; it does not wait for it).
     s.set_write_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    let piece = vec![b'u'; 64 * 1024];
-    let mut sent = 0usize;
-    while sent < LEN {
-        match s.write(&piece[..piece.len().min(LEN - sent)]) {
-            Ok(n) => sent += n,
-            Err(_) => break,
-        }
-    }
+    let mut sent = write_until_refused(&mut s, 0, LEN);
     eprintln!("taken before the handler read: {sent} bytes");
     assert!(
         sent < LEN,
@@ -437,9 +437,8 @@ fn an_unread_upload_stalls_its_sender_then_arrives_whole() {
     );
     go_tx.send(()).unwrap();
     s.set_write_timeout(Some(GUARD)).unwrap();
-    while sent < LEN {
-        sent += s.write(&piece[..piece.len().min(LEN - sent)]).unwrap();
-    }
+    sent = write_until_refused(&mut s, sent, LEN);
+    assert_eq!(sent, LEN, "the rest of the body was refused");
     assert_eq!(got_rx.recv_timeout(GUARD).unwrap(), LEN);
     s.set_read_timeout(Some(GUARD)).unwrap();
     let mut head = [0u8; 12];
