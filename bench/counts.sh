@@ -176,11 +176,10 @@ if [ "$ONLY" = all ] || [ "$ONLY" = core ]; then
     } >>"$OUT"
 fi
 
-# The servers; smol and std examples share the binary name `hello`, so copy
-# each one as it is built.
+# The servers: each adapter's `<name>_hello` example, copied out as `hello-<name>`.
 build_named() {
-    cargo build -q --release -p "$1" --example hello
-    cp "$BIN/hello" "$WORK/hello-$2"
+    cargo build -q --release -p "$1" --example "$2_hello"
+    cp "$BIN/$2_hello" "$WORK/hello-$2"
 }
 if [ "$ONLY" = all ] || [ "$ONLY" = servers ] || [ "$ONLY" = syscalls ]; then
     build_named adapter-smol smol

@@ -41,9 +41,9 @@ server_skips() {
 # server_desc NAME -> one line for the report
 server_desc() {
     case $1 in
-        tokio) echo "adapter-tokio \`hello\` example, current-thread runtime (\`--h1-only\` / \`--h2-only\`)" ;;
-        smol) echo "adapter-smol \`hello\` example, one executor thread (\`--h1-only\` / \`--h2-only\`)" ;;
-        std) echo "adapter-std \`hello\` example: threads per connection, all pinned to the server CPU (\`--h1-only\` / \`--h2-only\`)" ;;
+        tokio) echo "adapter-tokio \`tokio_hello\` example, current-thread runtime (\`--h1-only\` / \`--h2-only\`)" ;;
+        smol) echo "adapter-smol \`smol_hello\` example, one executor thread (\`--h1-only\` / \`--h2-only\`)" ;;
+        std) echo "adapter-std \`std_hello\` example: threads per connection, all pinned to the server CPU (\`--h1-only\` / \`--h2-only\`)" ;;
         byo) echo "proto-core \`byo_loop\` example: the core on a bare mio loop, one thread (HTTP/1 and HTTP/2 on one port)" ;;
         hyper) echo "hyper 1.x, \`tests/examples/hyper_hello.rs\`, current-thread tokio runtime (\`http1::Builder\` / \`--h2\`: \`http2::Builder\`)" ;;
         ceiling) echo "\`tests/examples/ceiling.rs\`: no protocol code, canned answers from one mio thread (the bound)" ;;

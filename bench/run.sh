@@ -117,8 +117,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] || die "ulimit -n is $(ulimit -n); need 4096"
 
 # ------------------------------------------------------------- build
-# The three adapters' examples are all called `hello`, so each is copied
-# out of target/ right after its own build.
+# Each server is copied out of target/ right after its own build (the
+# adapters' `<name>_hello` examples become `hello-<name>`).
 # CLEAN_TREE=1 builds the committed HEAD from a git worktree outside this
 # tree ($BENCH_TREE, sharing target/), so that the figures belong to a commit
 # and not to whatever is being edited here.
@@ -148,7 +148,7 @@ if [ "$SKIP_BUILD" != 1 ]; then
     echo "$COMMIT" >"$BIN/commit"
     for s in $SERVERS; do
         case $s in
-            tokio | smol | std) build "adapter-$s" hello "hello-$s" ;;
+            tokio | smol | std) build "adapter-$s" "${s}_hello" "hello-$s" ;;
             byo) build proto-core byo_loop byo_loop ;;
             hyper) build tests hyper_hello hyper_hello ;;
             ceiling) build tests ceiling ceiling ;;

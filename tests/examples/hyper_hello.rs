@@ -1,6 +1,6 @@
 //! Comparison server for the benchmarks in `bench/`: hyper 1.x, HTTP/1 (or,
 //! with `--h2`, HTTP/2 prior knowledge only), with the same handler as
-//! `adapter-tokio/examples/hello.rs`.
+//! `adapter-tokio/examples/tokio_hello.rs`.
 //!
 //! - every request: `200 OK`, `content-type: text/plain`, body `Hello, World!`
 //! - `GET /big`: 1 MiB from a static buffer (no per-request allocation)

@@ -1,9 +1,9 @@
 //! Fetches a URL and prints the status, the headers and the body.
 //!
-//! `cargo run -p adapter-std --example client -- [--h2] http://127.0.0.1:8080/`
+//! `cargo run -p adapter-std --example std_client -- [--h2] http://127.0.0.1:8080/`
 //!
 //! With `--features rustls`, `https://` URLs work too: `--cacert PEM`
-//! trusts that certificate (e.g. the one the `hello` example writes with
+//! trusts that certificate (e.g. the one the `std_hello` example writes with
 //! `--tls-cert-out`); ALPN offers `h2` and `http/1.1` (`--h2`: `h2` only).
 
 use std::io::Write;

@@ -1,11 +1,11 @@
 //! Fetches a URL and prints the status, the headers and the body.
 //!
-//! `cargo run --example client -- http://127.0.0.1:8080/`
+//! `cargo run --example tokio_client -- http://127.0.0.1:8080/`
 //!
 //! HTTPS (feature `rustls`), trusting only the certificate in `PEM` (e.g.
 //! written by `hello --tls --tls-cert-out PEM`); ALPN offers `h2` and
 //! `http/1.1`, the server chooses:
-//! `cargo run --features rustls --example client -- --cacert PEM https://localhost:8080/`
+//! `cargo run --features rustls --example tokio_client -- --cacert PEM https://localhost:8080/`
 
 use std::io::Write;
 

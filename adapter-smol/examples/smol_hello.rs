@@ -2,7 +2,7 @@
 //! static buffer, no per-request allocation; a `POST` body is read to its end
 //! first).
 //!
-//! `cargo run --release --example hello -- [ADDR] [--threads N] [--h1-only | --h2-only]
+//! `cargo run --release --example smol_hello -- [ADDR] [--threads N] [--h1-only | --h2-only]
 //! [--tls [--tls-cert-out PATH]]`
 //! (default `127.0.0.1:8080`; HTTP/1.1 and HTTP/2 prior knowledge on the
 //! same port). Runs on an `async_executor::Executor` driven by N threads
@@ -12,7 +12,7 @@
 //! certificate for `localhost` and `127.0.0.1` generated at start; ALPN
 //! offers `h2` and `http/1.1` (only one of them with `--h1-only`/`--h2-only`).
 //! `--tls-cert-out PATH` writes that certificate (PEM) for clients to trust:
-//! `curl --cacert PATH https://localhost:8080/`, or the `client` example
+//! `curl --cacert PATH https://localhost:8080/`, or the `smol_client` example
 //! with `--cacert PATH`.
 
 use std::convert::Infallible;
@@ -75,7 +75,7 @@ fn with_tls(builder: Builder, cert_out: Option<&str>) -> Result<Builder, BoxErro
 #[cfg(not(feature = "rustls"))]
 fn with_tls(_: Builder, _: Option<&str>) -> Result<Builder, BoxError> {
     Err(
-        "--tls needs the `rustls` feature: cargo run --features rustls --example hello -- --tls"
+        "--tls needs the `rustls` feature: cargo run --features rustls --example smol_hello -- --tls"
             .into(),
     )
 }

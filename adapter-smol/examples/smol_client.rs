@@ -1,9 +1,9 @@
 //! Fetches a URL and prints the status, the headers and the body.
 //!
-//! `cargo run --example client -- [--h2] http://127.0.0.1:8080/`
+//! `cargo run --example smol_client -- [--h2] http://127.0.0.1:8080/`
 //!
 //! HTTPS (needs `--features rustls`):
-//! `cargo run --features rustls --example client -- --cacert cert.pem https://localhost:8080/`
+//! `cargo run --features rustls --example smol_client -- --cacert cert.pem https://localhost:8080/`
 //! trusts the PEM certificate(s) in `cert.pem` (e.g. written by
 //! `hello --tls --tls-cert-out cert.pem`) and offers `h2` and `http/1.1`
 //! by ALPN (`--h2`: only `h2`).
@@ -34,7 +34,10 @@ fn with_tls(builder: ClientBuilder, cacert: &str) -> Result<ClientBuilder, BoxEr
 
 #[cfg(not(feature = "rustls"))]
 fn with_tls(_: ClientBuilder, _: &str) -> Result<ClientBuilder, BoxError> {
-    Err("https needs the `rustls` feature: cargo run --features rustls --example client".into())
+    Err(
+        "https needs the `rustls` feature: cargo run --features rustls --example smol_client"
+            .into(),
+    )
 }
 
 fn main() -> Result<(), BoxError> {

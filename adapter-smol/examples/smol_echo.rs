@@ -1,7 +1,7 @@
 //! Echoes every request body back as it arrives (streaming: nothing is
 //! collected), with the request's `content-type`.
 //!
-//! `cargo run --example echo -- [ADDR]` then
+//! `cargo run --example smol_echo -- [ADDR]` then
 //! `curl --data-binary @file http://127.0.0.1:8080/`
 
 use std::convert::Infallible;

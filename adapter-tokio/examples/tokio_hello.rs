@@ -2,7 +2,7 @@
 //! static buffer, no per-request allocation; a `POST` body is read to its end
 //! first).
 //!
-//! `cargo run --release --example hello -- [ADDR] [--threads N] [--h1-only | --h2-only]
+//! `cargo run --release --example tokio_hello -- [ADDR] [--threads N] [--h1-only | --h2-only]
 //! [--tls [--tls-cert-out PATH]]`
 //! (default `127.0.0.1:8080`, one thread: a current-thread runtime; HTTP/1.1
 //! and HTTP/2 prior knowledge on the same port).
@@ -11,7 +11,7 @@
 //! `localhost`, `127.0.0.1` and `::1` generated at start; ALPN chooses
 //! HTTP/2 or HTTP/1.1 (`--h1-only`/`--h2-only` restrict what it accepts).
 //! `--tls-cert-out PATH` writes the certificate (PEM) for clients to trust:
-//! `curl --cacert PATH https://localhost:8080/`, or the `client` example's
+//! `curl --cacert PATH https://localhost:8080/`, or the `tokio_client` example's
 //! `--cacert PATH`.
 
 use std::convert::Infallible;

@@ -2,7 +2,7 @@
 //! static buffer, no per-request allocation; a `POST` body is read to its end
 //! first).
 //!
-//! `cargo run --release -p adapter-std --example hello -- [ADDR] [--h1-only | --h2-only] [--workers N]`
+//! `cargo run --release -p adapter-std --example std_hello -- [ADDR] [--h1-only | --h2-only] [--workers N]`
 //! (default `127.0.0.1:8080`; HTTP/1.1 and HTTP/2 prior knowledge on the
 //! same port; `--workers`: most handler threads, default 64).
 //!
@@ -10,7 +10,7 @@
 //! certificate for `localhost` and `127.0.0.1` generated at start (ALPN
 //! picks `h2` or `http/1.1`; `--h1-only`/`--h2-only` restrict the list);
 //! `--tls-cert-out PATH` writes that certificate as PEM, e.g. for
-//! `curl --cacert PATH https://localhost:8080/` or the `client` example's
+//! `curl --cacert PATH https://localhost:8080/` or the `std_client` example's
 //! `--cacert`.
 
 use adapter_std::{Body, Protocol, SendBody, Server};
@@ -107,5 +107,5 @@ fn with_tls(
     _builder: adapter_std::Builder,
     _cert_out: Option<&str>,
 ) -> Result<adapter_std::Builder, Box<dyn std::error::Error>> {
-    Err("--tls needs the `rustls` feature: cargo run -p adapter-std --features rustls --example hello -- --tls".into())
+    Err("--tls needs the `rustls` feature: cargo run -p adapter-std --features rustls --example std_hello -- --tls".into())
 }
