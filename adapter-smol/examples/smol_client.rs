@@ -5,7 +5,7 @@
 //! HTTPS (needs `--features rustls`):
 //! `cargo run --features rustls --example smol_client -- --cacert cert.pem https://localhost:8080/`
 //! trusts the PEM certificate(s) in `cert.pem` (e.g. written by
-//! `hello --tls --tls-cert-out cert.pem`) and offers `h2` and `http/1.1`
+//! `smol_hello --tls --tls-cert-out cert.pem`) and offers `h2` and `http/1.1`
 //! by ALPN (`--h2`: only `h2`).
 
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! `cargo run --example tokio_client -- http://127.0.0.1:8080/`
 //!
 //! HTTPS (feature `rustls`), trusting only the certificate in `PEM` (e.g.
-//! written by `hello --tls --tls-cert-out PEM`); ALPN offers `h2` and
+//! written by `tokio_hello --tls --tls-cert-out PEM`); ALPN offers `h2` and
 //! `http/1.1`, the server chooses:
 //! `cargo run --features rustls --example tokio_client -- --cacert PEM https://localhost:8080/`
 
