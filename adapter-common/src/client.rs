@@ -212,8 +212,8 @@ impl ClientHandler {
                 st.finish = Some(trailers);
             }
             st.credit = credit;
-            core.streams.push(st);
-            core.flush_send(core.streams.len() - 1);
+            let idx = core.streams.push(st);
+            core.flush_send(idx);
             if let Some(start) = start {
                 let _ = start.send(());
             }

@@ -28,6 +28,7 @@ use crate::body::{BodyTx, Incoming};
 use crate::cmd::{Cmd, ResponseTx};
 use crate::error::Error;
 use crate::send::SendCredit;
+use crate::streams::StreamList;
 use crate::upgrade::OnUpgrade;
 
 /// What a runtime adapter plugs into [`Core`] and [`Stream`].
@@ -96,6 +97,15 @@ pub struct Stream<R: Runtime> {
     pub on_upgrade: Option<OnUpgrade<R::Upgraded>>,
 }
 
+impl<R: Runtime> crate::streams::Entry for Stream<R> {
+    fn id(&self) -> StreamId {
+        self.id
+    }
+    fn key(&self) -> u64 {
+        self.key
+    }
+}
+
 impl<R: Runtime> Stream<R> {
     /// A stream with nothing attached yet.
     pub fn new(key: u64, id: StreamId) -> Self {
@@ -137,12 +147,12 @@ impl<R: Runtime> Stream<R> {
     }
 }
 
-/// The core plus the streams in progress (a few: HTTP/1 pipelining depth).
+/// The core plus the streams in progress.
 pub struct Core<R: Runtime> {
     /// The core.
     pub conn: Connection,
     /// The exchanges in progress.
-    pub streams: Vec<Stream<R>>,
+    pub streams: StreamList<Stream<R>>,
     /// Per-body receive window (see `body.rs`).
     pub recv_limit: usize,
     /// Bodies that reached their end during this turn. Closing a body tells
@@ -167,7 +177,7 @@ impl<R: Runtime> Core<R> {
     pub fn new(conn: Connection, recv_limit: usize) -> Self {
         Self {
             conn,
-            streams: Vec::new(),
+            streams: StreamList::new(),
             recv_limit,
             ended: Vec::new(),
             shutdown: None,
@@ -194,9 +204,7 @@ impl<R: Runtime> Core<R> {
     /// they are empty (they grow again on the next exchange; a busy
     /// connection keeps them and allocates nothing per request).
     pub fn release_idle(&mut self) {
-        if self.streams.is_empty() {
-            self.streams = Vec::new();
-        }
+        self.streams.release();
         if self.ended.is_empty() {
             self.ended = Vec::new();
         }
@@ -204,16 +212,16 @@ impl<R: Runtime> Core<R> {
 
     /// The index of the stream with `key`.
     pub fn by_key(&self, key: u64) -> Option<usize> {
-        self.streams.iter().position(|s| s.key == key)
+        self.streams.by_key(key)
     }
 
     /// The index of the stream with `id`.
     pub fn by_id(&self, id: StreamId) -> Option<usize> {
-        self.streams.iter().position(|s| s.id == id)
+        self.streams.by_id(id)
     }
 
     /// Takes the stream at `idx` out.
-    pub fn remove(&mut self, idx: usize) -> Stream<R> {
+    pub fn remove(&mut self, idx: usize) -> Option<Stream<R>> {
         self.streams.remove(idx)
     }
 
@@ -375,17 +383,17 @@ impl<R: Runtime> Core<R> {
             }
             Event::Finished { id } => {
                 let idx = self.by_id(id)?;
-                self.remove(idx).close(None, false);
+                self.remove(idx)?.close(None, false);
             }
             Event::Reset { id, code, remote } => {
                 let idx = self.by_id(id)?;
                 tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
-                self.remove(idx)
+                self.remove(idx)?
                     .close(Some(Error::Reset { code, remote }), true);
             }
             Event::Upgrade { id, kind } => {
                 let idx = self.by_id(id)?;
-                let mut st = self.remove(idx);
+                let mut st = self.remove(idx)?;
                 let rest = self.conn.take_upgrade(id).unwrap_or_default();
                 if let Some(resp_tx) = st.resp_tx.take() {
                     // Client: the core reports the `101` (or 2xx to CONNECT)

@@ -14,6 +14,7 @@
 //! - [`driver`]: the connection task's stream bookkeeping ([`driver::Core`],
 //!   [`driver::Stream`]), with what a runtime supplies behind
 //!   [`driver::Runtime`], and the role behind [`driver::Handler`];
+//! - [`streams`]: the exchanges in progress, found by stream id or key;
 //! - [`client`]: the client side of a connection task (request queue,
 //!   HTTP/2 multiplexing, GOAWAY retirement);
 //! - [`server`]: the server side's request run, reply and `500` handling;
@@ -41,6 +42,7 @@ pub mod error;
 pub mod send;
 pub mod server;
 pub mod service;
+pub mod streams;
 #[cfg(feature = "rustls")]
 pub mod tls;
 pub mod upgrade;

@@ -583,7 +583,7 @@ where
             (Ok(()), Some(reason)) => Error::from_close(reason),
             (Ok(()), None) => Error::Canceled,
         };
-        for st in self.core.streams.drain(..) {
+        for st in self.core.streams.drain() {
             st.close(Some(make_err()), true);
         }
         self.handler.on_close(&make_err);

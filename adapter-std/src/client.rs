@@ -96,7 +96,7 @@ impl ClientRole {
                 return;
             }
         };
-        let mut st = Stream::new(key, Some(id));
+        let mut st = Stream::new(key, id);
         st.head_sent = true;
         st.resp_tx = Some(resp_tx);
         st.credit = credit;
@@ -110,8 +110,8 @@ impl ClientRole {
         }
         st.out.finish = end && !end_now;
         st.out.trailers = trailers.filter(|_| st.out.finish);
-        core.streams.push(st);
-        core.flush_send(core.streams.len() - 1);
+        let idx = core.streams.push(st);
+        core.flush_send(idx);
     }
 
     fn send_waiting(&mut self, core: &mut Core) {
@@ -217,7 +217,7 @@ impl Role for ClientRole {
                 st.body = None;
                 if st.recv != Recv::Done {
                     st.recv = Recv::Dropped;
-                    if let Some(mut s) = st.id.and_then(|id| core.conn.stream(id)) {
+                    if let Some(mut s) = core.conn.stream(st.id) {
                         s.reset(ErrorCode::CANCEL);
                     }
                 }

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::Duration;
 
+use adapter_common::streams::{Entry, StreamList};
 use bytes::{Bytes, BytesMut};
 use proto_core::{
     CloseReason, Config, Connection, ErrorCode, Event, Fields, Protocol, ReadChunk, ResponseHead,
@@ -137,7 +138,7 @@ pub(crate) enum Recv {
 /// One exchange in progress.
 pub(crate) struct Stream {
     pub(crate) key: u64,
-    pub(crate) id: Option<StreamId>,
+    pub(crate) id: StreamId,
     pub(crate) body: Option<InboxTx>,
     pub(crate) recv: Recv,
     pub(crate) head_sent: bool,
@@ -151,8 +152,17 @@ pub(crate) struct Stream {
     pub(crate) on_upgrade: Option<OnUpgrade>,
 }
 
+impl Entry for Stream {
+    fn id(&self) -> StreamId {
+        self.id
+    }
+    fn key(&self) -> u64 {
+        self.key
+    }
+}
+
 impl Stream {
-    pub(crate) fn new(key: u64, id: Option<StreamId>) -> Self {
+    pub(crate) fn new(key: u64, id: StreamId) -> Self {
         Self {
             key,
             id,
@@ -191,7 +201,7 @@ impl Drop for Stream {
 /// The core plus the streams in progress.
 pub(crate) struct Core {
     pub(crate) conn: Connection,
-    pub(crate) streams: Vec<Stream>,
+    pub(crate) streams: StreamList<Stream>,
     /// Per-body receive limit.
     pub(crate) recv_limit: usize,
     /// For handing to handlers and bodies.
@@ -206,11 +216,11 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn by_key(&self, key: u64) -> Option<usize> {
-        self.streams.iter().position(|s| s.key == key)
+        self.streams.by_key(key)
     }
 
     pub(crate) fn by_id(&self, id: StreamId) -> Option<usize> {
-        self.streams.iter().position(|s| s.id == Some(id))
+        self.streams.by_id(id)
     }
 
     /// Moves received body chunks from the core to the reader while it has
@@ -222,7 +232,7 @@ impl Core {
         if st.recv == Recv::Dropped {
             // Nobody wants the rest: discard it as it comes (this releases
             // HTTP/2 window; HTTP/1 keeps the connection usable).
-            if let Some(mut stream) = st.id.and_then(|id| self.conn.stream(id)) {
+            if let Some(mut stream) = self.conn.stream(st.id) {
                 while let ReadChunk::Data(_) | ReadChunk::Trailers(_) = stream.read() {}
             }
             return;
@@ -230,7 +240,7 @@ impl Core {
         if st.recv != Recv::Open {
             return;
         }
-        let Some(id) = st.id else { return };
+        let id = st.id;
         let Some(tx) = &st.body else { return };
         let Some(mut stream) = self.conn.stream(id) else {
             return;
@@ -290,7 +300,7 @@ impl Core {
         if !st.head_sent {
             return;
         }
-        let Some(id) = st.id else { return };
+        let id = st.id;
         let Some(mut stream) = self.conn.stream(id) else {
             return;
         };
@@ -339,7 +349,7 @@ impl Core {
         if let Some(credit) = st.credit.take() {
             credit.close();
         }
-        let Some(id) = st.id else { return };
+        let id = st.id;
         let server = self.conn.side() == Side::Server;
         let sent_500 = server
             && !st.head_sent
@@ -403,16 +413,18 @@ impl Core {
             }
             Event::Finished { id } => {
                 let idx = self.by_id(id)?;
-                self.streams.remove(idx);
+                self.streams.remove(idx)?;
             }
             Event::Reset { id, code, remote } => {
                 let idx = self.by_id(id)?;
                 tracing::debug!(stream = id.get(), ?code, remote, "stream reset");
-                self.streams.remove(idx).fail(Error::Reset { code, remote });
+                self.streams
+                    .remove(idx)?
+                    .fail(Error::Reset { code, remote });
             }
             Event::Upgrade { id, kind } => {
                 let idx = self.by_id(id)?;
-                let mut st = self.streams.remove(idx);
+                let mut st = self.streams.remove(idx)?;
                 let rest = self.conn.take_upgrade(id).unwrap_or_default();
                 match st.upgrade.take() {
                     Some(tx) => self.upgrade = Some((tx, rest)),
@@ -572,7 +584,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
         Ok(Self {
             core: Core {
                 conn,
-                streams: Vec::new(),
+                streams: StreamList::new(),
                 recv_limit,
                 tx,
                 closed: None,
@@ -811,7 +823,7 @@ impl<T: Transport, R: Role> Driver<T, R> {
             (Ok(()), Some(reason)) => Error::from_close(reason),
             (Ok(()), None) => Error::Canceled,
         };
-        for mut st in self.core.streams.drain(..) {
+        for mut st in self.core.streams.drain() {
             st.fail(err.duplicate());
         }
         self.role.on_close(&mut self.core, &err);

@@ -744,7 +744,7 @@ impl<H: Handler> ServerRole<H> {
                 return;
             }
         };
-        let mut st = Stream::new(key, Some(id));
+        let mut st = Stream::new(key, id);
         if upgrade && core.conn.version() != proto_core::Version::H2 {
             let (tx, on_upgrade) = OnUpgrade::pair();
             parts.extensions.insert(on_upgrade);
@@ -809,7 +809,7 @@ impl<H: Handler> ServerRole<H> {
         let Some(st) = core.streams.get_mut(idx) else {
             return;
         };
-        let Some(id) = st.id else { return };
+        let id = st.id;
         if st.head_sent {
             return;
         }

@@ -53,6 +53,9 @@ const WRITE_STALL: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 1024 * 1024;
 
+/// `Transport::armed` when the timer is set to no deadline of the core's.
+const NOT_ARMED: proto_core::Instant = proto_core::Instant::from_nanos(u64::MAX);
+
 /// What a connection task reports at the end.
 pub(crate) type Outcome = Result<(), Error>;
 
@@ -107,7 +110,10 @@ pub(crate) struct Transport<IO> {
     /// The deadline `sleep` is set to (it may be earlier than the core's
     /// current one: it then fires spuriously and is re-armed, which saves
     /// resetting the timer on every request).
-    armed: Option<proto_core::Instant>,
+    /// `NOT_ARMED` when nothing is: no `Option`, whose tag would take 8
+    /// more bytes of every connection's future (and push tokio's task cell,
+    /// rounded up to 128 bytes, into the next size).
+    armed: proto_core::Instant,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
@@ -124,7 +130,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             write_error: None,
             start,
             sleep: Box::pin(tokio::time::sleep_until(far)),
-            armed: None,
+            armed: NOT_ARMED,
         }
     }
 
@@ -286,17 +292,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         let Some(deadline) = conn.poll_timeout() else {
             return false;
         };
-        if self.armed.is_none_or(|armed| armed > deadline) {
+        if self.armed > deadline {
             let at = self.to_tokio(deadline);
             self.sleep.as_mut().reset(at);
-            self.armed = Some(deadline);
+            self.armed = deadline;
             *polled = false;
         }
         if std::mem::replace(polled, true) {
             return false;
         }
         if self.sleep.as_mut().poll(cx).is_ready() {
-            self.armed = None;
+            self.armed = NOT_ARMED;
             return true;
         }
         false
@@ -589,7 +595,7 @@ where
             (Ok(()), Some(reason)) => Error::from_close(reason),
             (Ok(()), None) => Error::Canceled,
         };
-        for st in self.core.streams.drain(..) {
+        for st in self.core.streams.drain() {
             st.close(Some(make_err()), true);
         }
         self.handler.on_close(&make_err);
