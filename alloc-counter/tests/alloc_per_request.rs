@@ -77,6 +77,13 @@ const CASES: &[Case] = &[
         max_client_x100: 0,
         max_server_x100: 55,
     },
+    Case {
+        name: "HTTP/2 100 in flight",
+        protocol: Protocol::Http2,
+        depth: 100,
+        max_client_x100: 84,
+        max_server_x100: 96,
+    },
 ];
 
 fn main() {

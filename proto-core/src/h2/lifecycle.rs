@@ -121,8 +121,12 @@ impl H2Conn {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        recycle_queue(&mut self.spare_queues, &mut s.pending);
-        recycle_queue(&mut self.spare_queues, &mut s.queue);
+        let (least, most) = super::conn::SPARE_QUEUES;
+        let keep = usize::try_from(self.cfg.h2.max_concurrent_streams)
+            .unwrap_or(most)
+            .clamp(least, most);
+        recycle_queue(&mut self.spare_queues, &mut s.pending, keep);
+        recycle_queue(&mut self.spare_queues, &mut s.queue, keep);
         let (unread, pending_len, sid) = (s.buffered + s.held, s.pending_len, s.id);
         self.streams.discard(id);
         if unread > 0 {
@@ -418,9 +422,11 @@ impl H2Conn {
     }
 }
 
-/// Keeps a retired stream's grown (and emptied) queue for a new stream.
-fn recycle_queue(spare: &mut Vec<VecDeque<Bytes>>, q: &mut VecDeque<Bytes>) {
-    if q.capacity() > 0 && spare.len() < super::conn::SPARE_QUEUES {
+/// Keeps a retired stream's grown (and emptied) queue for a new stream, if
+/// it is not large and fewer than `keep` are kept.
+fn recycle_queue(spare: &mut Vec<VecDeque<Bytes>>, q: &mut VecDeque<Bytes>, keep: usize) {
+    let cap = q.capacity();
+    if cap > 0 && cap <= super::conn::SPARE_QUEUE_KEEP && spare.len() < keep {
         q.clear();
         spare.push(core::mem::take(q));
     }
