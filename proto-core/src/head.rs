@@ -328,39 +328,64 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Most fields a connection keeps storage for between heads (64 bytes each).
-pub(crate) const SPARE_FIELDS_MAX: usize = 128;
+/// Most fields a connection keeps storage for between heads (64 bytes
+/// each), per list it may keep: 16 lists, 128 fields.
+pub(crate) const SPARE_FIELDS_PER_LIST: usize = 8;
 
-/// Most emptied field lists a connection keeps between heads: enough for a
-/// pipelined batch of HTTP/1.1 requests or a burst of HTTP/2 streams to be
-/// parsed, answered and recycled without allocating.
+/// Most emptied field lists a connection keeps between heads by default:
+/// enough for a pipelined batch of HTTP/1.1 requests or a burst of HTTP/2
+/// streams to be parsed, answered and recycled without allocating.
 pub(crate) const SPARE_LISTS: usize = 16;
 
 /// Emptied field lists kept for heads yet to be received: those of heads
 /// sent and of received heads handed back (`Connection::recycle_fields`).
-/// At most [`SPARE_LISTS`] lists with room for [`SPARE_FIELDS_MAX`] fields
-/// in all (what one list could hold before: a batch of heads a peer makes
-/// large does not leave more behind); empty after an idle release.
-#[derive(Debug, Default)]
+/// At most `lists_max` lists with room for `lists_max *
+/// SPARE_FIELDS_PER_LIST` fields in all (a batch of heads a peer makes large
+/// does not leave more behind); empty after an idle release.
+#[derive(Debug)]
 pub(crate) struct SpareFields {
     lists: Vec<Fields>,
-    /// The sum of `lists`' capacities; at most `SPARE_FIELDS_MAX`.
-    room: usize,
+    /// The sum of `lists`' capacities; at most `lists_max *
+    /// SPARE_FIELDS_PER_LIST`.
+    room: u32,
+    /// At most this many lists (`u32`: packs with `room`).
+    lists_max: u32,
+}
+
+impl Default for SpareFields {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SpareFields {
+    /// Room for [`SPARE_LISTS`] lists.
     pub(crate) const fn new() -> Self {
+        Self::with_lists(SPARE_LISTS as u32)
+    }
+
+    /// Room for `lists_max` lists (an HTTP/2 connection: as many as streams
+    /// may be in flight, each holding a head's list; the spares come from
+    /// those, so they hold no more than the streams did at their peak).
+    pub(crate) const fn with_lists(lists_max: u32) -> Self {
         Self {
             lists: Vec::new(),
             room: 0,
+            lists_max,
         }
+    }
+
+    /// Most fields kept in all.
+    fn fields_max(&self) -> usize {
+        self.lists_max as usize * SPARE_FIELDS_PER_LIST
     }
 
     /// Emptied storage with room for `n` fields: the kept list on top (see
     /// [`SpareFields::keep`]) if there is one, else a new one.
     pub(crate) fn take(&mut self, n: usize) -> Fields {
         let mut f = self.lists.pop().unwrap_or_default();
-        self.room -= f.capacity();
+        // Kept lists' capacities add up to `room`, which fits in a `u32`.
+        self.room -= f.capacity() as u32;
         f.reserve(n);
         f
     }
@@ -371,7 +396,9 @@ impl SpareFields {
     #[inline]
     pub(crate) fn keep(&mut self, fields: Fields) {
         let cap = fields.capacity();
-        if cap != 0 && cap <= SPARE_FIELDS_MAX - self.room && self.lists.len() < SPARE_LISTS {
+        let room = self.room as usize;
+        if cap != 0 && cap <= self.fields_max() - room && self.lists.len() < self.lists_max as usize
+        {
             self.push(fields);
         }
     }
@@ -381,9 +408,11 @@ impl SpareFields {
     #[inline(never)]
     fn push(&mut self, mut fields: Fields) {
         fields.clear();
-        self.room += fields.capacity();
+        // At most `fields_max()` in all (see `keep`): fits in a `u32`.
+        self.room += fields.capacity() as u32;
         if self.lists.capacity() == 0 {
-            self.lists.reserve_exact(SPARE_LISTS);
+            self.lists
+                .reserve_exact(SPARE_LISTS.min(self.lists_max as usize));
         }
         self.lists.push(fields);
         // The roomier of the two goes on top: a list handed back for a
@@ -433,7 +462,9 @@ mod tests {
         let mut spare = SpareFields::new();
         assert!(spare.take(3).capacity() >= 3, "nothing kept: a new list");
         // Too large, and never allocated: not kept.
-        spare.keep(Fields::with_capacity(SPARE_FIELDS_MAX + 1));
+        spare.keep(Fields::with_capacity(
+            SPARE_LISTS * SPARE_FIELDS_PER_LIST + 1,
+        ));
         spare.keep(Fields::new());
         assert_eq!(spare.len(), 0);
         for _ in 0..SPARE_LISTS + 4 {
@@ -453,7 +484,22 @@ mod tests {
     }
 
     #[test]
+    fn spare_lists_scale_with_the_lists_asked_for() {
+        // An HTTP/2 connection allowing 100 streams keeps a list for each.
+        let mut spare = SpareFields::with_lists(100);
+        for _ in 0..120 {
+            spare.keep(Fields::with_capacity(SPARE_FIELDS_PER_LIST));
+        }
+        assert_eq!(spare.len(), 100);
+        // The field bound scales too: 100 lists of 8 fill it.
+        spare.take(0);
+        spare.keep(Fields::with_capacity(SPARE_FIELDS_PER_LIST + 1));
+        assert_eq!(spare.len(), 99, "over the field bound: not kept");
+    }
+
+    #[test]
     fn spare_lists_hold_at_most_spare_fields_max_fields_in_all() {
+        const SPARE_FIELDS_MAX: usize = SPARE_LISTS * SPARE_FIELDS_PER_LIST;
         let mut spare = SpareFields::new();
         spare.keep(Fields::with_capacity(SPARE_FIELDS_MAX - 10));
         spare.keep(Fields::with_capacity(11));

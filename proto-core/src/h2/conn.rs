@@ -178,7 +178,7 @@ pub(crate) struct H2Conn {
     /// request once grown).
     pub(super) scratch: Vec<(Bytes, Bytes)>,
     /// Emptied body queues of retired streams, handed to new ones so that a
-    /// stream's first body piece costs no allocation (see `SPARE_QUEUES`).
+    /// stream's first body piece costs no allocation (see [`spares_kept`]).
     pub(super) spare_queues: Vec<VecDeque<Bytes>>,
     /// A stream may be waiting for a window to open: the scheduler dropped
     /// it as flow-blocked, or `write` took less than offered. When false, a
@@ -196,14 +196,25 @@ pub(crate) struct H2Conn {
 /// unusually large block's list is freed).
 pub(super) const FIELD_BUF_KEEP: usize = 64;
 
-/// How many emptied stream queues a connection keeps for reuse, at least
-/// and at most; in between, as many as streams may be open at once
-/// (`H2Config::max_concurrent_streams`). A spare comes from a retired stream,
-/// so the spares never hold more than the streams in flight held at their
-/// peak, and the idle release lets them go. Fewer than the streams in flight
-/// meant an allocation per stream: with 100 in flight, 84 of every 100
-/// responses grew a fresh queue.
-pub(super) const SPARE_QUEUES: (usize, usize) = (16, 1024);
+/// How many emptied stream queues, and emptied field lists, a connection
+/// keeps for reuse: as many as streams may be open at once
+/// (`H2Config::max_concurrent_streams`), at least 16 and at most 1,024. A
+/// spare comes from a retired stream, so the spares never hold more than the
+/// streams in flight held at their peak, and the idle release lets them go.
+/// Fewer than the streams in flight meant allocations per stream: with 100
+/// in flight and 16 spares, 84 of every 100 responses grew a fresh queue.
+pub(super) fn spares_kept(cfg: &Config) -> usize {
+    usize::try_from(cfg.h2.max_concurrent_streams)
+        .unwrap_or(usize::MAX)
+        .clamp(16, 1024)
+}
+
+/// Room for the spare field lists of [`spares_kept`].
+pub(super) fn spare_fields(cfg: &Config) -> SpareFields {
+    // At most 1,024 (`spares_kept`): the cast is exact.
+    SpareFields::with_lists(spares_kept(cfg) as u32)
+}
+
 /// The largest queue (in entries) kept as a spare: a stream that once queued
 /// many pieces does not leave its large queue behind.
 pub(super) const SPARE_QUEUE_KEEP: usize = 16;
@@ -326,7 +337,7 @@ impl H2Conn {
             spare_queues: Vec::new(),
             maybe_waiting: false,
             field_buf: Vec::new(),
-            spare_fields: SpareFields::new(),
+            spare_fields: spare_fields(&cfg),
             cfg,
         };
         conn.events.push_back(Event::Negotiated {

@@ -12,7 +12,6 @@ use super::stream::State;
 use crate::connection::{Shutdown, Side};
 use crate::error::{CloseReason, ErrorCode, PeerError};
 use crate::event::{Event, StreamId, TimerKind};
-use crate::head::SpareFields;
 use crate::time::Instant;
 
 /// The graceful-shutdown PING's payload (any value works; this one is ours).
@@ -121,10 +120,7 @@ impl H2Conn {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        let (least, most) = super::conn::SPARE_QUEUES;
-        let keep = usize::try_from(self.cfg.h2.max_concurrent_streams)
-            .unwrap_or(most)
-            .clamp(least, most);
+        let keep = super::conn::spares_kept(&self.cfg);
         recycle_queue(&mut self.spare_queues, &mut s.pending, keep);
         recycle_queue(&mut self.spare_queues, &mut s.queue, keep);
         let (unread, pending_len, sid) = (s.buffered + s.held, s.pending_len, s.id);
@@ -372,7 +368,7 @@ impl H2Conn {
         self.scratch = Vec::new();
         self.spare_queues = Vec::new();
         self.field_buf = Vec::new();
-        self.spare_fields = SpareFields::new();
+        self.spare_fields = super::conn::spare_fields(&self.cfg);
         if self.held_resets.is_empty() {
             self.held_resets = VecDeque::new();
         }
