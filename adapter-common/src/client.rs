@@ -36,6 +36,7 @@ use crate::driver::{Core, Handler, Recv, Runtime, Stream};
 use crate::error::BoxError;
 use crate::error::Error;
 use crate::send::{SendCredit, first_part, pump};
+use crate::server::TaskGuard;
 use crate::upgrade::OnUpgrade;
 
 /// True for the errors that say the peer did not process the request.
@@ -355,22 +356,6 @@ impl<R: Runtime> Handler<R> for ClientHandler {
         core.conn.shutdown(proto_core::Shutdown::Immediate);
     }
 
-    fn poll_extra(&mut self, core: &mut Core<R>, cx: &mut Context<'_>) -> bool {
-        let mut gave_up = None;
-        for (idx, st) in core.streams.iter_mut().enumerate() {
-            if let Some(tx) = &mut st.resp_tx {
-                if tx.poll_closed(cx).is_ready() {
-                    st.resp_tx = None;
-                    gave_up = Some(idx);
-                }
-            }
-        }
-        let Some(idx) = gave_up else { return false };
-        tracing::debug!("request abandoned before its response");
-        reset(core, idx, ErrorCode::CANCEL);
-        true
-    }
-
     fn on_close(&mut self, err: &dyn Fn() -> Error) {
         // HTTP/2: the queued requests were never sent; they may go elsewhere.
         self.retire();
@@ -518,6 +503,15 @@ where
             again,
         });
     }
+    // From here, a caller that stops waiting (drops this future) tells the
+    // connection, which takes the request out of its queue or resets its
+    // stream. The connection then need not watch every waiting request's
+    // channel on each wake-up (O(requests in flight) per wake-up).
+    let mut abandoned = TaskGuard {
+        tx: tx.clone(),
+        key,
+        armed: true,
+    };
     if let (Some(start_rx), Some(credit)) = (start_rx, credit) {
         // Dropped unsent (refused, canceled, connection gone): the body
         // stays here, untouched.
@@ -532,7 +526,9 @@ where
             spare = None;
         }
     }
-    match resp_rx.await {
+    let answer = resp_rx.await;
+    abandoned.armed = false;
+    match answer {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(error)) => {
             let again = if not_processed(&error) {

@@ -432,10 +432,6 @@ pub trait Handler<R: Runtime> {
     fn on_cmd(&mut self, core: &mut Core<R>, cmd: Cmd);
     /// Every command sender is gone.
     fn on_rx_closed(&mut self, _core: &mut Core<R>) {}
-    /// Extra readiness to check each turn; true if something happened.
-    fn poll_extra(&mut self, _core: &mut Core<R>, _cx: &mut Context<'_>) -> bool {
-        false
-    }
     /// The connection is over; `err` ends whatever the handler still holds.
     fn on_close(&mut self, _err: &dyn Fn() -> Error) {}
 }

@@ -22,8 +22,10 @@ use crate::error::BoxError;
 use crate::send::{SendCredit, first_part, pump};
 use crate::service::HttpService;
 
-/// Tells the connection when a handler task ends without answering (an
-/// error, a panic, an abort): `Drop` runs during unwinding too.
+/// Sends `Cmd::Abort` for `key` when dropped armed. A server's handler
+/// task holds one to tell the connection when it ends without answering (an
+/// error, a panic, an abort: `Drop` runs during unwinding too); a client's
+/// request, when its caller stops waiting for the response.
 pub struct TaskGuard {
     /// The connection's command channel.
     pub tx: CmdTx,

@@ -476,7 +476,6 @@ where
                     Poll::Pending => break,
                 }
             }
-            progress |= self.handler.poll_extra(&mut self.core, cx);
             let idle = self.core.streams.is_empty();
             progress |= self
                 .transport

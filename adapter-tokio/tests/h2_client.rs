@@ -270,6 +270,58 @@ async fn dropped_body_cancels_only_its_stream() {
     .await;
 }
 
+/// Sends `"dropped"` when the handler's future is dropped.
+struct DropSignal(mpsc::UnboundedSender<&'static str>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send("dropped");
+    }
+}
+
+/// A caller that stops waiting for a response (drops the request's future)
+/// cancels the request's stream: the client resets it with CANCEL (RFC 9113
+/// §8.1: a client may cancel a request it no longer needs; §5.4.2), and the
+/// server aborts its handler. Other streams go on.
+#[tokio::test]
+async fn dropped_response_future_cancels_its_stream() {
+    within(10, async {
+        let (events, mut seen) = mpsc::unbounded_channel();
+        let server = start(service_fn(move |req: Request<Incoming>| {
+            let events = events.clone();
+            async move {
+                if req.uri().path() == "/ok" {
+                    return Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                        b"ok",
+                    ))));
+                }
+                let _ = events.send("started");
+                let _signal = DropSignal(events);
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
+        }))
+        .await;
+        let client = h2_client();
+        let waiting = {
+            let client = client.clone();
+            let url = server.url("/never");
+            tokio::spawn(async move { client.get(url).await })
+        };
+        assert_eq!(seen.recv().await, Some("started"));
+        waiting.abort();
+        assert_eq!(
+            seen.recv().await,
+            Some("dropped"),
+            "the handler was aborted"
+        );
+        let resp = client.get(server.url("/ok")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(server.stats.accepted(), 1, "on the same connection");
+    })
+    .await;
+}
+
 // ---- GOAWAY --------------------------------------------------------------
 
 /// A transport that reports when a GOAWAY frame has been written through
