@@ -332,6 +332,10 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// each), per list it may keep: 16 lists, 128 fields.
 pub(crate) const SPARE_FIELDS_PER_LIST: usize = 8;
 
+/// The largest list kept, in fields, however many lists may be kept: a head
+/// a peer makes large does not leave its storage behind.
+pub(crate) const SPARE_LIST_MAX: usize = 128;
+
 /// Most emptied field lists a connection keeps between heads by default:
 /// enough for a pipelined batch of HTTP/1.1 requests or a burst of HTTP/2
 /// streams to be parsed, answered and recycled without allocating.
@@ -339,9 +343,10 @@ pub(crate) const SPARE_LISTS: usize = 16;
 
 /// Emptied field lists kept for heads yet to be received: those of heads
 /// sent and of received heads handed back (`Connection::recycle_fields`).
-/// At most `lists_max` lists with room for `lists_max *
-/// SPARE_FIELDS_PER_LIST` fields in all (a batch of heads a peer makes large
-/// does not leave more behind); empty after an idle release.
+/// At most `lists_max` lists, none over [`SPARE_LIST_MAX`] fields, with
+/// room for `lists_max * SPARE_FIELDS_PER_LIST` fields in all (a batch of
+/// heads a peer makes large does not leave more behind); empty after an
+/// idle release.
 #[derive(Debug)]
 pub(crate) struct SpareFields {
     lists: Vec<Fields>,
@@ -397,7 +402,10 @@ impl SpareFields {
     pub(crate) fn keep(&mut self, fields: Fields) {
         let cap = fields.capacity();
         let room = self.room as usize;
-        if cap != 0 && cap <= self.fields_max() - room && self.lists.len() < self.lists_max as usize
+        if cap != 0
+            && cap <= SPARE_LIST_MAX
+            && cap <= self.fields_max() - room
+            && self.lists.len() < self.lists_max as usize
         {
             self.push(fields);
         }
@@ -495,6 +503,12 @@ mod tests {
         spare.take(0);
         spare.keep(Fields::with_capacity(SPARE_FIELDS_PER_LIST + 1));
         assert_eq!(spare.len(), 99, "over the field bound: not kept");
+        // However many lists: none larger than SPARE_LIST_MAX.
+        let mut roomy = SpareFields::with_lists(1024);
+        roomy.keep(Fields::with_capacity(SPARE_LIST_MAX + 1));
+        assert_eq!(roomy.len(), 0);
+        roomy.keep(Fields::with_capacity(SPARE_LIST_MAX));
+        assert_eq!(roomy.len(), 1);
     }
 
     #[test]
