@@ -109,6 +109,7 @@ mod driver;
 mod rt;
 mod server;
 mod shutdown;
+mod socket;
 #[cfg(feature = "rustls")]
 mod tls;
 pub mod upgrade;

@@ -554,6 +554,7 @@ impl Client {
         if let Err(e) = io.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
+        let io = crate::socket::Socket::from(io);
         let protocol = self.inner.builder.protocol;
         #[cfg(feature = "rustls")]
         if target.tls {

@@ -393,7 +393,7 @@ fn spawn_connection<S: HttpService>(
     if let Err(e) = io.set_nodelay(true) {
         tracing::debug!(error = %e, "set_nodelay failed");
     }
-    let conn = builder.connection(io, service);
+    let conn = builder.connection(crate::socket::Socket::from(io), service);
     let span = tracing::debug_span!("conn", %peer);
     builder.spawner.spawn(
         async move {
