@@ -38,9 +38,10 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 64 * 1024;
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
-/// Reads made without a buffer (a connection between exchanges) go to a
-/// scratch buffer of this size, so that a connection waiting for its next
-/// request holds no read buffer; only what arrived is copied out.
+/// Reads made without a buffer (a fresh connection, or one whose buffer went
+/// with the core's idle release) go to a scratch buffer of this size, so that
+/// a connection that never sends anything holds no read buffer; what arrived
+/// is copied into a new one.
 const STACK_READ: usize = 8 * 1024;
 
 thread_local! {
@@ -150,14 +151,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Feeds the core: leftover bytes first, then the socket. True if
-    /// anything changed. `idle`: no exchange is in progress, so a read that
-    /// finds nothing lets the read buffer go.
+    /// anything changed.
     fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         conn: &mut Connection,
         now: proto_core::Instant,
-        idle: bool,
     ) -> io::Result<bool> {
         if self.read_eof || !conn.wants_read() {
             return Ok(false);
@@ -173,12 +172,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             return Ok(took);
         }
         let mut data = match self.poll_fill(cx) {
-            Poll::Pending => {
-                if idle {
-                    self.space = BytesMut::new();
-                }
-                return Ok(false);
-            }
+            Poll::Pending => return Ok(false),
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
             Poll::Ready(Err(e)) => return Err(e),
             Poll::Ready(Ok(data)) => data,
@@ -196,8 +190,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// One read from the transport: into the room of the read buffer if one
-    /// is held, else into the thread's scratch buffer (copied to an
-    /// allocation of the size read). Empty at EOF.
+    /// is held, else into the thread's scratch buffer (copied into a new read
+    /// buffer). Empty at EOF.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BytesMut>> {
         if self.space.len() >= MIN_ROOM {
             let room = self.space.len();
@@ -216,19 +210,32 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         })
     }
 
-    /// One read into `buf`, copied to an allocation of the size read.
+    /// One read into `buf`, copied into a new read buffer.
     fn fill_from(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<BytesMut>> {
         let n = ready!(Pin::new(&mut self.io).poll_read(cx, buf))?.min(buf.len());
         let read = buf.get(..n).unwrap_or_default();
-        if n < buf.len() {
-            return Poll::Ready(Ok(BytesMut::from(read)));
+        if n == 0 {
+            return Poll::Ready(Ok(BytesMut::new()));
         }
-        // The scratch filled up: more is likely waiting, so go on in a
-        // buffer with room for it.
-        self.alloc = (self.alloc * 2).min(MAX_READ);
-        self.space = BytesMut::zeroed(self.alloc.max(2 * STACK_READ));
+        // The buffer is kept until the core's idle release: the requests
+        // that follow are read into its room, where a buffer of the size
+        // read cost two allocations per request (the copy and, once split,
+        // its shared header).
+        let mut size = self.alloc;
+        if n == buf.len() {
+            // The scratch filled up: more is likely waiting.
+            self.alloc = (self.alloc * 2).min(MAX_READ);
+            size = self.alloc.max(2 * buf.len());
+        }
+        self.space = BytesMut::zeroed(size.max(n));
         self.space[..n].copy_from_slice(read);
         Poll::Ready(Ok(self.space.split_to(n)))
+    }
+
+    /// The core let go of its storage between exchanges (`idle_release`):
+    /// so does the transport, of its read buffer.
+    fn release_idle(&mut self) {
+        self.space = BytesMut::new();
     }
 
     /// Writes what the core owes (vectored), then flushes. True if bytes
@@ -452,6 +459,7 @@ where
                     // (`Config::idle_release`): so does the task.
                     self.core.release_idle();
                     self.rx.release_idle();
+                    self.transport.release_idle();
                 }
             }
             let mut progress = false;
@@ -476,10 +484,7 @@ where
                     Poll::Pending => break,
                 }
             }
-            let idle = self.core.streams.is_empty();
-            progress |= self
-                .transport
-                .poll_read(cx, &mut self.core.conn, now, idle)?;
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;

@@ -37,9 +37,10 @@ const MAX_READ: usize = 64 * 1024;
 const _: () = assert!(MAX_READ <= u32::MAX as usize);
 /// Below this much room, a fresh buffer is allocated before reading.
 const MIN_ROOM: usize = 2 * 1024;
-/// Reads made without a buffer (a connection between exchanges) go to an
-/// uninitialized stack buffer of this size, so that a connection waiting for
-/// its next request holds no read buffer; only what arrived is copied out.
+/// Reads made without a buffer (a fresh connection, or one whose buffer went
+/// with the core's idle release) go to an uninitialized stack buffer of this
+/// size, so that a connection that never sends anything holds no read buffer;
+/// what arrived is copied into a new one.
 const STACK_READ: usize = 8 * 1024;
 /// Gather-list entries per `write_vectored`.
 const MAX_IOV: usize = 32;
@@ -147,14 +148,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Feeds the core: leftover bytes first, then the socket. True if
-    /// anything changed. `idle`: no exchange is in progress, so a read that
-    /// finds nothing lets the read buffer go.
+    /// anything changed.
     fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         conn: &mut Connection,
         now: proto_core::Instant,
-        idle: bool,
     ) -> io::Result<bool> {
         if self.read_eof || !conn.wants_read() {
             return Ok(false);
@@ -170,12 +169,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             return Ok(took);
         }
         let mut data = match self.poll_fill(cx) {
-            Poll::Pending => {
-                if idle {
-                    self.space = BytesMut::new();
-                }
-                return Ok(false);
-            }
+            Poll::Pending => return Ok(false),
             Poll::Ready(Err(e)) => return Err(e),
             Poll::Ready(Ok(data)) => data,
         };
@@ -192,8 +186,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// One read from the transport: into the room of the read buffer if one
-    /// is held, else into the stack (copied to an allocation of the size
-    /// read). Empty at EOF.
+    /// is held, else into the stack (copied into a new read buffer). Empty at
+    /// EOF.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BytesMut>> {
         if self.space.len() >= MIN_ROOM {
             let room = self.space.len();
@@ -211,15 +205,29 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         let mut rb = ReadBuf::uninit(&mut stack);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
         let read = rb.filled();
-        if read.len() < STACK_READ {
-            return Poll::Ready(Ok(BytesMut::from(read)));
+        let n = read.len();
+        if n == 0 {
+            return Poll::Ready(Ok(BytesMut::new()));
         }
-        // The stack filled up: more is likely waiting, so go on in a
-        // buffer with room for it.
-        self.alloc = (self.alloc * 2).min(MAX_READ as u32);
-        self.space = BytesMut::zeroed((self.alloc as usize).max(2 * STACK_READ));
-        self.space[..STACK_READ].copy_from_slice(read);
-        Poll::Ready(Ok(self.space.split_to(STACK_READ)))
+        // The buffer is kept until the core's idle release: the requests
+        // that follow are read into its room, where a buffer of the size
+        // read cost two allocations per request (the copy and, once split,
+        // its shared header).
+        let mut size = self.alloc as usize;
+        if n == STACK_READ {
+            // The stack filled up: more is likely waiting.
+            self.alloc = (self.alloc * 2).min(MAX_READ as u32);
+            size = (self.alloc as usize).max(2 * STACK_READ);
+        }
+        self.space = BytesMut::zeroed(size);
+        self.space[..n].copy_from_slice(read);
+        Poll::Ready(Ok(self.space.split_to(n)))
+    }
+
+    /// The core let go of its storage between exchanges (`idle_release`):
+    /// so does the transport, of its read buffer.
+    fn release_idle(&mut self) {
+        self.space = BytesMut::new();
     }
 
     /// Writes what the core owes (vectored), then flushes. True if bytes
@@ -449,6 +457,7 @@ where
                     // (`Config::idle_release`): so does the task.
                     self.core.release_idle();
                     self.rx.release_idle();
+                    self.transport.release_idle();
                 }
             }
             let mut progress = false;
@@ -473,10 +482,7 @@ where
                     Poll::Pending => break,
                 }
             }
-            let idle = self.core.streams.is_empty();
-            progress |= self
-                .transport
-                .poll_read(cx, &mut self.core.conn, now, idle)?;
+            progress |= self.transport.poll_read(cx, &mut self.core.conn, now)?;
 
             while let Some(ev) = self.core.conn.poll_event() {
                 progress = true;
