@@ -18,6 +18,8 @@
 //! - [`client`]: the client side of a connection task (request queue,
 //!   HTTP/2 multiplexing, GOAWAY retirement);
 //! - [`server`]: the server side's request run, reply and `500` handling;
+//! - [`first_poll`]: the handler future's first poll, in a box kept per
+//!   thread;
 //! - [`upgrade`]: the transport handoff after a protocol switch;
 //! - `tls` (feature `rustls`): ALPN lists and the protocol ALPN selects.
 //!
@@ -39,6 +41,7 @@ pub mod conv;
 pub mod date;
 pub mod driver;
 pub mod error;
+pub mod first_poll;
 pub mod send;
 pub mod server;
 pub mod service;

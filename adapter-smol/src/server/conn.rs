@@ -1,7 +1,9 @@
 //! The server side of a connection task: requests in, handler tasks out.
 //!
 //! Per request, the handler (`poll_ready`, `call`, then the first poll of the
-//! response body) is boxed and polled once inline by the connection task. A
+//! response body) is boxed and polled once inline by the connection task (in
+//! the box of the thread's last handler that finished at once:
+//! `adapter_common::first_poll`). A
 //! handler that completes at once with a body that is ready at once (the
 //! common "hello" case) is answered with no channel hop and no extra task or
 //! wake-up. Anything that returns `Pending` moves to its own spawned task
@@ -10,14 +12,15 @@
 //! the command channel.
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::task::{Context, Poll};
+use std::panic::AssertUnwindSafe;
+use std::task::Context;
 
 use futures_lite::FutureExt;
 use http::Request;
 use proto_core::{Event, Method, RequestHead, StreamId};
 use tracing::Instrument;
 
+use adapter_common::first_poll::{FirstPoll, first_poll};
 use adapter_common::server::{TaskGuard, answer_500, apply_reply, content_length, respond};
 
 use crate::body::Incoming;
@@ -104,21 +107,15 @@ impl<S: HttpService> ServerHandler<S> {
             method = %req.method(),
             path = %req.uri().path(),
         );
-        let mut fut = Box::pin(respond(
-            self.service.clone(),
-            req,
-            key,
-            self.tx.clone(),
-            info,
-        ));
-        let polled = {
+        let fut = respond(self.service.clone(), req, key, self.tx.clone(), info);
+        let polled = first_poll(fut, |fut| {
             let _entered = span.enter();
-            catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))
-        };
+            fut.poll(cx)
+        });
         match polled {
-            Ok(Poll::Ready(Some(reply))) => apply_reply(core, key, reply, None),
-            Ok(Poll::Ready(None)) => {}
-            Ok(Poll::Pending) => {
+            FirstPoll::Ready(Some(reply)) => apply_reply(core, key, reply, None),
+            FirstPoll::Ready(None) => {}
+            FirstPoll::Pending(fut) => {
                 let tx = self.tx.clone();
                 let task = async move {
                     let mut guard = TaskGuard {
@@ -148,7 +145,7 @@ impl<S: HttpService> ServerHandler<S> {
                     None => handle.detach(),
                 }
             }
-            Err(_) => {
+            FirstPoll::Panicked => {
                 tracing::error!(stream = key, "service panicked; answering 500");
                 if let Some(idx) = core.by_key(key) {
                     answer_500(core, idx);
