@@ -453,3 +453,24 @@ fn helpers() {
     assert_eq!(trim_ows(b"  "), b"");
     assert!(is_token(b"chunked") && !is_token(b"") && !is_token(b"a b") && !is_token(b"a,b"));
 }
+
+#[test]
+fn a_head_longer_than_64_kib_parses_whole() {
+    // The fast pass stores offsets as `u16`: past 64 KiB it gives way to
+    // the slow path, which must give the same fields.
+    let cfg = Config {
+        max_head_bytes: 256 * 1024,
+        ..Config::default()
+    };
+    let big = "x".repeat(70_000);
+    let input = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {big}\r\nX-After: 1\r\n\r\n");
+    let head = req_with(input.as_bytes(), &cfg).unwrap().unwrap();
+    let got: Vec<(Bytes, Bytes)> = head
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), f.value.clone()))
+        .collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1].1.len(), 70_000);
+    assert_eq!(got[2], (Bytes::from("X-After"), Bytes::from("1")));
+}
