@@ -270,70 +270,66 @@ fn h2_exchange(s: &mut TcpStream, request: bool) {
     }
     s.write_all(&out[..len]).unwrap();
     let (mut settings, mut acked, mut ended) = (false, false, !request);
-    let mut buf = [0u8; 4096];
-    let mut have = 0;
-    while !(settings && acked && ended) {
-        let n = s.read(&mut buf[have..]).unwrap();
-        assert!(n > 0, "server closed");
-        have += n;
-        // Consume whole frames from the front.
-        let mut at = 0;
-        while have - at >= 9 {
-            let flen = usize::from(buf[at]) << 16
-                | usize::from(buf[at + 1]) << 8
-                | usize::from(buf[at + 2]);
-            if have - at < 9 + flen {
-                break;
-            }
-            let (kind, flags) = (buf[at + 3], buf[at + 4]);
-            let stream = u32::from_be_bytes([buf[at + 5], buf[at + 6], buf[at + 7], buf[at + 8]]);
-            match kind {
-                4 if flags & 1 == 0 => {
-                    settings = true;
-                    s.write_all(SETTINGS_ACK).unwrap();
-                }
-                4 => acked = true,
-                0 | 1 if stream == 1 && flags & 1 != 0 => ended = true,
-                7 => panic!("GOAWAY from the server"),
-                _ => {}
-            }
-            at += 9 + flen;
+    FrameReader::new().until(s, |kind, flags, stream| {
+        match kind {
+            4 if flags & 1 == 0 => settings = true,
+            4 => acked = true,
+            0 | 1 if stream == 1 && flags & 1 != 0 => ended = true,
+            7 => panic!("GOAWAY from the server"),
+            _ => {}
         }
-        buf.copy_within(at..have, 0);
-        have -= at;
-    }
+        settings && acked && ended
+    });
 }
 
-/// Reads HTTP/2 frames until `stream` ends; true at once if it already did.
-fn h2_read_until_end(s: &mut TcpStream, buf: &mut [u8; 4096], have: &mut usize, stream: u32) {
-    loop {
-        let mut at = 0;
-        let mut ended = false;
-        while *have - at >= 9 {
-            let flen = usize::from(buf[at]) << 16
-                | usize::from(buf[at + 1]) << 8
-                | usize::from(buf[at + 2]);
-            if *have - at < 9 + flen {
-                break;
-            }
-            let (kind, flags) = (buf[at + 3], buf[at + 4]);
-            let id = u32::from_be_bytes([buf[at + 5], buf[at + 6], buf[at + 7], buf[at + 8]]);
-            match kind {
-                4 if flags & 1 == 0 => s.write_all(SETTINGS_ACK).unwrap(),
-                0 | 1 if id == stream && flags & 1 != 0 => ended = true,
-                3 | 7 => panic!("RST_STREAM or GOAWAY from the server"),
-                _ => {}
-            }
-            at += 9 + flen;
+/// HTTP/2 frames read from a blocking socket into a fixed buffer (the
+/// client allocates nothing).
+struct FrameReader {
+    buf: [u8; 4096],
+    have: usize,
+}
+
+impl FrameReader {
+    fn new() -> Self {
+        Self {
+            buf: [0; 4096],
+            have: 0,
         }
-        buf.copy_within(at..*have, 0);
-        *have -= at;
-        if ended {
-            return;
+    }
+
+    /// Hands each whole frame's type, flags and stream to `on_frame`, reading
+    /// more as needed, until `on_frame` returns true; frames after that one
+    /// stay for the next call. The server's SETTINGS are acknowledged.
+    fn until(&mut self, s: &mut TcpStream, mut on_frame: impl FnMut(u8, u8, u32) -> bool) {
+        let buf = &mut self.buf;
+        loop {
+            let mut at = 0;
+            let mut done = false;
+            while !done && self.have - at >= 9 {
+                let flen = usize::from(buf[at]) << 16
+                    | usize::from(buf[at + 1]) << 8
+                    | usize::from(buf[at + 2]);
+                if self.have - at < 9 + flen {
+                    break;
+                }
+                let (kind, flags) = (buf[at + 3], buf[at + 4]);
+                let stream =
+                    u32::from_be_bytes([buf[at + 5], buf[at + 6], buf[at + 7], buf[at + 8]]);
+                if kind == 4 && flags & 1 == 0 {
+                    s.write_all(SETTINGS_ACK).unwrap();
+                }
+                done = on_frame(kind, flags, stream);
+                at += 9 + flen;
+            }
+            buf.copy_within(at..self.have, 0);
+            self.have -= at;
+            if done {
+                return;
+            }
+            let n = s.read(&mut buf[self.have..]).unwrap();
+            assert!(n > 0, "server closed");
+            self.have += n;
         }
-        let n = s.read(&mut buf[*have..]).unwrap();
-        assert!(n > 0, "server closed");
-        *have += n;
     }
 }
 
@@ -350,8 +346,8 @@ fn busy_allocs(adapter: Adapter, h2: bool) -> f64 {
         s.write_all(&[0, 0, 4, 8, 0, 0, 0, 0, 0, 0x3f, 0xff, 0, 0])
             .unwrap();
     }
-    let mut buf = [0u8; 4096];
-    let mut have = 0;
+    let mut frames = FrameReader::new();
+    let mut buf = [0u8; 1024];
     let mut next_stream = 3u32;
     let mut exchange = |s: &mut TcpStream| {
         if h2 {
@@ -362,7 +358,12 @@ fn busy_allocs(adapter: Adapter, h2: bool) -> f64 {
                 0, 0, 4, 1, 5, id[0], id[1], id[2], id[3], 0x82, 0x86, 0x84, 0xbe,
             ];
             s.write_all(&get).unwrap();
-            h2_read_until_end(s, &mut buf, &mut have, next_stream);
+            let stream = next_stream;
+            frames.until(s, |kind, flags, id| match kind {
+                3 | 7 => panic!("RST_STREAM or GOAWAY from the server"),
+                0 | 1 => id == stream && flags & 1 != 0,
+                _ => false,
+            });
             next_stream += 2;
         } else {
             s.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
