@@ -129,9 +129,13 @@ fn client(cert: &Cert, protocol: Protocol) -> Client {
 /// Missing curl fails the test: CI installs it, and a silent pass would
 /// hide that nothing was checked.
 fn curl(cert: &Cert, args: &[&str]) -> (String, String) {
-    let dir = std::env::temp_dir().join(format!("adapter-std-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pem = dir.join(format!("cert-{:?}.pem", std::thread::current().id()));
+    // A file of its own per process and thread, straight in the temp
+    // directory: a directory per process was left behind by every run.
+    let pem = std::env::temp_dir().join(format!(
+        "adapter-std-tls-cert-{}-{:?}.pem",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::write(&pem, &cert.pem).unwrap();
     let out = Command::new("curl")
         .args(["--silent", "--show-error", "--max-time", "10", "--cacert"])
