@@ -152,6 +152,7 @@ impl Pool {
             return Err(job);
         }
         st.jobs.push_back(job);
+        let mut wake_monitor = false;
         if inner.short_of_workers(&st) {
             if st.threads < inner.eager {
                 inner.spawn_worker(&mut st);
@@ -159,19 +160,29 @@ impl Pool {
                 inner.spawn_monitor(&mut st);
             } else if st.monitor_asleep {
                 st.monitor_asleep = false;
-                inner.monitor_cv.notify_one();
+                wake_monitor = true;
             }
         }
         // Waking is a system call even with nobody waiting; a worker not
         // counted idle checks the queue before it waits. A worker already
         // woken takes this job too if no other does (it loops until the
         // queue is empty), so another is woken only for a job beyond those.
-        if st.idle > st.woken && st.jobs.len() > st.woken {
+        let wake_worker = st.idle > st.woken && st.jobs.len() > st.woken;
+        if wake_worker {
             st.woken += 1;
             #[cfg(test)]
             {
                 st.notified += 1;
             }
+        }
+        // Woken after the lock is released: a thread woken on this CPU may
+        // run at once, and would only find the lock still held and sleep
+        // again (two more context switches).
+        drop(st);
+        if wake_monitor {
+            inner.monitor_cv.notify_one();
+        }
+        if wake_worker {
             inner.cv.notify_one();
         }
         Ok(())
