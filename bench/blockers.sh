@@ -22,20 +22,8 @@ cd "$ROOT"
 ONLY=${ONLY:-all}
 RUNS=${RUNS:-3}
 PORT=${PORT:-18531}
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { echo "blockers.sh: $*" >&2; }
-
-need() { # TOOL PACKAGE
-    command -v "$1" >/dev/null && return
-    log "installing $2"
-    apt-get install -y "$2" >/dev/null || { apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
-}
+# shellcheck source=bench/prelude.sh
+. "$ROOT/bench/prelude.sh"
 need perf linux-perf
 need wrk wrk
 need h2load nghttp2-client

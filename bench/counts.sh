@@ -19,24 +19,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
-WORK=$(mktemp -d)
 ONLY=${ONLY:-all}
 N1=${N1:-2000}
 N2=${N2:-4000}
 PORT=${PORT:-18431}
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { echo "counts.sh: $*" >&2; }
-
-need() { # TOOL PACKAGE
-    command -v "$1" >/dev/null && return
-    log "installing $2"
-    apt-get install -y "$2" >/dev/null || { apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
-}
+# shellcheck source=bench/prelude.sh
+. "$ROOT/bench/prelude.sh"
 need valgrind valgrind
 need callgrind_control valgrind
 need strace strace
