@@ -52,18 +52,7 @@ start() { # NAME PROTO: starts the server on CPU 0, sets SERVER_PID
         *) taskset -c 0 "$BIN/$1_hello" "$addr" "--$2-only" >/dev/null 2>&1 & ;;
     esac
     SERVER_PID=$!
-    local i
-    for i in $(seq 50); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT)).close()" 2>/dev/null && return
-        sleep 0.1
-    done
-    log "$1 did not start"
-    exit 1
-}
-stop() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
+    wait_port || exit 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -83,7 +72,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = kernel ]; then
         fi
         kill -INT "$perf"
         wait "$perf" || true
-        stop
+        stop_server
         python3 - "$WORK/perf.csv" "$n" "$1" "$2" <<'PY'
 import sys
 path, n, name, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -116,7 +105,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = load ]; then
         t0=$(cpu_ticks "$SERVER_PID")
         out=$({ /usr/bin/time -f "CLIENT %U %S %e" taskset -c 1 h2load -n "$n" "-c$c" "-m$m" "http://127.0.0.1:$PORT/$path"; } 2>&1)
         t1=$(cpu_ticks "$SERVER_PID")
-        stop
+        stop_server
         OUT=$out python3 - "$name" "$c" "$m" "$n" "$path" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
 import os, sys
 name, c, m, n, path, t0, t1, hz = sys.argv[1:]

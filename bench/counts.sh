@@ -81,21 +81,6 @@ client() {
     case $1 in h2*) grep -q "$2 succeeded" "$WORK/h2load.out" || { cat "$WORK/h2load.out" >&2; log "h2load failed"; return 1; } ;; esac
 }
 
-wait_port() {
-    for _ in $(seq 1 300); do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$PORT)).close()" 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    log "server did not listen on $PORT"
-    return 1
-}
-
-stop_server() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-}
-
 # Instructions in the last callgrind dump of PID: the "totals:" line.
 cg_total() { # PID
     local f
