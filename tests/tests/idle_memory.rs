@@ -4,7 +4,7 @@
 //!
 //! Each case opens `IDLE_N` connections (default 300) from blocking sockets
 //! on this thread to a server running in-process on another one, brings each
-//! to its idle state, waits `Config::idle_release` (1 s) and then until the
+//! to its idle state, waits `Config::idle_release` (100 ms) and then until the
 //! server's heap stops moving, and reports
 //! (live heap now - live heap before) / N, the RSS growth per connection, and
 //! the size of the connection future (smol's server boxes it: the figure is
