@@ -143,7 +143,8 @@ mod tests {
 
     #[test]
     fn steady_deadline_keeps_the_timeout() {
-        // The idle-release deadline, 1 s after each request.
+        // A deadline each request re-arms the same distance ahead (as the
+        // idle release is).
         let first = read_timeout_for(None, Some(ms(1000)));
         assert_eq!(first, Some(ms(512)));
         assert_eq!(read_timeout_for(first, Some(ms(1000))), first);
