@@ -55,6 +55,28 @@ impl<T> Socket<T> {
     }
 }
 
+impl<T> Socket<T>
+where
+    for<'a> &'a T: Read,
+{
+    /// One read by `read`, waiting for readiness first if the last one
+    /// drained the socket; a read short of `room` (and not at EOF) drains it.
+    fn poll_read_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        room: usize,
+        read: impl FnOnce(Pin<&mut &Async<T>>, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if self.drained {
+            ready!(self.io.poll_readable(cx))?;
+            self.drained = false;
+        }
+        let n = ready!(read(Pin::new(&mut &*self.io), cx))?;
+        self.drained = n > 0 && n < room;
+        Poll::Ready(Ok(n))
+    }
+}
+
 impl<T> AsyncRead for Socket<T>
 where
     for<'a> &'a T: Read,
@@ -64,13 +86,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if self.drained {
-            ready!(self.io.poll_readable(cx))?;
-            self.drained = false;
-        }
-        let n = ready!(Pin::new(&mut &*self.io).poll_read(cx, buf))?;
-        self.drained = n > 0 && n < buf.len();
-        Poll::Ready(Ok(n))
+        let room = buf.len();
+        self.poll_read_with(cx, room, |io, cx| io.poll_read(cx, buf))
     }
 
     fn poll_read_vectored(
@@ -78,14 +95,8 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.drained {
-            ready!(self.io.poll_readable(cx))?;
-            self.drained = false;
-        }
-        let room: usize = bufs.iter().map(|b| b.len()).sum();
-        let n = ready!(Pin::new(&mut &*self.io).poll_read_vectored(cx, bufs))?;
-        self.drained = n > 0 && n < room;
-        Poll::Ready(Ok(n))
+        let room = bufs.iter().map(|b| b.len()).sum();
+        self.poll_read_with(cx, room, |io, cx| io.poll_read_vectored(cx, bufs))
     }
 }
 

@@ -219,7 +219,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             self.alloc = (self.alloc * 2).min(MAX_READ as u32);
             size = (self.alloc as usize).max(2 * STACK_READ);
         }
-        self.space = BytesMut::zeroed(size);
+        // `size >= n` already (`alloc` starts at `MIN_READ`, the stack's
+        // size); `max` keeps the copy in bounds should either change.
+        self.space = BytesMut::zeroed(size.max(n));
         self.space[..n].copy_from_slice(read);
         Poll::Ready(Ok(self.space.split_to(n)))
     }
